@@ -1,0 +1,55 @@
+"""trackio-callback: experiment tracking for Hugging Face transformers and TRL training.
+
+A drop-in for the ``trackio`` calls that training scripts make::
+
+    import trackio_callback as trackio
+
+    trackio.init(project="my-training", name="baseline-run", config={"learning_rate": 2e-5})
+    trackio.log({"train/loss": 0.5})
+    trackio.finish()
+
+Importing this package loads only the standard library: torch, transformers, pyarrow,
+huggingface_hub and the dashboard stack are imported where they are used.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    InvalidNameError,
+    MetricNotFoundError,
+    NotFoundError,
+    ProjectNotFoundError,
+    RunNotFoundError,
+    TrackioError,
+)
+from .reader import Reader, Series
+from .run import Config, Run, TrackioWarning, current_run, finish, init, log
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "InvalidNameError",
+    "MetricNotFoundError",
+    "NotFoundError",
+    "ProjectNotFoundError",
+    "Reader",
+    "Run",
+    "RunNotFoundError",
+    "Series",
+    "TrackioError",
+    "TrackioWarning",
+    "current_run",
+    "finish",
+    "init",
+    "log",
+]
+
+
+def __getattr__(name: str):
+    # `trackio_callback.config` is the current run's config, as `trackio.config` is.
+    if name == "config":
+        from .run import _require_run
+
+        return _require_run("config").config
+    raise AttributeError(f"module 'trackio_callback' has no attribute {name!r}")

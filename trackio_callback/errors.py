@@ -1,0 +1,48 @@
+"""Exceptions raised by trackio-callback. Each names the bad value and what is accepted."""
+
+from __future__ import annotations
+
+import difflib
+
+
+class TrackioError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidNameError(TrackioError, ValueError):
+    """A project, run or metric name that cannot be used."""
+
+
+class NotFoundError(TrackioError, LookupError):
+    """A project, run or metric that does not exist. The message lists the closest names."""
+
+    def __init__(self, kind: str, name: str, available: list[str], where: str = ""):
+        self.kind, self.name, self.available = kind, name, available
+        close = difflib.get_close_matches(name, available, n=5, cutoff=0.5)
+        shown = close or available[:10]
+        hint = (
+            ("did you mean: " if close else "available: ") + ", ".join(repr(a) for a in shown)
+            if shown
+            else (f"there are no {kind}s yet")
+        )
+        super().__init__(f"{kind} {name!r} not found{where}; {hint}")
+
+
+class ProjectNotFoundError(NotFoundError):
+    pass
+
+
+class RunNotFoundError(NotFoundError):
+    pass
+
+
+class MetricNotFoundError(NotFoundError):
+    pass
+
+
+class SchemaVersionError(TrackioError):
+    """The database was written by a newer trackio-callback than the one reading it."""
+
+
+class StoreBusyError(TrackioError):
+    """SQLite stayed locked by other writers for longer than the retry budget."""

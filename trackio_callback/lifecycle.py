@@ -1,0 +1,106 @@
+"""`ExitHooks`: nothing logged is lost when the process ends, however it ends.
+
+- Normal interpreter exit (``atexit``): active runs are finished (``finished``, or ``crashed`` when
+  an uncaught exception is ending the program).
+- SIGTERM / SIGINT: active runs are flushed, then the previous handler runs. When that handler is
+  the default action (the process is about to die), the runs are first finished as ``crashed``
+  and the signal is re-raised with the default action, so the exit status stays the signal's.
+  A handler set to ignore the signal keeps ignoring it; a signal is never swallowed.
+- SIGKILL cannot be caught: the writer thread's last commit (at most one flush interval ago) is
+  what remains, and readers show the run as ``crashed`` once its heartbeat stops.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+SIGNAL_FLUSH_TIMEOUT_S = 10.0
+
+
+class Closable(Protocol):
+    owner_pid: int
+
+    def flush(self, timeout: float | None = None) -> bool: ...
+
+    def finish(self, status: str = "finished", timeout: float | None = None) -> None: ...
+
+
+class ExitHooks:
+    """Keeps the set of active runs and installs the exit, signal and excepthook handlers once."""
+
+    signals = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self._runs: list[Closable] = []
+        self._lock = threading.Lock()
+        self._installed = False
+        self._previous: dict[int, object] = {}
+        self.uncaught_exception = False
+
+    def register(self, run: Closable) -> None:
+        with self._lock:
+            if not self._installed:
+                self._install()
+            self._runs.append(run)
+
+    def unregister(self, run: Closable) -> None:
+        with self._lock:
+            if run in self._runs:
+                self._runs.remove(run)
+
+    def _active(self) -> list[Closable]:
+        pid = os.getpid()  # a forked child (a DataLoader worker) inherits runs it does not own
+        with self._lock:
+            return [run for run in self._runs if run.owner_pid == pid]
+
+    def _install(self) -> None:
+        self._installed = True
+        atexit.register(self._at_exit)
+        previous_hook = sys.excepthook
+
+        def excepthook(kind, value, traceback):
+            if not issubclass(kind, SystemExit):
+                self.uncaught_exception = True
+            previous_hook(kind, value, traceback)
+
+        sys.excepthook = excepthook
+        if threading.current_thread() is not threading.main_thread():
+            logger.debug("not on the main thread: SIGTERM/SIGINT handlers not installed")
+            return
+        for signum in self.signals:
+            try:
+                self._previous[signum] = signal.getsignal(signum)
+                signal.signal(signum, self._on_signal)
+            except (ValueError, OSError):  # e.g. an embedded interpreter
+                logger.debug("could not install a handler for signal %s", signum, exc_info=True)
+
+    def _at_exit(self) -> None:
+        status = "crashed" if self.uncaught_exception else "finished"
+        for run in self._active():
+            run.finish(status=status)
+
+    def _on_signal(self, signum: int, frame) -> None:
+        previous = self._previous.get(signum)
+        terminating = previous in (signal.SIG_DFL, None)
+        for run in self._active():
+            try:
+                if terminating:
+                    run.finish(status="crashed", timeout=SIGNAL_FLUSH_TIMEOUT_S)
+                else:
+                    run.flush(timeout=SIGNAL_FLUSH_TIMEOUT_S)
+            except Exception:  # a signal handler must never fail
+                logger.debug("flushing on signal %s failed", signum, exc_info=True)
+        if callable(previous):
+            previous(signum, frame)
+        elif terminating:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        # SIG_IGN: the program chose to ignore this signal; keep ignoring it.

@@ -1,0 +1,259 @@
+"""`Reader`: the one read path over stored runs. The CLI, the dashboard and the MCP server use it.
+
+Example::
+
+    reader = Reader()                                  # $TRACKIO_DIR or the default storage dir
+    reader.projects()                                  # ["qwen-capybara-sft"]
+    reader.runs("qwen-capybara-sft", group="baseline")
+    loss = reader.series("qwen-capybara-sft", "baseline-run", "train/loss", max_points=1000)
+    loss.steps, loss.values                            # columns, in the order they were logged
+
+Rewinds: when a run logs a step lower than an earlier one (training resumed from a checkpoint),
+both the old and the new points are kept. `Reader.series` returns points in the order they were
+logged, so steps go back where the rewind happened; ``latest_per_step=True`` keeps only the value
+logged last for each step, sorted by step, which is the curve as the resumed training sees it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import settings
+from .errors import MetricNotFoundError, ProjectNotFoundError, RunNotFoundError
+from .names import validate_project
+from .store.db import RunRow, Store
+from .store.downsample import minmax_indices
+
+STALE_AFTER_S = 120.0  # a running run whose writer has not been heard from for this long has crashed
+
+
+@dataclass
+class Series:
+    """One metric of one run, as columns."""
+
+    project: str
+    run: str
+    key: str
+    steps: list[int]
+    timestamps: list[float]  # unix seconds, microsecond resolution
+    values: list[float]
+    total: int = 0  # points in the requested step range before downsampling
+    seqs: list[int] = field(default_factory=list, repr=False)  # the run's log() call number of each point
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def downsampled(self) -> bool:
+        return len(self.values) < self.total
+
+    def points(self) -> list[dict[str, Any]]:
+        """``[{"step", "timestamp", "value"}, ...]``."""
+        return [{"step": s, "timestamp": t, "value": v} for s, t, v in zip(self.steps, self.timestamps, self.values)]
+
+
+class Reader:
+    """Reads projects under one storage directory. Safe to use while runs are being written."""
+
+    def __init__(self, directory: str | os.PathLike | None = None):
+        self.dir = settings.storage_dir(directory)
+        self._stores: dict[str, Store] = {}
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- projects and runs ----------------------------------------------------------------------
+
+    def projects(self) -> list[str]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(p.name[: -len(settings.DB_SUFFIX)] for p in self.dir.glob("*" + settings.DB_SUFFIX))
+
+    def store(self, project: str) -> Store:
+        store = self._stores.get(project)
+        if store is None:
+            path = settings.project_path(self.dir, validate_project(project))
+            if not path.exists():
+                raise ProjectNotFoundError("project", project, self.projects(), f" in {self.dir}")
+            store = self._stores[project] = Store(path, create=False)
+        return store
+
+    def runs(self, project: str, group: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+        """Runs of ``project``, oldest first; ``group`` filters exactly, ``name`` is a regex searched in names."""
+        pattern = _compile(name) if name is not None else None
+        now, host = time.time(), socket.gethostname()
+        return [
+            _run_info(row, now, host)
+            for row in self.store(project).runs()
+            if (group is None or row.group == group) and (pattern is None or pattern.search(row.name))
+        ]
+
+    def run(self, project: str, run: str) -> dict[str, Any]:
+        return _run_info(self._run_row(project, run), time.time(), socket.gethostname())
+
+    def _run_row(self, project: str, run: str) -> RunRow:
+        store = self.store(project)
+        row = store.run(run)
+        if row is None:
+            names = [r.name for r in store.runs()]
+            raise RunNotFoundError("run", run, names, f" in project {project!r}")
+        return row
+
+    # -- metrics --------------------------------------------------------------------------------
+
+    def metric_keys(self, project: str, run: str) -> list[str]:
+        return self.store(project).metric_keys(self._run_row(project, run).id)
+
+    def series(
+        self,
+        project: str,
+        run: str,
+        key: str,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        max_points: int | None = None,
+        latest_per_step: bool = False,
+    ) -> Series:
+        """The values of ``key`` in ``run``, optionally within a step range and downsampled.
+
+        ``max_points`` (>= 4) keeps each bucket's first, last, lowest and highest points (and NaNs),
+        so spikes stay visible; the last point is always kept.
+        """
+        for label, value in (("min_step", min_step), ("max_step", max_step)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{label} must be an integer or None, got {value!r}")
+        store = self.store(project)
+        row = self._run_row(project, run)
+        key_id = store.key_id(key)
+        if key_id is None or key not in store.metric_keys(row.id):
+            raise MetricNotFoundError("metric", key, store.metric_keys(row.id), f" in run {run!r}")
+        data = store.series(row.id, key_id, min_step, max_step)
+        result = Series(project, row.name, key, data.steps, data.timestamps, data.values, seqs=data.seqs)
+        if latest_per_step:
+            last_index = {step: i for i, step in enumerate(result.steps)}
+            order = sorted(last_index.values(), key=result.steps.__getitem__)
+            result = _take(result, order)
+        result.total = len(result.values)
+        if max_points is not None:
+            result = _take(result, minmax_indices(result.values, max_points))
+        return result
+
+    def summary(self, project: str, run: str) -> dict[str, Any]:
+        """The run's details plus, per metric, ``count``, ``last``, ``min``, ``max``, ``last_step``, ..."""
+        row = self._run_row(project, run)
+        info = _run_info(row, time.time(), socket.gethostname())
+        info["metrics"] = self.store(project).summaries(row.id)
+        return info
+
+    def latest(self, project: str, run: str) -> dict[str, float]:
+        """The last logged value of every metric of the run."""
+        return {key: s["last"] for key, s in self.summary(project, run)["metrics"].items()}
+
+    def config_diff(self, project: str, runs: list[str]) -> dict[str, dict[str, Any]]:
+        """Config keys whose values differ between ``runs``: ``{key: {run: value}}``.
+
+        A run that lacks the key is left out of that key's mapping.
+        """
+        configs = {name: self._run_row(project, name).config for name in runs}
+        keys = sorted({k for config in configs.values() for k in config})
+        diff = {}
+        for key in keys:
+            values = {name: config[key] for name, config in configs.items() if key in config}
+            distinct = {_canonical(v) for v in values.values()}
+            if len(values) < len(configs) or len(distinct) > 1:
+                diff[key] = values
+        return diff
+
+    # -- system metrics -------------------------------------------------------------------------
+
+    def system_keys(self, project: str, run: str) -> list[str]:
+        return self.store(project).system_keys(self._run_row(project, run).id)
+
+    def system_series(self, project: str, run: str, key: str) -> list[dict[str, Any]]:
+        """``[{"timestamp", "step", "node", "value"}, ...]`` of one system metric, oldest first."""
+        store = self.store(project)
+        row = self._run_row(project, run)
+        key_id = store.key_id(key)
+        available = store.system_keys(row.id)
+        if key_id is None or key not in available:
+            raise MetricNotFoundError("system metric", key, available, f" in run {run!r}")
+        return [
+            {"timestamp": t, "step": step, "node": node, "value": value}
+            for _, t, step, node, value in store.system_series(row.id, key_id)
+        ]
+
+
+def _take(series: Series, indices: list[int]) -> Series:
+    return Series(
+        series.project,
+        series.run,
+        series.key,
+        [series.steps[i] for i in indices],
+        [series.timestamps[i] for i in indices],
+        [series.values[i] for i in indices],
+        total=series.total,
+        seqs=[series.seqs[i] for i in indices],
+    )
+
+
+def _compile(pattern: str) -> re.Pattern:
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"invalid run name regex {pattern!r}: {error}") from None
+
+
+def _canonical(value: Any) -> str:
+    return repr(value) if not isinstance(value, float) or not math.isnan(value) else "nan"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
+def _status(row: RunRow, now: float, host: str) -> str:
+    """The stored status, except that a ``running`` run whose process is gone is ``crashed``."""
+    if row.status != "running":
+        return row.status
+    if row.hostname == host and row.pid and row.pid != os.getpid() and not _pid_alive(row.pid):
+        return "crashed"
+    if now - row.heartbeat_at > STALE_AFTER_S:
+        return "crashed"
+    return "running"
+
+
+def _run_info(row: RunRow, now: float, host: str) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "group": row.group,
+        "status": _status(row, now, host),
+        "created_at": row.created_at,
+        "finished_at": row.finished_at,
+        "heartbeat_at": row.heartbeat_at,
+        "last_step": row.last_step,
+        "num_logs": row.next_seq,
+        "config": row.config,
+        "settings": row.settings,
+        "hostname": row.hostname,
+        "pid": row.pid,
+    }

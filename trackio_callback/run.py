@@ -1,0 +1,378 @@
+"""`Run` and the module-level API (`init`, `log`, `finish`, `current_run`), trackio-compatible.
+
+Example::
+
+    import trackio_callback as trackio
+
+    run = trackio.init(project="qwen-capybara-sft", name="baseline-run", config={"lr": 2e-5})
+    for step in range(100):
+        trackio.log({"train/loss": 1 / (step + 1)})
+    trackio.config["epochs"] = 3
+    trackio.finish()
+
+``log()`` does no I/O: it validates, converts and appends to the run's buffer, which the run's
+`Writer` thread commits to the project's SQLite file every ``flush_every`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import operator
+import os
+import socket
+import time
+import warnings
+from collections.abc import Iterator, Mapping, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from . import settings
+from .lifecycle import ExitHooks
+from .names import validate_project, validate_run_name
+from .store.db import RESUME_MODES, Store
+from .values import RejectedValue, coerce, key_problem
+from .writer import Writer
+
+logger = logging.getLogger(__name__)
+
+MIN_SYNC_EVERY_S = 60  # the Hub rate-limits commits per repo
+DEFAULT_FINISH_TIMEOUT_S = 60.0
+MAX_STEP = 2**62
+
+
+class TrackioWarning(UserWarning):
+    """Something logged was not recorded, or a run was replaced; training goes on."""
+
+
+class Config(MutableMapping):
+    """A run's config: a dict whose changes are saved with the run (``run.config["lr"] = 1e-4``).
+
+    Values are stored as JSON; anything JSON cannot hold is stored as its ``str()``.
+    """
+
+    def __init__(self, data: Mapping[str, Any], on_change=None):
+        self._data = dict(data)
+        self._on_change = on_change
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"config keys must be strings, got {type(key).__name__}: {key!r}")
+        self._data[key] = value
+        if self._on_change:
+            self._on_change()
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+        if self._on_change:
+            self._on_change()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"Config({self._data!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def to_json(self) -> str:
+        return json.dumps(dict(self._data), default=str)
+
+
+class Run:
+    """One training run: what `init` returns. Use `log`, `config`, `finish`, or ``with init(...) as run``."""
+
+    def __init__(
+        self,
+        project: str,
+        *,
+        name: str | None = None,
+        group: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        resume: str = "never",
+        directory: str | os.PathLike | None = None,
+        flush_every: float = 1.0,
+        run_settings: Mapping[str, Any] | None = None,
+        exit_hooks: ExitHooks | None = None,
+    ):
+        self.project = validate_project(project)
+        if name is not None:
+            validate_run_name(name)
+        if group is not None and not isinstance(group, str):
+            raise TypeError(f"group must be a string or None, got {type(group).__name__}: {group!r}")
+        if config is not None and not isinstance(config, Mapping):
+            raise TypeError(f"config must be a dict, got {type(config).__name__}")
+        if resume not in RESUME_MODES:
+            raise ValueError(f"resume={resume!r} is not one of {', '.join(map(repr, RESUME_MODES))}")
+        if isinstance(flush_every, bool) or not isinstance(flush_every, (int, float)) or not flush_every > 0:
+            raise ValueError(f"flush_every must be a number of seconds > 0, got {flush_every!r}")
+        self.dir = settings.storage_dir(directory)
+        self.path: Path = settings.project_path(self.dir, self.project)
+        try:
+            self._store = Store(self.path)
+        except OSError as error:
+            raise OSError(f"cannot create the project file {self.path}: {error}") from error
+        opened = self._store.open_run(
+            name,
+            group=group,
+            config=json.loads(json.dumps(dict(config or {}), default=str)),
+            settings=dict(run_settings or {}),
+            resume=resume,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+        )
+        row = opened.row
+        if opened.requested_name is not None:
+            warnings.warn(
+                f"project {self.project!r} already has a run named {opened.requested_name!r}; this run is "
+                f"named {row.name!r} (pass resume='allow' to continue the existing run)",
+                TrackioWarning,
+                stacklevel=3,
+            )
+        self.id = row.id
+        self.name = row.name
+        self.group = row.group
+        self.resumed = opened.resumed
+        self.settings = row.settings
+        self.owner_pid = os.getpid()
+        self._next_step = 0 if row.last_step is None else row.last_step + 1
+        self._known_keys: set[str] = set()
+        self._warned: set[tuple[str, str]] = set()
+        self._finished = False
+        self.config = Config(row.config, on_change=lambda: self._writer.config_changed())
+        self._writer = Writer(
+            self._store, row.id, row.next_seq, interval=float(flush_every), config_snapshot=self.config.to_json
+        )
+        self._calls = self._writer.calls
+        self._writer.start()
+        self._exit_hooks = exit_hooks
+        if exit_hooks is not None:
+            exit_hooks.register(self)
+
+    def __repr__(self) -> str:
+        return f"Run(project={self.project!r}, name={self.name!r}, path={str(self.path)!r})"
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log()`` without an explicit step gets."""
+        return self._next_step
+
+    # -- logging (the training thread's hot path: no I/O, no locks) -----------------------------
+
+    def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Record ``metrics`` at ``step`` (default: the previous step + 1; the first is 0).
+
+        Numbers only (see `values`). A value that is not a number is dropped with a warning naming
+        its key and type, once per key; the other values of the call are kept. An explicit step may
+        go back (after a checkpoint restore): both the old and the new points are kept.
+        """
+        if self._finished:
+            self._warn_once("", "finished", f"log() on the finished run {self.name!r} is ignored")
+            return
+        try:
+            known = self._known_keys
+            for key, value in metrics.items():
+                if type(value) is not float or key not in known:
+                    record = self._convert(metrics)
+                    break
+            else:
+                record = metrics.copy()
+            if not record:
+                return
+            if step is None:
+                step = self._next_step
+            elif type(step) is not int or not 0 <= step <= MAX_STEP:
+                step = self._check_step(step)
+            self._next_step = step + 1
+            self._calls.append((step, time.time(), record))
+        except Exception as error:  # the tracker never stops training
+            if not isinstance(metrics, Mapping):
+                self._warn_once("", "log", f"log() takes a dict of numbers, not {type(metrics).__name__}: dropped")
+            else:
+                self._warn_once("", "log", f"log() failed and dropped one call: {type(error).__name__}: {error}")
+
+    def log_system(self, metrics: Mapping[str, Any], step: int | None = None, node: str | None = None) -> None:
+        """Record system metrics (GPU, CPU, memory), timestamped, optionally with a step and a node."""
+        if self._finished:
+            return
+        try:
+            record = self._convert(metrics)
+            if record:
+                self._writer.system.append((time.time(), step, node, record))
+        except Exception as error:
+            self._warn_once("", "log_system", f"log_system() failed: {type(error).__name__}: {error}")
+
+    def _convert(self, metrics: Mapping[str, Any]) -> dict[str, float]:
+        record = {}
+        for key, value in metrics.items():
+            problem = key_problem(key)
+            if problem is not None:
+                self._warn_once(repr(key), "key", f"metric key {key!r} dropped: {problem}")
+                continue
+            try:
+                record[key] = coerce(value)
+            except RejectedValue as rejected:
+                self._warn_once(
+                    key,
+                    "value",
+                    f"metric {key!r} dropped: {rejected} is not a number (log int, float, bool, "
+                    "numpy scalars or 0-d tensors)",
+                )
+                continue
+            except Exception as error:  # e.g. .item() of a tensor on a failed device
+                self._warn_once(key, "value", f"metric {key!r} dropped: {type(error).__name__}: {error}")
+                continue
+            self._known_keys.add(key)
+        return record
+
+    def _check_step(self, step: object) -> int:
+        try:
+            if not isinstance(step, bool):
+                value = operator.index(step)  # int, numpy integers, 0-d integer tensors
+                if 0 <= value <= MAX_STEP:
+                    return value
+        except TypeError:
+            pass
+        self._warn_once(
+            "", "step", f"step={step!r} is not an integer in [0, 2**62]; using the next step, {self._next_step}"
+        )
+        return self._next_step
+
+    def _warn_once(self, key: str, what: str, message: str) -> None:
+        if (key, what) not in self._warned:
+            self._warned.add((key, what))
+            warnings.warn(message, TrackioWarning, stacklevel=4)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Commit everything logged so far; False when ``timeout`` seconds passed first."""
+        return self._writer.flush(timeout)
+
+    def finish(self, status: str = "finished", timeout: float | None = DEFAULT_FINISH_TIMEOUT_S) -> None:
+        """Write what is buffered, mark the run ``status`` and stop its writer. Idempotent."""
+        if self._finished:
+            return
+        self._finished = True
+        if self._exit_hooks is not None:
+            self._exit_hooks.unregister(self)
+        if not self._writer.close(status, timeout):
+            warnings.warn(
+                f"run {self.name!r}: {self._writer.unwritten} logged calls could not be written to {self.path} "
+                f"within {timeout} s",
+                TrackioWarning,
+                stacklevel=2,
+            )
+            return
+        self._store.close()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.finish(status="finished" if kind is None else "crashed")
+        if _current is self:
+            _set_current(None)
+
+
+# -- module-level API -------------------------------------------------------------------------------
+
+_current: Run | None = None
+_exit_hooks = ExitHooks()
+
+
+def _set_current(run: Run | None) -> None:
+    global _current
+    _current = run
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    group: str | None = None,
+    space_id: str | None = None,
+    dataset_id: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    resume: str = "never",
+    private: bool = True,
+    sync_every: float = 300,
+    *,
+    dir: str | os.PathLike | None = None,  # noqa: A002 - the name users expect
+    flush_every: float = 1.0,
+) -> Run:
+    """Start (or resume) a run and make it the current one.
+
+    ``project`` defaults to ``$TRACKIO_PROJECT``, then ``"huggingface"``; ``space_id`` and
+    ``dataset_id`` to ``$TRACKIO_SPACE_ID`` / ``$TRACKIO_DATASET_ID``; ``dir`` to ``$TRACKIO_DIR``,
+    then ``trackio-callback/`` in the Hugging Face cache. A run already active is finished first.
+
+    ``resume``: ``"never"`` starts a new run (a taken name gets a ``-2``, ``-3``, ... suffix, with a
+    warning), ``"allow"`` continues the named run if it exists, ``"must"`` raises if it does not.
+    """
+    if not isinstance(private, bool):
+        raise TypeError(f"private must be True or False, got {private!r}")
+    if isinstance(sync_every, bool) or not isinstance(sync_every, (int, float)) or sync_every < MIN_SYNC_EVERY_S:
+        raise ValueError(
+            f"sync_every={sync_every!r}: use a number of seconds >= {MIN_SYNC_EVERY_S} "
+            "(the Hub limits how often a repo can be committed to)"
+        )
+    space_id = settings.env_default(space_id, "TRACKIO_SPACE_ID")
+    dataset_id = settings.env_default(dataset_id, "TRACKIO_DATASET_ID")
+    for label, value in (("space_id", space_id), ("dataset_id", dataset_id)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{label} must be a string like 'username/trackio', got {value!r}")
+    if _current is not None and not _current.finished:
+        warnings.warn(f"init() while run {_current.name!r} is active: finishing it first", TrackioWarning, stacklevel=2)
+        _current.finish()
+    run = Run(
+        settings.env_default(project, "TRACKIO_PROJECT", settings.DEFAULT_PROJECT),
+        name=name,
+        group=group,
+        config=config,
+        resume=resume,
+        directory=dir,
+        flush_every=flush_every,
+        run_settings={"space_id": space_id, "dataset_id": dataset_id, "private": private, "sync_every": sync_every},
+        exit_hooks=_exit_hooks,
+    )
+    _set_current(run)
+    return run
+
+
+def current_run() -> Run | None:
+    """The run `init` last started, unless it has finished."""
+    return _current if _current is not None and not _current.finished else None
+
+
+def _require_run(what: str) -> Run:
+    run = current_run()
+    if run is None:
+        raise RuntimeError(f"trackio_callback.{what}() needs an active run: call trackio_callback.init() first")
+    return run
+
+
+def log(metrics: Mapping[str, Any], step: int | None = None) -> None:
+    """Log to the current run (see `Run.log`)."""
+    run = _current
+    if run is None or run._finished:
+        run = _require_run("log")
+    run.log(metrics, step)
+
+
+def finish(timeout: float | None = DEFAULT_FINISH_TIMEOUT_S) -> None:
+    """Finish the current run: write everything buffered and mark it finished. No-op without a run."""
+    run = _current
+    if run is not None:
+        run.finish(timeout=timeout)
+        _set_current(None)

@@ -1,0 +1,1 @@
+"""SQLite storage: schema, encodings, the `Store`, and downsampling."""

@@ -1,0 +1,38 @@
+"""Min/max-preserving downsampling (M4-style), so a one-step spike survives any zoom level.
+
+The points are cut into equal-count buckets; each bucket keeps its first point, its last point,
+its lowest and its highest value; in a bucket holding a NaN, the first NaN replaces the first
+point. The last point of the series is always kept (it closes the last bucket). At most
+``max_points`` indices come back, in their original order.
+"""
+
+from __future__ import annotations
+
+MIN_POINTS = 4
+
+
+def minmax_indices(values: list[float], max_points: int) -> list[int]:
+    """Indices of the points to keep out of ``values``."""
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < MIN_POINTS:
+        raise ValueError(f"max_points must be an integer >= {MIN_POINTS}, got {max_points!r}")
+    n = len(values)
+    if n <= max_points:
+        return list(range(n))
+    buckets = max_points // 4
+    keep: set[int] = set()
+    get = values.__getitem__
+    for b in range(buckets):
+        lo = b * n // buckets
+        hi = (b + 1) * n // buckets
+        window = range(lo, hi)
+        total = sum(values[lo:hi])
+        keep.add(hi - 1)
+        if total == total:  # no NaN in the bucket (NaN, or +inf with -inf, makes the sum NaN)
+            keep.update((lo, min(window, key=get), max(window, key=get)))
+            continue
+        # A NaN is the most important point of its bucket: it takes the place of the first point.
+        keep.add(next(i for i in window if get(i) != get(i)))
+        finite = [i for i in window if get(i) == get(i)]
+        if finite:
+            keep.update((min(finite, key=get), max(finite, key=get)))
+    return sorted(keep)

@@ -1,0 +1,161 @@
+"""The SQLite schema of a project file, and the migrations that build it step by step.
+
+``PRAGMA user_version`` records the version. Every database, new or old, is brought to
+`SCHEMA_VERSION` by running the missing steps in order, inside one write transaction, so two
+processes opening an old file at once migrate it once.
+
+Version 1: runs, metric key names, batches of calls (step and time columns), per-key value chunks,
+system metrics.
+Version 2: ``metric_summaries`` (count, last, min, max per run and key), backfilled from the chunks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from . import codec
+from .batch import make_column
+
+_V1 = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    group_name TEXT,
+    status TEXT NOT NULL DEFAULT 'running',      -- running | finished | crashed
+    config TEXT NOT NULL DEFAULT '{}',           -- JSON object
+    settings TEXT NOT NULL DEFAULT '{}',         -- JSON object: space_id, dataset_id, private, ...
+    created_at REAL NOT NULL,
+    heartbeat_at REAL NOT NULL,                  -- last time the writing process was seen alive
+    finished_at REAL,
+    hostname TEXT,
+    pid INTEGER,
+    next_seq INTEGER NOT NULL DEFAULT 0,         -- sequence number the next log() call gets
+    last_step INTEGER                            -- step of the last log() call
+);
+CREATE INDEX runs_group ON runs(group_name);
+
+CREATE TABLE metric_keys (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+-- Consecutive log() calls of one run: seq first_seq .. first_seq + size - 1.
+CREATE TABLE batches (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    first_seq INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    min_step INTEGER NOT NULL,
+    max_step INTEGER NOT NULL,
+    steps BLOB NOT NULL,                         -- codec.encode_ints
+    times BLOB NOT NULL                          -- codec.encode_ints of microseconds since the epoch
+);
+CREATE UNIQUE INDEX batches_run_seq ON batches(run_id, first_seq);
+
+-- The values of one key within one batch.
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    positions BLOB,                              -- NULL: the key is in every call of the batch
+    count INTEGER NOT NULL,
+    vals BLOB NOT NULL                           -- little-endian float64
+);
+CREATE UNIQUE INDEX chunks_run_key_batch ON chunks(run_id, key_id, batch_id);
+
+CREATE TABLE system_metrics (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+    timestamp REAL NOT NULL,
+    step INTEGER,
+    node TEXT,
+    value REAL                                   -- NULL stands for NaN (SQLite has no NaN)
+);
+CREATE INDEX system_metrics_run_key ON system_metrics(run_id, key_id, seq);
+"""
+
+_V2 = """
+CREATE TABLE metric_summaries (
+    run_id INTEGER NOT NULL,
+    key_id INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    nan_count INTEGER NOT NULL,
+    first_step INTEGER NOT NULL,
+    last_step INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    last_value REAL,                             -- NULL stands for NaN
+    last_time REAL NOT NULL,
+    min_value REAL,                              -- over non-NaN values; NULL when there are none
+    max_value REAL,
+    PRIMARY KEY (run_id, key_id)
+) WITHOUT ROWID;
+"""
+
+UPSERT_SUMMARY = """
+INSERT INTO metric_summaries
+    (run_id, key_id, count, nan_count, first_step, last_step, last_seq, last_value, last_time,
+     min_value, max_value)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_id, key_id) DO UPDATE SET
+    count = count + excluded.count,
+    nan_count = nan_count + excluded.nan_count,
+    last_step = excluded.last_step,
+    last_seq = excluded.last_seq,
+    last_value = excluded.last_value,
+    last_time = excluded.last_time,
+    min_value = CASE WHEN min_value IS NULL THEN excluded.min_value
+                     WHEN excluded.min_value IS NULL THEN min_value
+                     ELSE min(min_value, excluded.min_value) END,
+    max_value = CASE WHEN max_value IS NULL THEN excluded.max_value
+                     WHEN excluded.max_value IS NULL THEN max_value
+                     ELSE max(max_value, excluded.max_value) END
+"""
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for statement in _V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    conn.execute(_V2)
+    rebuild_summaries(conn)
+
+
+def rebuild_summaries(conn: sqlite3.Connection) -> None:
+    """Recompute ``metric_summaries`` from the chunks (used by the v2 migration)."""
+    conn.execute("DELETE FROM metric_summaries")
+    rows = conn.execute(
+        """SELECT c.run_id, c.key_id, b.first_seq, b.size, b.steps, b.times, c.positions, c.count, c.vals
+           FROM chunks c JOIN batches b ON b.id = c.batch_id
+           ORDER BY c.run_id, c.key_id, b.first_seq"""
+    )
+    for run_id, key_id, first_seq, size, steps, times, positions, count, vals in rows.fetchall():
+        all_steps = codec.decode_ints(steps, size)
+        all_times = codec.micros_to_times(codec.decode_ints(times, size))
+        where = list(range(size)) if positions is None else codec.decode_ints(positions, count)
+        column = make_column(first_seq, where, codec.decode_floats(vals), all_steps, all_times, size)
+        conn.execute(
+            UPSERT_SUMMARY,
+            (
+                run_id,
+                key_id,
+                column.count,
+                column.nan_count,
+                column.first_step,
+                column.last_step,
+                column.last_seq,
+                column.last_value,
+                column.last_time,
+                column.min_value,
+                column.max_value,
+            ),
+        )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+SCHEMA_VERSION = len(MIGRATIONS)

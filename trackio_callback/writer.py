@@ -1,0 +1,182 @@
+"""`Writer`: the daemon thread that moves a run's logged values from memory into SQLite.
+
+``log()`` only appends to `Writer.calls` (a deque: appends and pops are atomic, no lock); the
+thread wakes every ``interval`` seconds, or when asked to flush, and commits everything waiting in
+one transaction. A failed write (disk full, a lock held for over a minute) keeps the data in memory
+and is retried on the next wake-up, with one warning.
+
+Example::
+
+    writer = Writer(store, run_id=1, next_seq=0, interval=1.0)
+    writer.start()
+    writer.calls.append((0, time.time(), {"loss": 1.0}))
+    writer.flush(timeout=5)          # True once committed
+    writer.close("finished", timeout=30)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable
+
+from .store.batch import Call, build_batch, split_calls
+from .store.db import RunUpdate, Store
+
+logger = logging.getLogger(__name__)
+
+BATCH_LIMIT = 8192  # calls per batch row: large enough to compress, small enough to skip by step range
+SMALL_BATCH = 1024  # batches below this are merged by compaction
+COMPACT_EVERY = 64  # small batches written before the writer compacts them
+HEARTBEAT_S = 10.0  # how often an idle run still touches its row, so readers can tell it is alive
+
+
+class Writer:
+    """Commits a run's buffered calls, system samples and config changes to its `Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        next_seq: int,
+        *,
+        interval: float = 1.0,
+        config_snapshot: Callable[[], str] | None = None,
+    ):
+        self.store = store
+        self.run_id = run_id
+        self.interval = interval
+        self.calls: deque[Call] = deque()
+        self.system: deque[tuple[float, int | None, str | None, dict]] = deque()
+        self._control: deque[tuple] = deque()
+        self._config_snapshot = config_snapshot
+        self._config_dirty = False
+        self._next_seq = next_seq
+        self._pending_calls: list[Call] = []
+        self._pending_system: list = []
+        self._pending_events: list[threading.Event] = []
+        self._small_batches = 0
+        self._last_write = time.monotonic()
+        self._failing = False
+        self._closing: str | None = None  # the final status, once close() asked for it
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"trackio-writer-{run_id}", daemon=True)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def unwritten(self) -> int:
+        """Calls logged but not committed yet (approximate while logging goes on)."""
+        return len(self.calls) + len(self._pending_calls)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def config_changed(self) -> None:
+        self._config_dirty = True
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Commit everything logged before this call; False if ``timeout`` passed first."""
+        return self._request(("flush",), timeout)
+
+    def close(self, status: str, timeout: float | None = None) -> bool:
+        """Commit everything, set the run's final ``status``, compact the run and stop the thread."""
+        if not self._thread.is_alive():
+            return not self.unwritten
+        done = self._request(("close", status), timeout)
+        if done:
+            self._thread.join(timeout)
+        return done
+
+    def _request(self, command: tuple, timeout: float | None) -> bool:
+        if not self._thread.is_alive():
+            return not self.unwritten
+        event = threading.Event()
+        self._control.append((*command, event))
+        self._wake.set()
+        return event.wait(timeout)
+
+    def _loop(self) -> None:
+        while not self._closed.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                self._pass()
+            except Exception as error:  # never let the thread die: the data stays pending
+                self._warn_failure(error)
+
+    def _pass(self) -> None:
+        # Controls first, then data: a flush request sees every call logged before it was made.
+        controls = _drain(self._control)
+        self._pending_events.extend(c[-1] for c in controls)
+        for command in controls:
+            if command[0] == "close":
+                self._closing = command[1]
+        self._pending_calls.extend(_drain(self.calls))
+        self._pending_system.extend(_drain(self.system))
+        heartbeat_due = time.monotonic() - self._last_write > HEARTBEAT_S
+        if not (self._pending_calls or self._pending_system or self._config_dirty or controls or heartbeat_due):
+            return
+        self._write(self._closing)
+        self._failing = False
+        if self._closing is not None:
+            self._closed.set()
+        for event in self._pending_events:
+            event.set()
+        self._pending_events.clear()
+
+    def _write(self, closing: str | None) -> None:
+        calls = self._pending_calls
+        batches, seq = [], self._next_seq
+        for part in split_calls(calls, BATCH_LIMIT):
+            batches.append(build_batch(seq, part))
+            seq += len(part)
+        update = RunUpdate(next_seq=seq if calls else None, last_step=calls[-1][0] if calls else None)
+        config_dirty = self._config_dirty
+        if config_dirty and self._config_snapshot is not None:
+            self._config_dirty = False
+            update.config_json = self._config_snapshot()
+        if closing is not None:
+            update.status = closing
+            update.finished_at = time.time()
+        try:
+            self.store.append(self.run_id, batches, self._pending_system, update)
+        except BaseException:
+            self._config_dirty = self._config_dirty or config_dirty
+            raise
+        self._last_write = time.monotonic()
+        self._next_seq = seq
+        self._pending_calls = []
+        self._pending_system = []
+        self._small_batches += sum(1 for b in batches if b.size < SMALL_BATCH)
+        if closing is not None or self._small_batches >= COMPACT_EVERY:
+            self._small_batches = 0
+            try:
+                self.store.compact(self.run_id, small=SMALL_BATCH, target=BATCH_LIMIT)
+            except Exception:  # the data is committed; compaction is only an optimisation
+                logger.warning("compacting run %s of %s failed", self.run_id, self.store.path, exc_info=True)
+
+    def _warn_failure(self, error: Exception) -> None:
+        if not self._failing:
+            self._failing = True
+            warnings.warn(
+                f"trackio-callback could not write to {self.store.path} ({type(error).__name__}: {error}); "
+                f"{self.unwritten} logged calls are kept in memory and retried every {self.interval:g} s",
+                RuntimeWarning,
+                stacklevel=1,
+            )
+        logger.debug("write failed", exc_info=True)
+
+
+def _drain(queue: deque) -> list:
+    items = []
+    pop = queue.popleft
+    for _ in range(len(queue)):
+        items.append(pop())
+    return items
