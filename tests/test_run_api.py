@@ -228,3 +228,12 @@ def test_no_warning_on_the_happy_path(store_dir):
         for step in range(100):
             run.log({"train/loss": 1.0 / (step + 1), "train/lr": 1e-3}, step=step)
         run.finish()
+
+
+def test_relative_storage_dir(store_dir, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    run = trackio.init(project="p", name="rel", dir="relative/runs")
+    run.log({"x": 1.0})
+    run.finish()
+    assert (tmp_path / "relative" / "runs" / "p.db").exists()
+    assert Reader("relative/runs").series("p", "rel", "x").values == [1.0]

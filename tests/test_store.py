@@ -106,7 +106,7 @@ def test_compaction_merges_small_batches_without_changing_data(tmp_path):
         after = store.series(run.id, store.key_id(key))
         assert after.seqs == before[key].seqs and after.steps == before[key].steps
         assert [v.hex() for v in after.values] == [v.hex() for v in before[key].values]
-        assert after.timestamps == before[key].timestamps
+        assert after.micros == before[key].micros
     assert str(store.summaries(run.id)) == str(summaries)
     expected_loss = [c[2]["loss"] for c in calls]
     assert store.series(run.id, store.key_id("loss")).values == expected_loss

@@ -15,11 +15,13 @@ JSON output is strict JSON: NaN and infinities are written as the strings "NaN",
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import TrackioError
 from .reader import Reader
@@ -106,14 +108,47 @@ def cmd_get(args: argparse.Namespace, reader: Reader) -> None:
         max_points=args.max_points,
         latest_per_step=args.latest_per_step,
     )
-    rows = zip(series.steps, series.timestamps, series.values)
     if args.json:
-        # Formatted by hand: several times faster than json.dumps of a list of dicts for 1e5+ points.
-        body = ",\n".join(f'{{"step": {s}, "timestamp": {t!r}, "value": {_number(v)}}}' for s, t, v in rows)
-        sys.stdout.write("[\n" + body + "\n]\n" if body else "[]\n")
+        sys.stdout.flush()
+        write_points_json(sys.stdout.buffer, series.steps, series.timestamps_us, series.values)
     else:
         sys.stdout.write("step\ttimestamp\tvalue\n")
-        sys.stdout.write("".join(f"{s}\t{t!r}\t{v!r}\n" for s, t, v in rows))
+        sys.stdout.write(
+            "".join(f"{s}\t{t / 1e6!r}\t{v!r}\n" for s, t, v in zip(series.steps, series.timestamps_us, series.values))
+        )
+
+
+_POINT = b'{"step": %d, "timestamp": %d.%06d, "value": %r},\n'
+_CHUNK = 8192  # points per %-format: keeps memory flat and the buffers in cache
+
+
+def write_points_json(out: BinaryIO, steps: list[int], micros: list[int], values: list[float]) -> None:
+    """Write ``[{"step", "timestamp", "value"}, ...]`` to ``out``: the CLI's hot loop for 1e5+ points.
+
+    One %-format per chunk of points runs in C from start to end (about twice as fast as
+    `json.dumps` of a list of dicts); timestamps come from the stored integer microseconds and
+    values keep their shortest round-trip repr.
+    """
+    n = len(values)
+    if not n:
+        out.write(b"[]\n")
+        return
+    total = sum(values)
+    finite = total - total == 0  # False if any value is NaN or infinite
+    template = _POINT if finite else _POINT.replace(b"%r", b"%s")
+    out.write(b"[\n")
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        size = stop - start
+        arguments: list = [None] * (4 * size)
+        arguments[0::4] = steps[start:stop]
+        chunk_micros = micros[start:stop]
+        arguments[1::4] = [m // 1_000_000 for m in chunk_micros]
+        arguments[2::4] = [m % 1_000_000 for m in chunk_micros]
+        arguments[3::4] = values[start:stop] if finite else [_number(v).encode() for v in values[start:stop]]
+        text = (template * size) % tuple(arguments)
+        out.write(memoryview(text)[:-2] if stop == n else text)  # no comma after the last point
+    out.write(b"\n]\n")
 
 
 def cmd_demo(args: argparse.Namespace, reader: Reader) -> None:
@@ -180,5 +215,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry() -> None:
+    """The ``trackio-callback`` command: `main`, then exit without tearing the interpreter down.
+
+    Finalizing every module costs more than a typical command (about 17 ms); there is nothing to
+    clean up that the OS does not, once the output is flushed.
+    """
+    code = main()
+    with contextlib.suppress(BrokenPipeError):  # e.g. piped into `head`
+        sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

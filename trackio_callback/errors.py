@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-
 
 class TrackioError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -18,6 +16,8 @@ class NotFoundError(TrackioError, LookupError):
 
     def __init__(self, kind: str, name: str, available: list[str], where: str = ""):
         self.kind, self.name, self.available = kind, name, available
+        import difflib  # only on the error path: keeps the CLI's start-up short
+
         close = difflib.get_close_matches(name, available, n=5, cutoff=0.5)
         shown = close or available[:10]
         hint = (

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import random
+from typing import TYPE_CHECKING
 
 from .errors import InvalidNameError
 
 MAX_PROJECT_LENGTH = 128
 MAX_RUN_LENGTH = 256
 MAX_KEY_LENGTH = 256
+if TYPE_CHECKING:
+    import random
+
 _PROJECT_PUNCTUATION = frozenset("-_. ")
 
 _ADJECTIVES = (
@@ -113,5 +116,7 @@ def validate_run_name(name: object) -> str:
 
 def generate_run_name(ordinal: int, rng: random.Random | None = None) -> str:
     """A readable name such as ``"brisk-falcon-7"``; ``ordinal`` keeps it unique within a project."""
+    import random
+
     rng = rng or random.Random()
     return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{ordinal}"

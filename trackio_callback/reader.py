@@ -19,35 +19,55 @@ from __future__ import annotations
 import math
 import os
 import re
-import socket
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from . import settings
 from .errors import MetricNotFoundError, ProjectNotFoundError, RunNotFoundError
 from .names import validate_project
+from .store import codec
 from .store.db import RunRow, Store
 from .store.downsample import minmax_indices
 
 STALE_AFTER_S = 120.0  # a running run whose writer has not been heard from for this long has crashed
 
 
-@dataclass
 class Series:
-    """One metric of one run, as columns."""
+    """One metric of one run, as columns in the order the points were logged."""
 
-    project: str
-    run: str
-    key: str
-    steps: list[int]
-    timestamps: list[float]  # unix seconds, microsecond resolution
-    values: list[float]
-    total: int = 0  # points in the requested step range before downsampling
-    seqs: list[int] = field(default_factory=list, repr=False)  # the run's log() call number of each point
+    __slots__ = ("project", "run", "key", "steps", "timestamps_us", "values", "seqs", "total", "_timestamps")
+
+    def __init__(
+        self,
+        project: str,
+        run: str,
+        key: str,
+        steps: list[int],
+        timestamps_us: list[int],
+        values: list[float],
+        seqs: list[int],
+        total: int | None = None,
+    ):
+        self.project, self.run, self.key = project, run, key
+        self.steps = steps
+        self.timestamps_us = timestamps_us  # microseconds since the epoch: the stored resolution
+        self.values = values
+        self.seqs = seqs  # the run's log() call number of each point (the uploader's watermark)
+        self.total = len(values) if total is None else total  # points in the step range before downsampling
+        self._timestamps: list[float] | None = None
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def __repr__(self) -> str:
+        return f"Series(project={self.project!r}, run={self.run!r}, key={self.key!r}, points={len(self)})"
+
+    @property
+    def timestamps(self) -> list[float]:
+        """Unix seconds of each point."""
+        if self._timestamps is None:
+            self._timestamps = codec.micros_to_times(self.timestamps_us)
+        return self._timestamps
 
     @property
     def downsampled(self) -> bool:
@@ -95,7 +115,7 @@ class Reader:
     def runs(self, project: str, group: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
         """Runs of ``project``, oldest first; ``group`` filters exactly, ``name`` is a regex searched in names."""
         pattern = _compile(name) if name is not None else None
-        now, host = time.time(), socket.gethostname()
+        now, host = time.time(), settings.hostname()
         return [
             _run_info(row, now, host)
             for row in self.store(project).runs()
@@ -103,7 +123,7 @@ class Reader:
         ]
 
     def run(self, project: str, run: str) -> dict[str, Any]:
-        return _run_info(self._run_row(project, run), time.time(), socket.gethostname())
+        return _run_info(self._run_row(project, run), time.time(), settings.hostname())
 
     def _run_row(self, project: str, run: str) -> RunRow:
         store = self.store(project)
@@ -142,12 +162,10 @@ class Reader:
         if key_id is None or key not in store.metric_keys(row.id):
             raise MetricNotFoundError("metric", key, store.metric_keys(row.id), f" in run {run!r}")
         data = store.series(row.id, key_id, min_step, max_step)
-        result = Series(project, row.name, key, data.steps, data.timestamps, data.values, seqs=data.seqs)
+        result = Series(project, row.name, key, data.steps, data.micros, data.values, data.seqs)
         if latest_per_step:
             last_index = {step: i for i, step in enumerate(result.steps)}
-            order = sorted(last_index.values(), key=result.steps.__getitem__)
-            result = _take(result, order)
-        result.total = len(result.values)
+            result = _take(result, sorted(last_index.values(), key=result.steps.__getitem__), total=len(last_index))
         if max_points is not None:
             result = _take(result, minmax_indices(result.values, max_points))
         return result
@@ -155,7 +173,7 @@ class Reader:
     def summary(self, project: str, run: str) -> dict[str, Any]:
         """The run's details plus, per metric, ``count``, ``last``, ``min``, ``max``, ``last_step``, ..."""
         row = self._run_row(project, run)
-        info = _run_info(row, time.time(), socket.gethostname())
+        info = _run_info(row, time.time(), settings.hostname())
         info["metrics"] = self.store(project).summaries(row.id)
         return info
 
@@ -197,16 +215,16 @@ class Reader:
         ]
 
 
-def _take(series: Series, indices: list[int]) -> Series:
+def _take(series: Series, indices: list[int], total: int | None = None) -> Series:
     return Series(
         series.project,
         series.run,
         series.key,
         [series.steps[i] for i in indices],
-        [series.timestamps[i] for i in indices],
+        [series.timestamps_us[i] for i in indices],
         [series.values[i] for i in indices],
-        total=series.total,
-        seqs=[series.seqs[i] for i in indices],
+        [series.seqs[i] for i in indices],
+        total=series.total if total is None else total,
     )
 
 

@@ -20,7 +20,6 @@ import json
 import logging
 import operator
 import os
-import socket
 import time
 import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -119,15 +118,19 @@ class Run:
             self._store = Store(self.path)
         except OSError as error:
             raise OSError(f"cannot create the project file {self.path}: {error}") from error
-        opened = self._store.open_run(
-            name,
-            group=group,
-            config=json.loads(json.dumps(dict(config or {}), default=str)),
-            settings=dict(run_settings or {}),
-            resume=resume,
-            hostname=socket.gethostname(),
-            pid=os.getpid(),
-        )
+        try:
+            opened = self._store.open_run(
+                name,
+                group=group,
+                config=json.loads(json.dumps(dict(config or {}), default=str)),
+                settings=dict(run_settings or {}),
+                resume=resume,
+                hostname=settings.hostname(),
+                pid=os.getpid(),
+            )
+        except BaseException:
+            self._store.close()
+            raise
         row = opened.row
         if opened.requested_name is not None:
             warnings.warn(

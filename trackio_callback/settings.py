@@ -34,3 +34,12 @@ def env_default(value, variable: str, default=None):
     if value is not None:
         return value
     return os.environ.get(variable) or default
+
+
+def hostname() -> str:
+    """This machine's name, as stored with a run (used to tell whether its process is still alive)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket  # Windows
+
+    return socket.gethostname()

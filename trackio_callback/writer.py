@@ -137,14 +137,15 @@ class Writer:
         for part in split_calls(calls, BATCH_LIMIT):
             batches.append(build_batch(seq, part))
             seq += len(part)
-        update = RunUpdate(next_seq=seq if calls else None, last_step=calls[-1][0] if calls else None)
         config_dirty = self._config_dirty
-        if config_dirty and self._config_snapshot is not None:
-            self._config_dirty = False
-            update.config_json = self._config_snapshot()
-        if closing is not None:
-            update.status = closing
-            update.finished_at = time.time()
+        self._config_dirty = False
+        update = RunUpdate(
+            next_seq=seq if calls else None,
+            last_step=calls[-1][0] if calls else None,
+            config_json=self._config_snapshot() if config_dirty and self._config_snapshot else None,
+            status=closing,
+            finished_at=time.time() if closing is not None else None,
+        )
         try:
             self.store.append(self.run_id, batches, self._pending_system, update)
         except BaseException:

@@ -7,7 +7,7 @@ metric key, one column of values plus the running statistics the summary table i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import codec
 
@@ -15,8 +15,7 @@ Call = tuple[int, float, dict]
 """One ``log()`` call as the buffer holds it: ``(step, unix time, {key: float})``."""
 
 
-@dataclass
-class Column:
+class Column(NamedTuple):
     """The values of one metric key within a batch."""
 
     positions: bytes | None  # encoded call positions in the batch; None when the key is in every call
@@ -32,15 +31,14 @@ class Column:
     last_time: float
 
 
-@dataclass
-class Batch:
+class Batch(NamedTuple):
     first_seq: int
     size: int
     min_step: int
     max_step: int
     steps: bytes
     times: bytes
-    columns: dict[str, Column] = field(default_factory=dict)
+    columns: dict[str, Column]
 
 
 def split_calls(calls: list[Call], limit: int) -> list[list[Call]]:
@@ -50,17 +48,18 @@ def split_calls(calls: list[Call], limit: int) -> list[list[Call]]:
 def build_batch(first_seq: int, calls: list[Call]) -> Batch:
     steps = [c[0] for c in calls]
     times = [c[1] for c in calls]
-    batch = Batch(
+    return Batch(
         first_seq=first_seq,
         size=len(calls),
         min_step=min(steps),
         max_step=max(steps),
         steps=codec.encode_ints(steps),
         times=codec.encode_ints(codec.times_to_micros(times)),
+        columns={
+            key: make_column(first_seq, positions, values, steps, times, len(calls))
+            for key, (positions, values) in _columns(calls).items()
+        },
     )
-    for key, (positions, values) in _columns(calls).items():
-        batch.columns[key] = make_column(first_seq, positions, values, steps, times, len(calls))
-    return batch
 
 
 def _columns(calls: list[Call]) -> dict[str, tuple[list[int], list[float]]]:

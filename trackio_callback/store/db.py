@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ..errors import RunNotFoundError, SchemaVersionError, StoreBusyError
 from ..names import generate_run_name
@@ -45,8 +43,7 @@ RUN_COLUMNS = (
 RESUME_MODES = ("never", "allow", "must")
 
 
-@dataclass
-class RunRow:
+class RunRow(NamedTuple):
     id: int
     name: str
     group: str | None
@@ -69,15 +66,13 @@ class RunRow:
         return cls(*values)
 
 
-@dataclass
-class OpenedRun:
+class OpenedRun(NamedTuple):
     row: RunRow
     resumed: bool
     requested_name: str | None  # set when a name clash made us pick another name
 
 
-@dataclass
-class RunUpdate:
+class RunUpdate(NamedTuple):
     """Changes to a run's row that travel with a write (all optional)."""
 
     next_seq: int | None = None
@@ -85,16 +80,15 @@ class RunUpdate:
     config_json: str | None = None
     status: str | None = None
     finished_at: float | None = None
-    heartbeat_at: float = field(default_factory=time.time)
+    heartbeat_at: float | None = None  # None: now
 
 
-@dataclass
-class SeriesData:
+class SeriesData(NamedTuple):
     """One key's points in log order, decoded from the chunks."""
 
     seqs: list[int]
     steps: list[int]
-    timestamps: list[float]
+    micros: list[int]  # timestamps, microseconds since the epoch
     values: list[float]
 
 
@@ -107,7 +101,7 @@ class Store:
     """A project database: schema setup and migration, run rows, batched writes, and reads."""
 
     def __init__(self, path: Path, *, create: bool = True, busy_timeout: float = 10.0):
-        self.path = Path(path)
+        self.path = Path(path).absolute()
         if create:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.exists():
@@ -176,6 +170,8 @@ class Store:
                     raise StoreBusyError(
                         f"{self.path} stayed locked by other writers for over {RETRY_BUDGET_S:.0f} s"
                     ) from error
+                import random
+
                 attempt += 1
                 time.sleep(min(0.02 * 2**attempt, 1.0) * (0.5 + random.random()))
 
@@ -337,7 +333,7 @@ class Store:
 
     @staticmethod
     def _update_run(conn: sqlite3.Connection, run_id: int, update: RunUpdate) -> None:
-        sets, params = ["heartbeat_at = ?"], [update.heartbeat_at]
+        sets, params = ["heartbeat_at = ?"], [update.heartbeat_at or time.time()]
         for column in ("next_seq", "last_step", "status", "finished_at"):
             value = getattr(update, column)
             if value is not None:
@@ -483,7 +479,7 @@ class Store:
             sql += " AND b.min_step <= ?"
             params.append(max_step)
         data = SeriesData([], [], [], [])
-        micros: list[int] = []
+        micros = data.micros
         for first_seq, size, steps, times, positions, count, vals in self._read(sql + " ORDER BY b.first_seq", params):
             data.values.extend(codec.decode_floats(vals))
             if positions is None:
@@ -496,14 +492,13 @@ class Store:
             data.seqs.extend(first_seq + p for p in where)
             data.steps.extend(pick(codec.decode_ints(steps, size)))
             micros.extend(pick(codec.decode_ints(times, size)))
-        data.timestamps = codec.micros_to_times(micros)
         if min_step is not None or max_step is not None:
             low = min_step if min_step is not None else -(2**63)
             high = max_step if max_step is not None else 2**63
             keep = [i for i, s in enumerate(data.steps) if low <= s <= high]
             if len(keep) != len(data.steps):
                 data = SeriesData(
-                    *([column[i] for i in keep] for column in (data.seqs, data.steps, data.timestamps, data.values))
+                    *([column[i] for i in keep] for column in (data.seqs, data.steps, data.micros, data.values))
                 )
         return data
 
