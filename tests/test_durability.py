@@ -166,3 +166,29 @@ def test_eight_processes_write_one_project_at_once(store_dir, journal):
         assert reader.summary("shared", run["name"])["metrics"]["grad_norm"]["count"] == calls
         assert len(reader.system_series("shared", run["name"], "system/cpu")) == calls // 500
     assert Store(store_dir / "shared.db").integrity_check() == "ok"
+
+
+def test_a_failing_write_keeps_the_data_and_retries(store_dir):
+    import sqlite3
+
+    import trackio_callback as trackio
+    from trackio_callback import TrackioWarning
+
+    run = trackio.init(project="p", name="flaky", flush_every=0.05)
+    real_append = run._store.append
+    failures = []
+
+    def failing_twice(*args, **kwargs):  # the disk is full for the first two writes
+        if len(failures) < 2:
+            failures.append(1)
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_append(*args, **kwargs)
+
+    run._store.append = failing_twice
+    with pytest.warns(TrackioWarning, match="disk is full.*kept in memory and retried"):
+        for step in range(100):
+            run.log({"x": float(step)}, step=step)
+        assert run.flush(timeout=30)
+    run.finish()
+    assert len(failures) == 2
+    assert Reader(store_dir).series("p", "flaky", "x").values == [float(i) for i in range(100)]

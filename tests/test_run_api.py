@@ -88,8 +88,11 @@ def test_bad_arguments_name_the_value(store_dir):
 def test_unwritable_storage_dir_fails_at_init(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match=r"cannot open the project file .*file/sub/p\.db.*TRACKIO_DIR"):
         trackio.init(project="p", dir=blocker / "sub")
+    (tmp_path / "dir.db").mkdir()  # a directory where the database file should be
+    with pytest.raises(OSError, match="cannot open the project file"):
+        trackio.init(project="dir", dir=tmp_path)
 
 
 def test_resume_never_suffixes_a_taken_name(store_dir):

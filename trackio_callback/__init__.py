@@ -21,9 +21,10 @@ from .errors import (
     ProjectNotFoundError,
     RunNotFoundError,
     TrackioError,
+    TrackioWarning,
 )
 from .reader import Reader, Series
-from .run import Config, Run, TrackioWarning, current_run, finish, init, log
+from .run import Config, Run, current_run, finish, init, log
 
 __version__ = "0.1.0"
 

@@ -7,6 +7,10 @@ class TrackioError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+class TrackioWarning(UserWarning):
+    """Something logged was not recorded, or could not be written yet; training goes on."""
+
+
 class InvalidNameError(TrackioError, ValueError):
     """A project, run or metric name that cannot be used."""
 

@@ -20,6 +20,7 @@ import json
 import logging
 import operator
 import os
+import sqlite3
 import time
 import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import settings
+from .errors import TrackioWarning
 from .lifecycle import ExitHooks
 from .names import validate_project, validate_run_name
 from .store.db import RESUME_MODES, Store
@@ -38,10 +40,6 @@ logger = logging.getLogger(__name__)
 MIN_SYNC_EVERY_S = 60  # the Hub rate-limits commits per repo
 DEFAULT_FINISH_TIMEOUT_S = 60.0
 MAX_STEP = 2**62
-
-
-class TrackioWarning(UserWarning):
-    """Something logged was not recorded, or a run was replaced; training goes on."""
 
 
 class Config(MutableMapping):
@@ -116,8 +114,11 @@ class Run:
         self.path: Path = settings.project_path(self.dir, self.project)
         try:
             self._store = Store(self.path)
-        except OSError as error:
-            raise OSError(f"cannot create the project file {self.path}: {error}") from error
+        except (OSError, sqlite3.Error) as error:  # fail before training starts, saying where
+            raise OSError(
+                f"cannot open the project file {self.path} ({error}); pass dir= or set TRACKIO_DIR "
+                "to a writable directory"
+            ) from error
         try:
             opened = self._store.open_run(
                 name,

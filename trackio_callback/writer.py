@@ -23,6 +23,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 
+from .errors import TrackioWarning
 from .store.batch import Call, build_batch, split_calls
 from .store.db import RunUpdate, Store
 
@@ -169,7 +170,7 @@ class Writer:
             warnings.warn(
                 f"trackio-callback could not write to {self.store.path} ({type(error).__name__}: {error}); "
                 f"{self.unwritten} logged calls are kept in memory and retried every {self.interval:g} s",
-                RuntimeWarning,
+                TrackioWarning,
                 stacklevel=1,
             )
         logger.debug("write failed", exc_info=True)
