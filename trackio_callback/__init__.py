@@ -54,3 +54,15 @@ def __getattr__(name: str):
 
         return _require_run("config").config
     raise AttributeError(f"module 'trackio_callback' has no attribute {name!r}")
+
+
+def _register() -> None:
+    """Register as "trackio" with transformers/accelerate/`import trackio` (see `integration`)."""
+    try:
+        import _trackio_callback_hook  # installed next to this package (a top-level module)
+    except ImportError:
+        return
+    _trackio_callback_hook.install()
+
+
+_register()

@@ -16,6 +16,7 @@ logged last for each step, sorted by step, which is the curve as the resumed tra
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -196,6 +197,34 @@ class Reader:
                 diff[key] = values
         return diff
 
+    # -- tables and alerts ------------------------------------------------------------------------
+
+    def table_keys(self, project: str, run: str) -> list[str]:
+        return self.store(project).table_keys(self._run_row(project, run).id)
+
+    def tables(self, project: str, run: str, key: str | None = None) -> list[dict[str, Any]]:
+        """Tables the run logged (e.g. TRL's ``completions``): ``[{"key", "step", "timestamp", "columns", "rows"}]``."""
+        store = self.store(project)
+        row = self._run_row(project, run)
+        key_id = None
+        if key is not None:
+            key_id = store.key_id(key)
+            available = store.table_keys(row.id)
+            if key_id is None or key not in available:
+                raise MetricNotFoundError("table", key, available, f" in run {run!r}")
+        result = []
+        for _, name, step, timestamp, data in store.tables(row.id, key_id):
+            table = json.loads(data)
+            result.append({"key": name, "step": step, "timestamp": timestamp, **table})
+        return result
+
+    def alerts(self, project: str, run: str) -> list[dict[str, Any]]:
+        """Health alerts of the run: ``[{"step", "timestamp", "kind", "message", "value"}]``, oldest first."""
+        return [
+            {"step": step, "timestamp": t, "kind": kind, "message": message, "value": value}
+            for _, step, t, kind, message, value in self.store(project).alerts(self._run_row(project, run).id)
+        ]
+
     # -- system metrics -------------------------------------------------------------------------
 
     def system_keys(self, project: str, run: str) -> list[str]:
@@ -271,6 +300,7 @@ def _run_info(row: RunRow, now: float, host: str) -> dict[str, Any]:
         "last_step": row.last_step,
         "num_logs": row.next_seq,
         "config": row.config,
+        "summary": row.summary,
         "settings": row.settings,
         "hostname": row.hostname,
         "pid": row.pid,

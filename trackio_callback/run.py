@@ -32,6 +32,7 @@ from .errors import TrackioWarning
 from .lifecycle import ExitHooks
 from .names import validate_project, validate_run_name
 from .store.db import RESUME_MODES, Store
+from .table import Table
 from .values import RejectedValue, coerce, key_problem
 from .writer import Writer
 
@@ -75,6 +76,10 @@ class Config(MutableMapping):
 
     def __repr__(self) -> str:
         return f"Config({self._data!r})"
+
+    def update(self, other: Any = (), /, allow_val_change: bool | None = None, **kwargs: Any) -> None:
+        """``dict.update``; ``allow_val_change`` is accepted for trackio/wandb compatibility (values always change)."""
+        super().update(other, **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self._data)
@@ -145,14 +150,21 @@ class Run:
         self.group = row.group
         self.resumed = opened.resumed
         self.settings = row.settings
+        self.space_id: str | None = row.settings.get("space_id")
         self.owner_pid = os.getpid()
         self._next_step = 0 if row.last_step is None else row.last_step + 1
         self._known_keys: set[str] = set()
         self._warned: set[tuple[str, str]] = set()
         self._finished = False
-        self.config = Config(row.config, on_change=lambda: self._writer.config_changed())
+        self.config = Config(row.config, on_change=lambda: self._writer.changed("config"))
+        # End-of-training values (train_runtime, total_flos, ...): one number each, not a series.
+        self.summary = Config(row.summary, on_change=lambda: self._writer.changed("summary"))
         self._writer = Writer(
-            self._store, row.id, row.next_seq, interval=float(flush_every), config_snapshot=self.config.to_json
+            self._store,
+            row.id,
+            row.next_seq,
+            interval=float(flush_every),
+            snapshots={"config": self.config.to_json, "summary": self.summary.to_json},
         )
         self._calls = self._writer.calls
         self._writer.start()
@@ -167,6 +179,10 @@ class Run:
     def step(self) -> int:
         """The step the next ``log()`` without an explicit step gets."""
         return self._next_step
+
+    @property
+    def _space_id(self) -> str | None:  # read by TRL (trl.trainer.utils.get_trackio_space_url)
+        return self.space_id
 
     # -- logging (the training thread's hot path: no I/O, no locks) -----------------------------
 
@@ -184,7 +200,7 @@ class Run:
             known = self._known_keys
             for key, value in metrics.items():
                 if type(value) is not float or key not in known:
-                    record = self._convert(metrics)
+                    record = self._convert(metrics, step)
                     break
             else:
                 record = metrics.copy()
@@ -207,18 +223,30 @@ class Run:
         if self._finished:
             return
         try:
-            record = self._convert(metrics)
+            record = self._convert(metrics, step)
             if record:
                 self._writer.system.append((time.time(), step, node, record))
         except Exception as error:
             self._warn_once("", "log_system", f"log_system() failed: {type(error).__name__}: {error}")
 
-    def _convert(self, metrics: Mapping[str, Any]) -> dict[str, float]:
+    def alert(self, kind: str, message: str, step: int | None = None, value: float | None = None) -> None:
+        """Record a health alert (e.g. ``"nan_loss"``) with the run; readers list them with `Reader.alerts`."""
+        if not self._finished:
+            self._writer.alerts.append((time.time(), step, str(kind), str(message), value))
+
+    def _convert(self, metrics: Mapping[str, Any], step: int | None) -> dict[str, float]:
+        """The numbers of ``metrics`` as floats; tables are queued on the side; the rest warns."""
         record = {}
         for key, value in metrics.items():
             problem = key_problem(key)
             if problem is not None:
                 self._warn_once(repr(key), "key", f"metric key {key!r} dropped: {problem}")
+                continue
+            if isinstance(value, Table):
+                # A table logged without a step belongs to the step logged last (TRL logs its
+                # completions right after the metrics of the same step).
+                at = max(self._next_step - 1, 0) if step is None else self._check_step(step)
+                self._writer.tables.append((time.time(), at, key, value.to_json()))
                 continue
             try:
                 record[key] = coerce(value)
@@ -357,6 +385,16 @@ def init(
 def current_run() -> Run | None:
     """The run `init` last started, unless it has finished."""
     return _current if _current is not None and not _current.finished else None
+
+
+_warned_no_run: set[str] = set()
+
+
+def warn_no_run(what: str) -> None:
+    """Warn once per caller that ``what`` had no run to write to (trackio-compatible calls never raise)."""
+    if what not in _warned_no_run:
+        _warned_no_run.add(what)
+        warnings.warn(f"{what} without an active run: dropped (call init() first)", TrackioWarning, stacklevel=3)
 
 
 def _require_run(what: str) -> Run:

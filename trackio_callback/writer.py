@@ -45,19 +45,24 @@ class Writer:
         next_seq: int,
         *,
         interval: float = 1.0,
-        config_snapshot: Callable[[], str] | None = None,
+        snapshots: dict[str, Callable[[], str]] | None = None,
     ):
         self.store = store
         self.run_id = run_id
         self.interval = interval
         self.calls: deque[Call] = deque()
         self.system: deque[tuple[float, int | None, str | None, dict]] = deque()
+        self.tables: deque[tuple[float, int, str, str]] = deque()
+        self.alerts: deque[tuple[float, int | None, str, str, float | None]] = deque()
         self._control: deque[tuple] = deque()
-        self._config_snapshot = config_snapshot
-        self._config_dirty = False
+        # JSON documents of the run row ("config", "summary") and which changed since the last write.
+        self._snapshots = snapshots or {}
+        self._dirty: set[str] = set()
         self._next_seq = next_seq
         self._pending_calls: list[Call] = []
         self._pending_system: list = []
+        self._pending_tables: list = []
+        self._pending_alerts: list = []
         self._pending_events: list[threading.Event] = []
         self._small_batches = 0
         self._last_write = time.monotonic()
@@ -79,8 +84,9 @@ class Writer:
     def start(self) -> None:
         self._thread.start()
 
-    def config_changed(self) -> None:
-        self._config_dirty = True
+    def changed(self, document: str) -> None:
+        """The run's ``document`` ("config" or "summary") changed: save it with the next write."""
+        self._dirty.add(document)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Commit everything logged before this call; False if ``timeout`` passed first."""
@@ -121,8 +127,11 @@ class Writer:
                 self._closing = command[1]
         self._pending_calls.extend(_drain(self.calls))
         self._pending_system.extend(_drain(self.system))
+        self._pending_tables.extend(_drain(self.tables))
+        self._pending_alerts.extend(_drain(self.alerts))
         heartbeat_due = time.monotonic() - self._last_write > HEARTBEAT_S
-        if not (self._pending_calls or self._pending_system or self._config_dirty or controls or heartbeat_due):
+        pending = self._pending_calls or self._pending_system or self._pending_tables or self._pending_alerts
+        if not (pending or self._dirty or controls or heartbeat_due):
             return
         self._write(self._closing)
         self._failing = False
@@ -138,24 +147,29 @@ class Writer:
         for part in split_calls(calls, BATCH_LIMIT):
             batches.append(build_batch(seq, part))
             seq += len(part)
-        config_dirty = self._config_dirty
-        self._config_dirty = False
+        dirty, self._dirty = self._dirty, set()
+        documents = {name: self._snapshots[name]() for name in dirty if name in self._snapshots}
         update = RunUpdate(
             next_seq=seq if calls else None,
             last_step=calls[-1][0] if calls else None,
-            config_json=self._config_snapshot() if config_dirty and self._config_snapshot else None,
+            config_json=documents.get("config"),
+            summary_json=documents.get("summary"),
             status=closing,
             finished_at=time.time() if closing is not None else None,
         )
         try:
-            self.store.append(self.run_id, batches, self._pending_system, update)
+            self.store.append(
+                self.run_id, batches, self._pending_system, update, self._pending_tables, self._pending_alerts
+            )
         except BaseException:
-            self._config_dirty = self._config_dirty or config_dirty
+            self._dirty |= dirty
             raise
         self._last_write = time.monotonic()
         self._next_seq = seq
         self._pending_calls = []
         self._pending_system = []
+        self._pending_tables = []
+        self._pending_alerts = []
         self._small_batches += sum(1 for b in batches if b.size < SMALL_BATCH)
         if closing is not None or self._small_batches >= COMPACT_EVERY:
             self._small_batches = 0

@@ -38,7 +38,7 @@ T = TypeVar("T")
 RETRY_BUDGET_S = 60.0
 RUN_COLUMNS = (
     "id, name, group_name, status, config, settings, created_at, heartbeat_at, finished_at, "
-    "hostname, pid, next_seq, last_step"
+    "hostname, pid, next_seq, last_step, summary"
 )
 RESUME_MODES = ("never", "allow", "must")
 
@@ -57,12 +57,13 @@ class RunRow(NamedTuple):
     pid: int | None
     next_seq: int
     last_step: int | None
+    summary: dict
 
     @classmethod
     def from_row(cls, row: tuple) -> RunRow:
         values = list(row)
-        values[4] = json.loads(values[4])
-        values[5] = json.loads(values[5])
+        for json_column in (4, 5, 13):
+            values[json_column] = json.loads(values[json_column])
         return cls(*values)
 
 
@@ -78,6 +79,7 @@ class RunUpdate(NamedTuple):
     next_seq: int | None = None
     last_step: int | None = None
     config_json: str | None = None
+    summary_json: str | None = None
     status: str | None = None
     finished_at: float | None = None
     heartbeat_at: float | None = None  # None: now
@@ -281,9 +283,17 @@ class Store:
         batches: list[Batch],
         system: list[tuple[float, int | None, str | None, dict]],
         update: RunUpdate,
+        tables: list[tuple[float, int, str, str]] = (),
+        alerts: list[tuple[float, int | None, str, str, float | None]] = (),
     ) -> None:
-        """Write batches, system samples ``(time, step, node, {key: value})`` and run changes at once."""
-        names = {key for b in batches for key in b.columns} | {key for s in system for key in s[3]}
+        """Write everything a run logged since the last write, in one transaction.
+
+        ``system``: ``(time, step, node, {key: value})``; ``tables``: ``(time, step, key, json)``;
+        ``alerts``: ``(time, step, kind, message, value)``.
+        """
+        names = (
+            {key for b in batches for key in b.columns} | {key for s in system for key in s[3]} | {t[2] for t in tables}
+        )
         new_ids: dict[str, int] = {}
 
         def body(conn: sqlite3.Connection) -> None:
@@ -323,6 +333,14 @@ class Store:
                 "INSERT INTO system_metrics (run_id, key_id, timestamp, step, node, value) VALUES (?, ?, ?, ?, ?, ?)",
                 [(run_id, ids[k], t, step, node, v) for t, step, node, values in system for k, v in values.items()],
             )
+            conn.executemany(
+                "INSERT INTO tables (run_id, key_id, step, timestamp, data) VALUES (?, ?, ?, ?, ?)",
+                [(run_id, ids[key], step, t, data) for t, step, key, data in tables],
+            )
+            conn.executemany(
+                "INSERT INTO alerts (run_id, step, timestamp, kind, message, value) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, step, t, kind, message, value) for t, step, kind, message, value in alerts],
+            )
             self._update_run(conn, run_id, update)
 
         self._transact(body)
@@ -342,6 +360,9 @@ class Store:
         if update.config_json is not None:
             sets.append("config = ?")
             params.append(update.config_json)
+        if update.summary_json is not None:
+            sets.append("summary = ?")
+            params.append(update.summary_json)
         conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*params, run_id))
 
     def _ensure_keys(self, conn: sqlite3.Connection, names: set[str], new_ids: dict[str, int]) -> dict[str, int]:
@@ -518,6 +539,30 @@ class Store:
         )
         nan = float("nan")
         return [(seq, t, step, node, nan if v is None else v) for seq, t, step, node, v in rows]
+
+    def tables(self, run_id: int, key_id: int | None = None) -> list[tuple[int, str, int, float, str]]:
+        """``(seq, key, step, timestamp, json)`` of the run's tables (of one key), oldest first."""
+        sql = """SELECT t.seq, k.name, t.step, t.timestamp, t.data FROM tables t JOIN metric_keys k ON k.id = t.key_id
+                 WHERE t.run_id = ?"""
+        params: list[Any] = [run_id]
+        if key_id is not None:
+            sql += " AND t.key_id = ?"
+            params.append(key_id)
+        return self._read(sql + " ORDER BY t.seq", params)
+
+    def table_keys(self, run_id: int) -> list[str]:
+        rows = self._read(
+            """SELECT DISTINCT k.name FROM tables t JOIN metric_keys k ON k.id = t.key_id
+               WHERE t.run_id = ? ORDER BY k.name""",
+            (run_id,),
+        )
+        return [r[0] for r in rows]
+
+    def alerts(self, run_id: int) -> list[tuple[int, int | None, float, str, str, float | None]]:
+        """``(seq, step, timestamp, kind, message, value)``, oldest first."""
+        return self._read(
+            "SELECT seq, step, timestamp, kind, message, value FROM alerts WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
 
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check")[0][0]

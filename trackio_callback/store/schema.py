@@ -7,6 +7,7 @@ processes opening an old file at once migrate it once.
 Version 1: runs, metric key names, batches of calls (step and time columns), per-key value chunks,
 system metrics.
 Version 2: ``metric_summaries`` (count, last, min, max per run and key), backfilled from the chunks.
+Version 3: a run's ``summary`` (end-of-training values), ``tables`` (e.g. TRL's completions), ``alerts``.
 """
 
 from __future__ import annotations
@@ -94,6 +95,31 @@ CREATE TABLE metric_summaries (
 ) WITHOUT ROWID;
 """
 
+_V3 = """
+ALTER TABLE runs ADD COLUMN summary TEXT NOT NULL DEFAULT '{}';  -- JSON object
+
+CREATE TABLE tables (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+    step INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    data TEXT NOT NULL                           -- JSON: {"columns": [...], "rows": [[...], ...]}
+);
+CREATE INDEX tables_run_key ON tables(run_id, key_id, seq);
+
+CREATE TABLE alerts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    step INTEGER,
+    timestamp REAL NOT NULL,
+    kind TEXT NOT NULL,                          -- e.g. nan_loss, loss_spike, grad_norm_explosion
+    message TEXT NOT NULL,
+    value REAL
+);
+CREATE INDEX alerts_run ON alerts(run_id, seq);
+"""
+
 UPSERT_SUMMARY = """
 INSERT INTO metric_summaries
     (run_id, key_id, count, nan_count, first_step, last_step, last_seq, last_value, last_time,
@@ -115,10 +141,15 @@ ON CONFLICT (run_id, key_id) DO UPDATE SET
 """
 
 
-def _v1(conn: sqlite3.Connection) -> None:
-    for statement in _V1.split(";"):
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it would COMMIT the migration's transaction half-way.
+    for statement in script.split(";"):
         if statement.strip():
             conn.execute(statement)
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    _script(conn, _V1)
 
 
 def _v2(conn: sqlite3.Connection) -> None:
@@ -157,5 +188,9 @@ def rebuild_summaries(conn: sqlite3.Connection) -> None:
         )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(conn: sqlite3.Connection) -> None:
+    _script(conn, _V3)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,85 @@
+"""`Table` (and a minimal `Image`): non-numeric values that ``log()`` stores next to the metrics.
+
+TRL's GRPO/RLOO trainers log their sampled completions as
+``trackio.log({"completions": trackio.Table(dataframe=df)})``; the table is stored with the run (as
+JSON: column names and rows) and read back with `trackio_callback.Reader.tables`.
+
+Example::
+
+    run.log({"samples": Table(columns=["prompt", "completion", "reward"], data=[["2+2=", "4", 1.0]])})
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+MAX_CELL_CHARS = 100_000  # a cell longer than this is cut (and says so): tables are for reading, not storage
+
+
+class Table:
+    """Rows of named columns, from ``columns`` + ``data`` (rows) or a pandas ``dataframe``."""
+
+    def __init__(
+        self,
+        columns: Sequence[str] | None = None,
+        data: Sequence[Sequence[Any]] | None = None,
+        dataframe: Any = None,
+        rows: Sequence[Sequence[Any]] | None = None,
+    ):
+        if dataframe is not None:
+            if columns is not None or data is not None or rows is not None:
+                raise ValueError("Table takes either dataframe= or columns= with data=, not both")
+            columns = [str(c) for c in dataframe.columns]
+            data = dataframe.itertuples(index=False, name=None)
+        data = data if data is not None else rows
+        self.columns = [str(c) for c in (columns or [])]
+        self.rows = [[_cell(value) for value in row] for row in (data or [])]
+        for i, row in enumerate(self.rows):
+            if len(row) != len(self.columns):
+                raise ValueError(f"Table row {i} has {len(row)} values for {len(self.columns)} columns {self.columns}")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"Table(columns={self.columns!r}, rows={len(self.rows)})"
+
+    def to_json(self) -> str:
+        return json.dumps({"columns": self.columns, "rows": self.rows}, default=str)
+
+
+class Image:
+    """Placeholder for ``trackio.Image``: records the image's size and caption, not its pixels."""
+
+    def __init__(self, value: Any = None, caption: str | None = None, **_: Any):
+        self.caption = caption
+        size = getattr(value, "size", None)  # PIL images: (width, height)
+        shape = getattr(value, "shape", None)  # arrays and tensors
+        self.description = f"image {tuple(size) if isinstance(size, tuple) else tuple(shape or ())}"
+
+    def __str__(self) -> str:
+        return f"<{self.description}{': ' + self.caption if self.caption else ''}>"
+
+
+def _cell(value: Any) -> Any:
+    """A JSON-friendly version of one table cell."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value if not isinstance(value, str) or len(value) <= MAX_CELL_CHARS else _cut(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    item = getattr(value, "item", None)  # numpy / torch scalars
+    if callable(item) and getattr(value, "ndim", None) == 0:
+        return _cell(item())
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
+        return [_cell(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _cell(v) for k, v in value.items()}
+    text = str(value)
+    return text if len(text) <= MAX_CELL_CHARS else _cut(text)
+
+
+def _cut(text: str) -> str:
+    return text[:MAX_CELL_CHARS] + f"... [{len(text) - MAX_CELL_CHARS} more characters]"

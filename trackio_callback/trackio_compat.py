@@ -1,0 +1,84 @@
+"""The ``trackio`` module as trackio-callback provides it: what ``import trackio`` returns.
+
+Loaded under the name ``trackio`` by the start-up hook (see `trackio_callback.integration`), so that
+code written for trackio — TRL's GRPO/RLOO completion tables and profiling, accelerate's tracker,
+user scripts — writes into trackio-callback's current run:
+
+    import trackio
+    trackio.init(project="p", name="r")
+    trackio.log({"completions": trackio.Table(dataframe=df)})
+    trackio.finish()
+
+Arguments of ``trackio.init`` that have no meaning here (``bucket_id``, ``embed``, ...) are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from types import SimpleNamespace
+from typing import Any
+
+from trackio_callback import __version__
+from trackio_callback import run as _run
+from trackio_callback.table import Image, Table
+
+logger = logging.getLogger("trackio_callback.trackio_compat")
+
+__all__ = ["Image", "Table", "__version__", "context_vars", "current_run", "finish", "init", "log"]
+
+_INIT_PARAMETERS = ("project", "name", "group", "space_id", "dataset_id", "config", "resume", "sync_every")
+
+
+def init(project: str | None = None, name: str | None = None, *, private: bool | None = None, **kwargs: Any):
+    """``trackio.init``: starts (or resumes) a trackio-callback run; unknown arguments are ignored."""
+    ignored = sorted(k for k in kwargs if k not in _INIT_PARAMETERS)
+    if ignored:
+        logger.debug("trackio.init(): ignoring %s", ", ".join(ignored))
+    chosen = {k: v for k, v in kwargs.items() if k in _INIT_PARAMETERS}
+    return _run.init(project=project, name=name, private=True if private is None else private, **chosen)
+
+
+def log(metrics: dict, step: int | None = None) -> None:
+    """``trackio.log``: to the current run; without one, a warning instead of an error (never stops training)."""
+    run = _run.current_run()
+    if run is None:
+        _run.warn_no_run("trackio.log()")
+        return
+    run.log(metrics, step)
+
+
+def finish() -> None:
+    _run.finish()
+
+
+def current_run():
+    return _run.current_run()
+
+
+class _CurrentValue:
+    """Stands in for trackio's context variables: ``.get()`` reads trackio-callback's current run."""
+
+    def __init__(self, read):
+        self._read = read
+
+    def get(self, default: Any = None) -> Any:
+        run = _run.current_run()
+        return default if run is None else self._read(run)
+
+    def set(self, value: Any) -> None:  # trackio code may set them; the current run is the source of truth
+        pass
+
+
+context_vars = SimpleNamespace(
+    current_run=_CurrentValue(lambda run: run),
+    current_project=_CurrentValue(lambda run: run.project),
+    current_space_id=_CurrentValue(lambda run: run.space_id),
+    current_server=ContextVar("current_server", default=None),
+)
+
+
+def __getattr__(name: str):
+    if name == "config":  # trackio.config: the current run's config
+        return _run._require_run("trackio.config").config
+    raise AttributeError(f"trackio (provided by trackio-callback) has no attribute {name!r}")
