@@ -122,7 +122,7 @@ def test_module_entry_point_and_help(logged):
 
 
 def test_demo_logs_a_curve(store_dir, capsys):
-    assert main(["--dir", str(store_dir), "demo", "--steps", "120"]) == 0
+    assert main(["--dir", str(store_dir), "demo", "--steps", "120", "--synthetic"]) == 0
     out = capsys.readouterr().out
     assert "trackio-callback" in out and "demo.db" in out
     reader = trackio.Reader(store_dir)

@@ -144,6 +144,7 @@ class TrackioCallback(TrainerCallback):
         self._hook_tokens = 0
         self._sampler = None
         self._last_step: int | None = None
+        self._other_rank = False  # not the world's process zero: records no training metrics
         self._warned: set[str] = set()
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -178,17 +179,21 @@ class TrackioCallback(TrainerCallback):
             return  # another TrackioCallback of this Trainer records (report_to and callbacks=[...] both given)
         setattr(state, _OWNER, self)
         if not state.is_world_process_zero:
+            self._other_rank = True
+            self._observe_node(args)
             return
         run = run_module.current_run()
         if run is None:
+            name = self._run_name(args)
             run = run_module.init(
                 project=self._project(args),
-                name=self.name or getattr(args, "run_name", None),
+                name=name,
                 group=self.group,
                 space_id=self.space_id or getattr(args, "trackio_space_id", None),
                 dataset_id=self.dataset_id,
                 private=getattr(args, "hub_private_repo", None) is not False,
-                resume="allow" if state.global_step > 0 else "never",  # resumed from a checkpoint
+                # resumed from a checkpoint, or a multi-node job whose other nodes may have opened it
+                resume="allow" if state.global_step > 0 or _node_name() is not None else "never",
                 dir=self.dir,
             )
             self._owns_run = True
@@ -197,13 +202,55 @@ class TrackioCallback(TrainerCallback):
         try:  # the run is open: from here on, problems are warnings
             self._record_config(run, args, model)
             self._start_throughput(args, state, model)
-            self._start_system_sampler()
+            self._start_system_sampler(_node_name())
         except Exception as error:
             self._warn_once("setup", f"trackio-callback set-up incomplete: {type(error).__name__}: {error}")
+
+    def _run_name(self, args) -> str | None:
+        name = self.name or getattr(args, "run_name", None)
+        if name is None and _node_name() is not None:
+            # Every node must find the same run without talking to the others: name it after the job.
+            job = os.environ.get("TORCHELASTIC_RUN_ID") or os.environ.get("SLURM_JOB_ID")
+            if job and job != "none":
+                name = f"job-{job}"
+        return name
+
+    def _observe_node(self, args) -> None:
+        """On another node's local rank 0: sample this node's GPUs into the run, tagged with the node."""
+        from . import system
+
+        node = _node_name()
+        name = self._run_name(args)
+        if node is None or name is None or not system.should_sample_on_this_process():
+            return
+        interval = self._sampling_interval()
+        if not interval:
+            return
+        self._run = run_module.Run(
+            self._project(args),
+            name=name,
+            group=self.group,
+            resume="allow",
+            directory=self.dir,
+            observer=True,
+            exit_hooks=run_module._exit_hooks,
+        )
+        self._owns_run = True
+        self._start_system_sampler(node)
+
+    def _sampling_interval(self) -> float | None:
+        from . import system
+
+        if self.system_metrics is None:
+            return system.interval_from_env(10.0)
+        if self.system_metrics is True:
+            return 10.0
+        return float(self.system_metrics) if self.system_metrics else None
 
     def _record_config(self, run, args, model) -> None:
         derived: dict[str, Any] = {}
         derived.update(flatten_config(args.to_dict()))
+        derived["world_size"] = getattr(args, "world_size", 1)  # a property, not in to_dict()
         if model is not None:
             model_config = getattr(model, "config", None)
             if model_config is not None:
@@ -247,32 +294,28 @@ class TrackioCallback(TrainerCallback):
         if numel is not None:
             self._hook_tokens += numel()  # padded shape: no device sync
 
-    def _start_system_sampler(self) -> None:
+    def _start_system_sampler(self, node: str | None) -> None:
         from . import system
 
-        interval = self.system_metrics
-        if interval is None:
-            interval = system.interval_from_env(10.0)
-        elif interval is True:
-            interval = 10.0
+        interval = self._sampling_interval()
         if not interval or not system.should_sample_on_this_process():
             return
         run = self._run
         self._sampler = system.SystemSampler(
-            lambda metrics, node: run.log_system(metrics, step=self._last_step, node=node),
-            interval=float(interval),
-            node=system.default_node_name(),
+            lambda metrics, node: run.log_system(metrics, step=self._last_step, node=node), interval=interval, node=node
         )
         self._sampler.start()
 
     # -- events ---------------------------------------------------------------------------------
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
-        if self._run is None or self._run.finished:
+        if not self._other_rank and (self._run is None or self._run.finished):
             self._setup(args, state, model)  # errors here stop training before its first step
 
     def on_log(self, args, state, control, logs=None, model=None, **kwargs):
         try:
+            if self._other_rank:
+                return
             if self._run is None or self._run.finished:
                 self._setup(args, state, model)
             if self._active and logs:
@@ -282,6 +325,8 @@ class TrackioCallback(TrainerCallback):
 
     def on_predict(self, args, state, control, metrics=None, **kwargs):
         try:
+            if self._other_rank:
+                return
             if self._run is None or self._run.finished:
                 self._setup(args, state, kwargs.get("model"))
             if self._active and metrics:
@@ -292,7 +337,7 @@ class TrackioCallback(TrainerCallback):
     def on_train_end(self, args, state, control, **kwargs):
         try:
             self._stop_helpers()
-            if self._active and self._owns_run and self._run is not None:
+            if self._owns_run and self._run is not None:
                 self._run.finish()  # final write; a later evaluate() reopens the run (resume="allow")
                 self.name = self._run.name
                 self._run = None
@@ -312,7 +357,8 @@ class TrackioCallback(TrainerCallback):
         metrics = rewrite_keys(logs)
         is_training_log = not any(k.startswith(("eval_", "test_")) for k in logs)
         if is_training_log and not summary:
-            metrics.update(self._throughput_metrics(args, state, logs))
+            for key, value in self._throughput_metrics(args, state, logs).items():
+                metrics.setdefault(key, value)  # a value the trainer logs itself (GRPO's step_time) wins
             self._check_health(step, logs)
         if metrics:
             self._run.log(metrics, step=step)
@@ -378,6 +424,12 @@ class TrackioCallback(TrainerCallback):
             self._warned.add(what)
             warnings.warn(message, TrackioWarning, stacklevel=2)
             logger.debug(message, exc_info=True)
+
+
+def _node_name() -> str | None:
+    from .system import default_node_name
+
+    return default_node_name()
 
 
 def _env_peak_flops() -> float | None:

@@ -6,7 +6,7 @@
     trackio-callback get metric --project P --run R --metric M [--json] [--min-step N] [--max-step N]
                                 [--max-points N] [--latest-per-step]
     trackio-callback get run --project P --run R [--json]
-    trackio-callback demo
+    trackio-callback demo [--steps N] [--synthetic]
 
 JSON output is strict JSON: NaN and infinities are written as the strings "NaN", "Infinity" and
 "-Infinity"; timestamps are unix seconds.
@@ -154,7 +154,7 @@ def write_points_json(out: BinaryIO, steps: list[int], micros: list[int], values
 def cmd_demo(args: argparse.Namespace, reader: Reader) -> None:
     from .demo import main as demo
 
-    demo(project=args.project or "demo", steps=args.steps, directory=args.dir)
+    demo(project=args.project or "demo", steps=args.steps, directory=args.dir, synthetic=args.synthetic)
 
 
 def _need(args: argparse.Namespace, name: str) -> str:
@@ -193,9 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     getting.add_argument("--json", action="store_true", help='print JSON: [{"step", "timestamp", "value"}, ...]')
     getting.set_defaults(handler=cmd_get)
 
-    demo = commands.add_parser("demo", help="log a synthetic training run to the local store")
+    demo = commands.add_parser("demo", help="train a tiny model offline with TRL's SFTTrainer, tracked locally")
     demo.add_argument("--project", help="project name (default: demo)")
-    demo.add_argument("--steps", type=int, default=500)
+    demo.add_argument("--steps", type=int, default=200)
+    demo.add_argument("--synthetic", action="store_true", help="log a made-up curve instead (no training)")
     demo.set_defaults(handler=cmd_demo)
     return parser
 

@@ -1,15 +1,93 @@
-"""The embedded demo job: a synthetic training curve logged to the local store, no network."""
+"""The demo job (``trackio-callback demo``): a real TRL SFT run on a tiny offline model, tracked.
+
+It follows the guide's pattern — ``init`` with a project, name, group and config, an ``SFTConfig``
+with ``report_to="trackio"``, ``train()``, ``finish()`` — on a 2-layer Qwen2-style model and
+generated question/answer data built locally (`trackio_callback.tiny`), so it needs no network
+and finishes in well under a minute on a CPU. ``--synthetic`` logs a made-up curve instead, with no
+training libraries involved.
+"""
 
 from __future__ import annotations
 
 import math
 import os
 import random
+import tempfile
+from datetime import datetime
 
-from .run import init
+from .run import Run, finish, init
 
 
-def main(project: str = "demo", steps: int = 500, directory: str | os.PathLike | None = None) -> None:
+def main(
+    project: str = "demo",
+    steps: int = 200,
+    directory: str | os.PathLike | None = None,
+    synthetic: bool = False,
+) -> Run:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    run = _synthetic(project, steps, directory) if synthetic else _tiny_sft(project, steps, directory)
+    where = f"--dir {directory} " if directory is not None else ""
+    print(f"\nLogged steps up to {run.step - 1} to run {run.name!r} of project {project!r}, stored in {run.path}")
+    print("Look at it with:")
+    print(f"  trackio-callback {where}list runs --project {project}")
+    print(f"  trackio-callback {where}get run --project {project} --run {run.name}")
+    print(f"  trackio-callback {where}get metric --project {project} --run {run.name} --metric train/loss --json")
+    return run
+
+
+def _tiny_sft(project: str, steps: int, directory) -> Run:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is built locally: fail fast on any Hub call
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    from transformers import PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
+    from .tiny import build_model, build_tokenizer, sft_dataset
+
+    tokenizer = build_tokenizer()
+    model = build_model("qwen2", tokenizer=tokenizer)
+    run = init(
+        project=project,
+        name=f"tiny-sft-{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}",
+        group="SFT",
+        config={"model": "tiny Qwen2 (2 layers, width 32, built offline)", "dataset": "generated Q&A", "steps": steps},
+        dir=directory,
+    )
+    with tempfile.TemporaryDirectory() as output_dir:
+        args = SFTConfig(
+            output_dir=output_dir,
+            max_steps=steps,
+            per_device_train_batch_size=8,
+            learning_rate=3e-3,
+            logging_steps=5,
+            eval_strategy="steps",
+            eval_steps=max(1, steps // 4),
+            max_length=32,
+            report_to="trackio",
+            save_strategy="no",
+            use_cpu=True,
+            bf16=False,
+            disable_tqdm=True,
+            activation_checkpointing=False,
+        )
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=sft_dataset(n=256, conversational=True),
+            eval_dataset=sft_dataset(n=32, conversational=True, seed=1),
+            processing_class=tokenizer,
+        )
+        trainer.remove_callback(PrinterCallback)  # one summary line below instead of a dict per step
+        trainer.train()
+        history = [entry for entry in trainer.state.log_history if "loss" in entry]
+        print(f"train/loss: {history[0]['loss']:.3f} at step {history[0]['step']} -> "
+              f"{history[-1]['loss']:.3f} at step {history[-1]['step']}")  # fmt: skip
+    finish()
+    return run
+
+
+def _synthetic(project: str, steps: int, directory) -> Run:
     rng = random.Random(0)
     run = init(
         project=project,
@@ -28,13 +106,4 @@ def main(project: str = "demo", steps: int = 500, directory: str | os.PathLike |
         if step % 50 == 0:
             run.log({"eval/loss": loss + 0.05 + rng.gauss(0, 0.01)}, step=step)
     run.finish()
-    where = f"--dir {directory} " if directory is not None else ""
-    print(f"Logged {steps} steps to run {run.name!r} of project {project!r}, stored in {run.path}")
-    print("Look at it with:")
-    print(f"  trackio-callback {where}list runs --project {project}")
-    print(f"  trackio-callback {where}get run --project {project} --run {run.name}")
-    print(f"  trackio-callback {where}get metric --project {project} --run {run.name} --metric train/loss --json")
-
-
-if __name__ == "__main__":
-    main()
+    return run

@@ -103,6 +103,7 @@ class Run:
         flush_every: float = 1.0,
         run_settings: Mapping[str, Any] | None = None,
         exit_hooks: ExitHooks | None = None,
+        observer: bool = False,
     ):
         self.project = validate_project(project)
         if name is not None:
@@ -133,6 +134,7 @@ class Run:
                 resume=resume,
                 hostname=settings.hostname(),
                 pid=os.getpid(),
+                observer=observer,
             )
         except BaseException:
             self._store.close()
@@ -149,12 +151,14 @@ class Run:
         self.name = row.name
         self.group = row.group
         self.resumed = opened.resumed
+        self.observer = observer  # writes system metrics only, never the run's status
         self.settings = row.settings
         self.space_id: str | None = row.settings.get("space_id")
         self.owner_pid = os.getpid()
         self._next_step = 0 if row.last_step is None else row.last_step + 1
         self._known_keys: set[str] = set()
         self._warned: set[tuple[str, str]] = set()
+        self._last_tables: dict[str, tuple[int, str]] = {}
         self._finished = False
         self.config = Config(row.config, on_change=lambda: self._writer.changed("config"))
         # End-of-training values (train_runtime, total_flos, ...): one number each, not a series.
@@ -246,7 +250,10 @@ class Run:
                 # A table logged without a step belongs to the step logged last (TRL logs its
                 # completions right after the metrics of the same step).
                 at = max(self._next_step - 1, 0) if step is None else self._check_step(step)
-                self._writer.tables.append((time.time(), at, key, value.to_json()))
+                data = value.to_json()
+                if self._last_tables.get(key) != (at, data):  # TRL logs the same table again with its summary
+                    self._last_tables[key] = (at, data)
+                    self._writer.tables.append((time.time(), at, key, data))
                 continue
             try:
                 record[key] = coerce(value)
@@ -295,7 +302,7 @@ class Run:
         self._finished = True
         if self._exit_hooks is not None:
             self._exit_hooks.unregister(self)
-        if not self._writer.close(status, timeout):
+        if not self._writer.close(None if self.observer else status, timeout):
             warnings.warn(
                 f"run {self.name!r}: {self._writer.unwritten} logged calls could not be written to {self.path} "
                 f"within {timeout} s",

@@ -67,7 +67,7 @@ class Writer:
         self._small_batches = 0
         self._last_write = time.monotonic()
         self._failing = False
-        self._closing: str | None = None  # the final status, once close() asked for it
+        self._closing: str | None = None  # once close() asked: the final status ("" keeps the status)
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"trackio-writer-{run_id}", daemon=True)
@@ -92,11 +92,11 @@ class Writer:
         """Commit everything logged before this call; False if ``timeout`` passed first."""
         return self._request(("flush",), timeout)
 
-    def close(self, status: str, timeout: float | None = None) -> bool:
-        """Commit everything, set the run's final ``status``, compact the run and stop the thread."""
+    def close(self, status: str | None, timeout: float | None = None) -> bool:
+        """Commit everything, set the run's final ``status`` (None: leave it), compact the run, stop the thread."""
         if not self._thread.is_alive():
             return not self.unwritten
-        done = self._request(("close", status), timeout)
+        done = self._request(("close", status or ""), timeout)
         if done:
             self._thread.join(timeout)
         return done
@@ -154,8 +154,8 @@ class Writer:
             last_step=calls[-1][0] if calls else None,
             config_json=documents.get("config"),
             summary_json=documents.get("summary"),
-            status=closing,
-            finished_at=time.time() if closing is not None else None,
+            status=closing or None,
+            finished_at=time.time() if closing else None,
         )
         try:
             self.store.append(

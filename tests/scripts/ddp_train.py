@@ -30,3 +30,5 @@ trainer.train()
 if trainer.is_world_process_zero():
     with open(os.path.join(sys.argv[1], "log_history.json"), "w") as out:
         json.dump(trainer.state.log_history, out)
+if torch.distributed.is_initialized():
+    torch.distributed.destroy_process_group()  # a gloo group left to interpreter teardown can abort the process

@@ -209,10 +209,12 @@ class Store:
         resume: str,
         hostname: str | None = None,
         pid: int | None = None,
+        observer: bool = False,
     ) -> OpenedRun:
         """Create a run, or reopen one (``resume``: never | allow | must).
 
         With ``resume="never"`` a name that is taken gets the first free ``-2``, ``-3``, ... suffix.
+        An ``observer`` (another node's system sampler) opens the run as it is, changing nothing.
         """
         if resume not in RESUME_MODES:
             raise ValueError(f"resume={resume!r} is not one of {', '.join(map(repr, RESUME_MODES))}")
@@ -222,6 +224,8 @@ class Store:
             existing = None
             if name is not None:
                 existing = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE name = ?", (name,)).fetchone()
+            if existing is not None and observer:
+                return OpenedRun(RunRow.from_row(existing), resumed=True, requested_name=None)
             if existing is not None and resume != "never":
                 row = RunRow.from_row(existing)
                 merged = {**row.config, **config}
