@@ -124,11 +124,19 @@ def test_grpo_trainer_logs_completions_as_tables(store_dir, tmp_path):
 
 
 def test_explicit_callback_and_no_double_logging(store_dir, tmp_path):
-    alone = tiny.make_trainer(tmp_path / "a", report_to="none", run_name="alone", callbacks=[TrackioCallback()])
+    callback = TrackioCallback(peak_flops="2 TFLOPS")  # a CPU has no entry in the peak table: give one
+    alone = tiny.make_trainer(tmp_path / "a", report_to="none", run_name="alone", callbacks=[callback])
     alone.train()
+    reader = Reader(store_dir)
+    mfu = reader.series("huggingface", "alone", "train/mfu").values
+    flops = reader.series("huggingface", "alone", "train/flops_per_second").values
+    assert mfu == pytest.approx([f / 2e12 for f in flops]) and all(0 < m < 1 for m in mfu)
+    tokens = reader.series("huggingface", "alone", "train/tokens_per_second").values
+    parameters = alone.model.num_parameters()
+    assert flops == pytest.approx([t * 6 * parameters for t in tokens])  # 6·N FLOPs per token
+    assert reader.run("huggingface", "alone")["config"]["throughput/peak_flops"] == 2e12
     both = tiny.make_trainer(tmp_path / "b", report_to="trackio", run_name="both", callbacks=[TrackioCallback()])
     both.train()
-    reader = Reader(store_dir)
     for name, trainer in (("alone", alone), ("both", both)):
         loss = reader.series("huggingface", name, "train/loss")
         assert loss.steps == [1, 2, 3, 4]  # each step once

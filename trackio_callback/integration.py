@@ -57,7 +57,10 @@ def _patch_accelerate(module: ModuleType) -> None:
         module._available_trackers.append(trackio_type)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "a tracker named 'trackio' is already registered": we mean to replace it
-        module.LOGGER_TYPE_TO_CLASS["trackio"] = tracker
+        if hasattr(module, "register_tracker_class"):  # accelerate >= 1.15
+            module.register_tracker_class(tracker)
+        else:
+            module.LOGGER_TYPE_TO_CLASS["trackio"] = tracker
     logger.debug("registered TrackioTracker as accelerate's 'trackio' tracker")
 
 
