@@ -151,8 +151,10 @@ def test_a_run_opened_with_init_is_reused_and_left_open(store_dir, tmp_path):
     assert trackio.current_run() is run and not run.finished  # the user's run: the user finishes it
     run.log({"after/extra": 1.0})
     trackio.finish()
+    trainer.evaluate(tiny.lm_dataset(trainer.processing_class, n=4))  # after the user's finish: the same run again
+    trackio.finish()
     reader = Reader(store_dir)
-    assert reader.projects() == ["mine"]
+    assert reader.projects() == ["mine"] and [r["name"] for r in reader.runs("mine")] == ["my-run"]
     info = reader.run("mine", "my-run")
     assert info["group"] == "baseline" and info["status"] == "finished"
     assert info["config"]["learning_rate"] == 42.0 and info["config"]["model"] == "x"  # the user's values win

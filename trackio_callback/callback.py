@@ -199,6 +199,8 @@ class TrackioCallback(TrainerCallback):
             self._owns_run = True
         self._run = run
         self._active = True
+        # A later evaluate()/predict() after the run finished reopens this same run.
+        self.project, self.name = run.project, run.name
         try:  # the run is open: from here on, problems are warnings
             self._record_config(run, args, model)
             self._start_throughput(args, state, model)
@@ -257,7 +259,7 @@ class TrackioCallback(TrainerCallback):
                 flatten_config(model_config, "model", derived)
             peft_config = getattr(model, "peft_config", None)
             if peft_config:
-                flatten_config({k: v for k, v in peft_config.items()}, "peft", derived)
+                flatten_config(dict(peft_config), "peft", derived)
             parameters = list(getattr(model, "parameters", lambda: [])())
             derived["model/num_parameters"] = sum(p.numel() for p in parameters)
             derived["model/trainable_parameters"] = sum(p.numel() for p in parameters if p.requires_grad)
@@ -339,7 +341,6 @@ class TrackioCallback(TrainerCallback):
             self._stop_helpers()
             if self._owns_run and self._run is not None:
                 self._run.finish()  # final write; a later evaluate() reopens the run (resume="allow")
-                self.name = self._run.name
                 self._run = None
                 self._active = False
         except Exception as error:

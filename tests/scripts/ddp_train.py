@@ -31,4 +31,10 @@ if trainer.is_world_process_zero():
     with open(os.path.join(sys.argv[1], "log_history.json"), "w") as out:
         json.dump(trainer.state.log_history, out)
 if torch.distributed.is_initialized():
-    torch.distributed.destroy_process_group()  # a gloo group left to interpreter teardown can abort the process
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
+# On a loaded machine, CPython's teardown after gloo sometimes aborts in C++ ("terminate called without an
+# active exception"), with or without any tracker (reproduced with report_to="none"). The run was finished by
+# the callback at on_train_end, so skip the teardown.
+sys.stdout.flush()
+os._exit(0)
