@@ -38,6 +38,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from machine import cpu_model, usable_cores
+
 PACKAGES = ("trackio", "trackio-callback")
 PROJECT = "bench"
 RUN = "bench-run"
@@ -225,6 +227,9 @@ def child_read(package: str, directory: str, reps: int, out: str) -> None:
 def _child_env(package: str, directory: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("TRACKIO_DIR", None)
+    if package == "trackio":
+        # trackio-callback's start-up hook answers `import trackio` itself; the peer must be the real package.
+        env["TRACKIO_CALLBACK_NO_HOOK"] = "1"
     if package == "trackio" and directory is not None:
         env["TRACKIO_DIR"] = str(directory)
         env["TRACKIO_STORAGE_MODE"] = "sqlite"  # what "auto" picks on a local disk; made explicit
@@ -315,14 +320,7 @@ def time_import(python: str, package: str) -> dict[str, Any]:
 
 
 def machine_info(python: str) -> dict[str, Any]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor() or "unknown"
+    model = cpu_model()
     probe = (
         "import json, platform, sqlite3\n"
         "from importlib.metadata import version\n"
@@ -333,7 +331,7 @@ def machine_info(python: str) -> dict[str, Any]:
     return {
         "cpu_model": model,
         "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "usable_cores": usable_cores(),
         "platform": platform.platform(),
         **versions,
     }

@@ -46,6 +46,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine import cpu_model, usable_cores
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).resolve()
 PROJECT = "huggingface"  # TrainingArguments.project's default: both callbacks log there
@@ -292,14 +294,7 @@ def _cleanup(workdir: Path, keep: bool) -> None:
 
 
 def machine_info(python: str) -> dict[str, Any]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        model = platform.processor() or "unknown"
+    model = cpu_model()
     probe = (
         "import json, platform\n"
         "from importlib.metadata import version\n"
@@ -311,7 +306,7 @@ def machine_info(python: str) -> dict[str, Any]:
     return {
         "cpu_model": model,
         "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "usable_cores": usable_cores(),
         "platform": platform.platform(),
         "python_executable": python,
         **json.loads(done.stdout),

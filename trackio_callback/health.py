@@ -53,34 +53,24 @@ class HealthMonitor:
     def update(self, step: int, loss: float | None = None, grad_norm: float | None = None) -> list[Alert]:
         alerts = []
         if loss is not None:
-            if not math.isfinite(loss):
-                alerts.append(Alert("nan_loss", f"loss is {loss} at step {step}", loss))
-            else:
-                mean = self._loss.value
-                if self._loss.count >= self.warmup and mean > 0 and loss > self.spike_factor * mean:
-                    alerts.append(
-                        Alert(
-                            "loss_spike",
-                            f"loss {loss:.4g} at step {step} is {loss / mean:.1f}x its running average {mean:.4g}",
-                            loss,
-                        )
-                    )
-                self._loss.add(loss)
+            alerts += self._check(step, "loss", loss, self._loss, self.spike_factor, "nan_loss", "loss_spike")
         if grad_norm is not None:
-            if not math.isfinite(grad_norm):
-                alerts.append(Alert("grad_norm_explosion", f"gradient norm is {grad_norm} at step {step}", grad_norm))
-            else:
-                mean = self._grad_norm.value
-                if self._grad_norm.count >= self.warmup and mean > 0 and grad_norm > self.grad_norm_factor * mean:
-                    alerts.append(
-                        Alert(
-                            "grad_norm_explosion",
-                            f"gradient norm {grad_norm:.4g} at step {step} is {grad_norm / mean:.1f}x its running "
-                            f"average {mean:.4g}",
-                            grad_norm,
-                        )
-                    )
-                self._grad_norm.add(grad_norm)
+            alerts += self._check(
+                step, "gradient norm", grad_norm, self._grad_norm, self.grad_norm_factor, *["grad_norm_explosion"] * 2
+            )
+        return alerts
+
+    def _check(
+        self, step: int, label: str, value: float, average: _Average, factor: float, non_finite: str, too_high: str
+    ) -> list[Alert]:
+        if not math.isfinite(value):
+            return [Alert(non_finite, f"{label} is {value} at step {step}", value)]
+        mean = average.value
+        alerts = []
+        if average.count >= self.warmup and mean > 0 and value > factor * mean:
+            message = f"{label} {value:.4g} at step {step} is {value / mean:.1f}x its running average {mean:.4g}"
+            alerts.append(Alert(too_high, message, value))
+        average.add(value)  # spikes count too: a new level becomes the normal one
         return alerts
 
 
