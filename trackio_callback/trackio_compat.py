@@ -15,7 +15,6 @@ Arguments of ``trackio.init`` that have no meaning here (``bucket_id``, ``embed`
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 from types import SimpleNamespace
 from typing import Any
 
@@ -74,7 +73,6 @@ context_vars = SimpleNamespace(
     current_run=_CurrentValue(lambda run: run),
     current_project=_CurrentValue(lambda run: run.project),
     current_space_id=_CurrentValue(lambda run: run.space_id),
-    current_server=ContextVar("current_server", default=None),
 )
 
 
