@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import sqlite3
 import threading
 
@@ -162,6 +163,8 @@ def test_migration_from_version_1_keeps_data_and_backfills_summaries(tmp_path):
     _write_calls(fresh, run.id, calls, per_flush=100)
     assert str(migrated.summaries(1)) == str(fresh.summaries(run.id))
     assert migrated.metric_keys(1) == ["eval/loss", "loss", "spike"]
+    assert re.fullmatch(r"[0-9a-f]{32}", migrated.run("old").uid)  # v4 gave the old run a uid
+    assert migrated.run("old").summary == {} and migrated.tables(1) == [] and migrated.alerts(1) == []  # v3
     assert migrated.series(1, migrated.key_id("loss")).values == [c[2]["loss"] for c in calls]
     assert migrated.integrity_check() == "ok"
 
@@ -236,3 +239,21 @@ def test_journal_mode_can_be_forced(monkeypatch, tmp_path):
 def test_local_files_use_wal(tmp_path):
     store = Store(tmp_path / "p.db")
     assert store._read("PRAGMA journal_mode")[0][0] == "wal"
+
+
+def test_points_in_a_seq_window_are_exactly_those_calls(tmp_path):
+    store = Store(tmp_path / "p.db")
+    run = store.open_run("r", group=None, config={}, settings={}, resume="never").row
+    calls = _random_calls(500, seed=7)
+    _write_calls(store, run.id, calls, per_flush=37)
+    store.compact(run.id, small=1024, target=128)  # windows must not depend on how batches were cut
+    for after, until in [(-1, None), (99, 250), (0, 0), (36, 37), (499, None), (250, 249)]:
+        window = store.points(run.id, after_seq=after, until_seq=until)
+        high = 499 if until is None else until
+        expected: dict[str, list] = {}
+        for seq, (step, time, metrics) in enumerate(calls):
+            if after < seq <= high:
+                for key, value in metrics.items():
+                    expected.setdefault(key, []).append((seq, step, round(time * 1e6), value))
+        got = {key: list(zip(d.seqs, d.steps, d.micros, d.values)) for key, d in window.items()}
+        assert str(sorted(got.items())) == str(sorted(expected.items())), (after, until)  # str: NaN == NaN

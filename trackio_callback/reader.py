@@ -292,6 +292,7 @@ def _status(row: RunRow, now: float, host: str) -> str:
 def _run_info(row: RunRow, now: float, host: str) -> dict[str, Any]:
     return {
         "name": row.name,
+        "uid": row.uid,
         "group": row.group,
         "status": _status(row, now, host),
         "created_at": row.created_at,

@@ -30,7 +30,7 @@ from ..errors import RunNotFoundError, SchemaVersionError, StoreBusyError
 from ..names import generate_run_name
 from . import codec, fs
 from .batch import Batch
-from .schema import MIGRATIONS, SCHEMA_VERSION, UPSERT_SUMMARY
+from .schema import MIGRATIONS, SCHEMA_VERSION, UPSERT_SUMMARY, new_run_uid
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ T = TypeVar("T")
 RETRY_BUDGET_S = 60.0
 RUN_COLUMNS = (
     "id, name, group_name, status, config, settings, created_at, heartbeat_at, finished_at, "
-    "hostname, pid, next_seq, last_step, summary"
+    "hostname, pid, next_seq, last_step, summary, uid"
 )
 RESUME_MODES = ("never", "allow", "must")
 
@@ -58,6 +58,7 @@ class RunRow(NamedTuple):
     next_seq: int
     last_step: int | None
     summary: dict
+    uid: str  # unique across machines (a random UUID): identifies the run in a Hub dataset
 
     @classmethod
     def from_row(cls, row: tuple) -> RunRow:
@@ -240,9 +241,9 @@ class Store:
                 raise RunNotFoundError("run", str(name), names, " (resume='must')")
             chosen = self._free_name(conn, name)
             cursor = conn.execute(
-                """INSERT INTO runs (name, group_name, config, settings, created_at, heartbeat_at, hostname, pid)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                (chosen, group, _dumps(config), _dumps(settings), now, now, hostname, pid),
+                """INSERT INTO runs (name, group_name, config, settings, created_at, heartbeat_at, hostname, pid, uid)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (chosen, group, _dumps(config), _dumps(settings), now, now, hostname, pid, new_run_uid()),
             )
             renamed = name if name is not None and chosen != name else None
             return OpenedRun(self._run_row(conn, cursor.lastrowid), resumed=False, requested_name=renamed)
@@ -493,7 +494,8 @@ class Store:
         }
 
     def series(self, run_id: int, key_id: int, min_step: int | None = None, max_step: int | None = None) -> SeriesData:
-        sql = """SELECT b.first_seq, b.size, b.steps, b.times, c.positions, c.count, c.vals
+        """One key's points, in log order, optionally within a step range."""
+        sql = """SELECT c.key_id, b.first_seq, b.size, b.steps, b.times, c.positions, c.count, c.vals
                  FROM chunks c JOIN batches b ON b.id = c.batch_id
                  WHERE c.run_id = ? AND c.key_id = ?"""
         params: list[Any] = [run_id, key_id]
@@ -503,29 +505,31 @@ class Store:
         if max_step is not None:
             sql += " AND b.min_step <= ?"
             params.append(max_step)
-        data = SeriesData([], [], [], [])
-        micros = data.micros
-        for first_seq, size, steps, times, positions, count, vals in self._read(sql + " ORDER BY b.first_seq", params):
-            data.values.extend(codec.decode_floats(vals))
-            if positions is None:
-                data.seqs.extend(range(first_seq, first_seq + size))
-                data.steps.extend(codec.decode_ints(steps, size))
-                micros.extend(codec.decode_ints(times, size))
-                continue
-            where = codec.decode_ints(positions, count)
-            pick = itemgetter(*where) if count > 1 else (lambda xs, i=where[0]: (xs[i],))
-            data.seqs.extend(first_seq + p for p in where)
-            data.steps.extend(pick(codec.decode_ints(steps, size)))
-            micros.extend(pick(codec.decode_ints(times, size)))
-        if min_step is not None or max_step is not None:
-            low = min_step if min_step is not None else -(2**63)
-            high = max_step if max_step is not None else 2**63
-            keep = [i for i, s in enumerate(data.steps) if low <= s <= high]
-            if len(keep) != len(data.steps):
-                data = SeriesData(
-                    *([column[i] for i in keep] for column in (data.seqs, data.steps, data.micros, data.values))
-                )
-        return data
+        data = _decode_chunks(self._read(sql + " ORDER BY b.first_seq", params)).get(key_id, SeriesData([], [], [], []))
+        if min_step is None and max_step is None:
+            return data
+        low = min_step if min_step is not None else -(2**63)
+        high = max_step if max_step is not None else 2**63
+        return _keep(data, lambda i: low <= data.steps[i] <= high)
+
+    def points(self, run_id: int, after_seq: int = -1, until_seq: int | None = None) -> dict[str, SeriesData]:
+        """Every key's points of the ``log()`` calls ``after_seq < seq <= until_seq``: what a sync sends."""
+        sql = """SELECT c.key_id, b.first_seq, b.size, b.steps, b.times, c.positions, c.count, c.vals
+                 FROM chunks c JOIN batches b ON b.id = c.batch_id
+                 WHERE c.run_id = ? AND b.first_seq + b.size - 1 > ?"""
+        params: list[Any] = [run_id, after_seq]
+        if until_seq is not None:
+            sql += " AND b.first_seq <= ?"
+            params.append(until_seq)
+        decoded = _decode_chunks(self._read(sql + " ORDER BY b.first_seq", params))
+        names = dict(self._read("SELECT id, name FROM metric_keys"))
+        high = until_seq if until_seq is not None else 2**63
+        result = {}
+        for key_id, data in decoded.items():
+            data = _keep(data, lambda i, d=data: after_seq < d.seqs[i] <= high)
+            if data.seqs:
+                result[names[key_id]] = data
+        return result
 
     def system_keys(self, run_id: int) -> list[str]:
         rows = self._read(
@@ -570,6 +574,35 @@ class Store:
 
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check")[0][0]
+
+
+def _decode_chunks(rows: list[tuple]) -> dict[int, SeriesData]:
+    """``(key_id, first_seq, size, steps, times, positions, count, vals)`` rows, ordered by first_seq."""
+    result: dict[int, SeriesData] = {}
+    for key_id, first_seq, size, steps, times, positions, count, vals in rows:
+        data = result.get(key_id)
+        if data is None:
+            data = result[key_id] = SeriesData([], [], [], [])
+        data.values.extend(codec.decode_floats(vals))
+        if positions is None:
+            data.seqs.extend(range(first_seq, first_seq + size))
+            data.steps.extend(codec.decode_ints(steps, size))
+            data.micros.extend(codec.decode_ints(times, size))
+            continue
+        where = codec.decode_ints(positions, count)
+        pick = itemgetter(*where) if count > 1 else (lambda xs, i=where[0]: (xs[i],))
+        data.seqs.extend(first_seq + p for p in where)
+        data.steps.extend(pick(codec.decode_ints(steps, size)))
+        data.micros.extend(pick(codec.decode_ints(times, size)))
+    return result
+
+
+def _keep(data: SeriesData, wanted) -> SeriesData:
+    """The points ``i`` of ``data`` for which ``wanted(i)``."""
+    keep = [i for i in range(len(data.seqs)) if wanted(i)]
+    if len(keep) == len(data.seqs):
+        return data
+    return SeriesData(*([column[i] for i in keep] for column in (data.seqs, data.steps, data.micros, data.values)))
 
 
 def _dumps(value: Any) -> str:

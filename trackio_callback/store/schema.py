@@ -8,11 +8,13 @@ Version 1: runs, metric key names, batches of calls (step and time columns), per
 system metrics.
 Version 2: ``metric_summaries`` (count, last, min, max per run and key), backfilled from the chunks.
 Version 3: a run's ``summary`` (end-of-training values), ``tables`` (e.g. TRL's completions), ``alerts``.
+Version 4: a run's ``uid``, unique across machines: runs from many jobs meet in one Hub dataset.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Callable
 
 from . import codec
@@ -192,5 +194,16 @@ def _v3(conn: sqlite3.Connection) -> None:
     _script(conn, _V3)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+def new_run_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE runs ADD COLUMN uid TEXT")
+    for (run_id,) in conn.execute("SELECT id FROM runs").fetchall():
+        conn.execute("UPDATE runs SET uid = ? WHERE id = ?", (new_run_uid(), run_id))
+    conn.execute("CREATE UNIQUE INDEX runs_uid ON runs(uid)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
