@@ -162,12 +162,14 @@ def test_a_run_opened_with_init_is_reused_and_left_open(store_dir, tmp_path):
     assert_run_matches(reader, "mine", "my-run", trainer)
 
 
-def test_configuration_from_environment_only(store_dir, tmp_path, monkeypatch):
+def test_configuration_from_environment_only(store_dir, tmp_path, monkeypatch, hub):
     monkeypatch.setenv("TRACKIO_PROJECT", "from-env")
-    monkeypatch.setenv("TRACKIO_SPACE_ID", "someone/trackio")
+    monkeypatch.setenv("TRACKIO_SPACE_ID", "alice/trackio")
     tiny.make_trainer(tmp_path / "out", report_to="trackio", run_name="env").train()
     info = Reader(store_dir).run("from-env", "env")
-    assert info["settings"]["space_id"] == "someone/trackio" and info["settings"]["private"] is True
+    assert info["settings"]["space_id"] == "alice/trackio" and info["settings"]["private"] is True
+    assert "metrics/from-env/" in "".join(hub.repo_files("alice/trackio-dataset"))  # synced at the end of training
+    assert hub.repo("alice/trackio-dataset").private
 
 
 def test_training_arguments_give_the_defaults(store_dir, tmp_path):

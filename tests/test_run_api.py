@@ -11,10 +11,10 @@ import trackio_callback as trackio
 from trackio_callback import InvalidNameError, Reader, RunNotFoundError, TrackioWarning
 
 
-def test_defaults_come_from_the_environment(monkeypatch, tmp_path):
+def test_defaults_come_from_the_environment(monkeypatch, tmp_path, hub):
     monkeypatch.setenv("TRACKIO_PROJECT", "from-env")
-    monkeypatch.setenv("TRACKIO_SPACE_ID", "someone/trackio")
-    monkeypatch.setenv("TRACKIO_DATASET_ID", "someone/trackio-dataset")
+    monkeypatch.setenv("TRACKIO_SPACE_ID", "alice/trackio")
+    monkeypatch.setenv("TRACKIO_DATASET_ID", "alice/trackio-data")
     monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "elsewhere"))
     run = trackio.init(name="env-run")
     assert run.project == "from-env"
@@ -22,19 +22,21 @@ def test_defaults_come_from_the_environment(monkeypatch, tmp_path):
     run.finish()
     info = Reader(tmp_path / "elsewhere").run("from-env", "env-run")
     assert info["settings"] == {
-        "space_id": "someone/trackio",
-        "dataset_id": "someone/trackio-dataset",
+        "space_id": "alice/trackio",
+        "dataset_id": "alice/trackio-data",
         "private": True,
         "sync_every": 300,
     }
 
 
-def test_explicit_arguments_beat_the_environment(monkeypatch, store_dir):
+def test_explicit_arguments_beat_the_environment(monkeypatch, store_dir, hub):
     monkeypatch.setenv("TRACKIO_PROJECT", "from-env")
-    monkeypatch.setenv("TRACKIO_SPACE_ID", "someone/trackio")
+    monkeypatch.setenv("TRACKIO_SPACE_ID", "bob/trackio")
     run = trackio.init(project="explicit", space_id="trackio", name="r")
     run.finish()
-    assert Reader(store_dir).run("explicit", "r")["settings"]["space_id"] == "trackio"  # namespace left as given
+    settings = Reader(store_dir).run("explicit", "r")["settings"]
+    # a bare name is the token owner's; the dataset follows the Space's name
+    assert (settings["space_id"], settings["dataset_id"]) == ("alice/trackio", "alice/trackio-dataset")
 
 
 def test_project_defaults_to_huggingface(store_dir):

@@ -6,6 +6,7 @@
     trackio-callback get metric --project P --run R --metric M [--json] [--min-step N] [--max-step N]
                                 [--max-points N] [--latest-per-step]
     trackio-callback get run --project P --run R [--json]
+    trackio-callback sync [--project P] [--dataset-id D]
     trackio-callback demo [--steps N] [--synthetic]
 
 JSON output is strict JSON: NaN and infinities are written as the strings "NaN", "Infinity" and
@@ -151,6 +152,19 @@ def write_points_json(out: BinaryIO, steps: list[int], micros: list[int], values
     out.write(b"\n]\n")
 
 
+def cmd_sync(args: argparse.Namespace, reader: Reader) -> None:
+    from .hub.commands import sync
+
+    results = sync(args.dir, project=args.project, dataset_id=args.dataset_id)
+    if not results:
+        sys.stdout.write("no run has a dataset to sync to (init with space_id or dataset_id, or pass --dataset-id)\n")
+    for target, result in results.items():
+        if result.committed:
+            sys.stdout.write(f"{target}: {len(result.files)} files, {result.rows} rows, {result.bytes_sent} bytes\n")
+        else:
+            sys.stdout.write(f"{target}: up to date\n")
+
+
 def cmd_demo(args: argparse.Namespace, reader: Reader) -> None:
     from .demo import main as demo
 
@@ -192,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     getting.add_argument("--latest-per-step", action="store_true", help="after rewinds, keep the last value per step")
     getting.add_argument("--json", action="store_true", help='print JSON: [{"step", "timestamp", "value"}, ...]')
     getting.set_defaults(handler=cmd_get)
+
+    syncing = commands.add_parser("sync", help="send what a Hub dataset lacks (runs trained offline or cut off)")
+    syncing.add_argument("--project", help="only this project (default: every project)")
+    syncing.add_argument("--dataset-id", help="sync to this dataset instead of each run's own")
+    syncing.set_defaults(handler=cmd_sync)
 
     demo = commands.add_parser("demo", help="train a tiny model offline with TRL's SFTTrainer, tracked locally")
     demo.add_argument("--project", help="project name (default: demo)")

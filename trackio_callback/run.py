@@ -148,6 +148,7 @@ class Run:
                 stacklevel=3,
             )
         self.id = row.id
+        self.uid = row.uid
         self.name = row.name
         self.group = row.group
         self.resumed = opened.resumed
@@ -171,6 +172,7 @@ class Run:
             snapshots={"config": self.config.to_json, "summary": self.summary.to_json},
         )
         self._calls = self._writer.calls
+        self._uploader = None
         self._writer.start()
         self._exit_hooks = exit_hooks
         if exit_hooks is not None:
@@ -295,11 +297,26 @@ class Run:
         """Commit everything logged so far; False when ``timeout`` seconds passed first."""
         return self._writer.flush(timeout)
 
+    def start_sync(self, dataset_id: str, token: str, *, private: bool, interval: float, endpoint=None) -> None:
+        """Sync this run to the Hub dataset ``dataset_id`` every ``interval`` seconds and at `finish`."""
+        from .hub.uploader import Uploader
+
+        self._uploader = Uploader(
+            self.path, self.project, dataset_id, token=token, private=private, interval=interval,
+            endpoint=endpoint, run_uids=[self.uid],
+        )  # fmt: skip
+        self._uploader.start()
+
     def finish(self, status: str = "finished", timeout: float | None = DEFAULT_FINISH_TIMEOUT_S) -> None:
-        """Write what is buffered, mark the run ``status`` and stop its writer. Idempotent."""
+        """Write what is buffered, mark the run ``status``, sync it a last time, and stop. Idempotent.
+
+        ``timeout`` bounds the whole: what is not written or synced by then stays buffered or local
+        (``trackio-callback sync`` sends it later).
+        """
         if self._finished:
             return
         self._finished = True
+        deadline = None if timeout is None else time.monotonic() + timeout
         if self._exit_hooks is not None:
             self._exit_hooks.unregister(self)
         if not self._writer.close(None if self.observer else status, timeout):
@@ -311,6 +328,8 @@ class Run:
             )
             return
         self._store.close()
+        if self._uploader is not None:
+            self._uploader.stop(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     @property
     def finished(self) -> bool:
@@ -374,6 +393,12 @@ def init(
     if _current is not None and not _current.finished:
         warnings.warn(f"init() while run {_current.name!r} is active: finishing it first", TrackioWarning, stacklevel=2)
         _current.finish()
+    target = None
+    if space_id is not None or dataset_id is not None:
+        from .hub import repo
+
+        target = repo.resolve(space_id, dataset_id)  # a missing or rejected HF_TOKEN stops here
+        space_id, dataset_id = target.space_id, target.dataset_id
     run = Run(
         settings.env_default(project, "TRACKIO_PROJECT", settings.DEFAULT_PROJECT),
         name=name,
@@ -385,6 +410,8 @@ def init(
         run_settings={"space_id": space_id, "dataset_id": dataset_id, "private": private, "sync_every": sync_every},
         exit_hooks=_exit_hooks,
     )
+    if target is not None:
+        run.start_sync(target.dataset_id, target.token, private=private, interval=sync_every)
     _set_current(run)
     return run
 

@@ -572,6 +572,108 @@ class Store:
             "SELECT seq, step, timestamp, kind, message, value FROM alerts WHERE run_id = ? ORDER BY seq", (run_id,)
         )
 
+    # -- Hub sync bookkeeping ---------------------------------------------------------------------
+
+    def run_by_uid(self, uid: str) -> RunRow | None:
+        rows = self._read(f"SELECT {RUN_COLUMNS} FROM runs WHERE uid = ?", (uid,))
+        return RunRow.from_row(rows[0]) if rows else None
+
+    def system_rows(self, run_id: int, after_seq: int, until_seq: int) -> list[tuple]:
+        """``(seq, key, timestamp, step, node, value)`` of system samples in a seq window."""
+        return self._read(
+            """SELECT s.seq, k.name, s.timestamp, s.step, s.node, s.value FROM system_metrics s
+               JOIN metric_keys k ON k.id = s.key_id WHERE s.run_id = ? AND s.seq > ? AND s.seq <= ? ORDER BY s.seq""",
+            (run_id, after_seq, until_seq),
+        )
+
+    def table_rows(self, run_id: int, after_seq: int, until_seq: int) -> list[tuple]:
+        """``(seq, key, step, timestamp, json)`` of tables in a seq window."""
+        return self._read(
+            """SELECT t.seq, k.name, t.step, t.timestamp, t.data FROM tables t JOIN metric_keys k ON k.id = t.key_id
+               WHERE t.run_id = ? AND t.seq > ? AND t.seq <= ? ORDER BY t.seq""",
+            (run_id, after_seq, until_seq),
+        )
+
+    def alert_rows(self, run_id: int, after_seq: int, until_seq: int) -> list[tuple]:
+        """``(seq, step, timestamp, kind, message, value)`` of alerts in a seq window."""
+        return self._read(
+            """SELECT seq, step, timestamp, kind, message, value FROM alerts
+               WHERE run_id = ? AND seq > ? AND seq <= ? ORDER BY seq""",
+            (run_id, after_seq, until_seq),
+        )
+
+    def last_seqs(self, run_id: int) -> dict[str, int]:
+        """The highest seq of each kind of the run's data (-1 when there is none)."""
+        metrics = self._read("SELECT next_seq - 1 FROM runs WHERE id = ?", (run_id,))[0][0]
+        result = {"metrics": metrics}
+        for kind, table in (("system", "system_metrics"), ("tables", "tables"), ("alerts", "alerts")):
+            result[kind] = self._read(f"SELECT coalesce(max(seq), -1) FROM {table} WHERE run_id = ?", (run_id,))[0][0]
+        return result
+
+    def sync_state(self, dataset_id: str) -> dict[tuple[str, str], tuple[int, int | None, str | None]]:
+        """``{(run_uid, kind): (synced_seq, pending_seq, digest)}`` for one dataset."""
+        rows = self._read(
+            "SELECT run_uid, kind, synced_seq, pending_seq, digest FROM sync_state WHERE dataset_id = ?", (dataset_id,)
+        )
+        return {(uid, kind): (synced, pending, digest) for uid, kind, synced, pending, digest in rows}
+
+    def mark_pending(self, dataset_id: str, pending: dict[tuple[str, str], int]) -> None:
+        """Record, before a commit is sent, how far it reaches: if its answer is lost, the next sync re-sends it."""
+
+        def body(conn: sqlite3.Connection) -> None:
+            for (uid, kind), seq in pending.items():
+                conn.execute(
+                    """INSERT INTO sync_state (dataset_id, run_uid, kind, pending_seq) VALUES (?, ?, ?, ?)
+                       ON CONFLICT (dataset_id, run_uid, kind) DO UPDATE SET pending_seq = excluded.pending_seq""",
+                    (dataset_id, uid, kind, seq),
+                )
+
+        self._transact(body)
+
+    def confirm_sync(
+        self,
+        dataset_id: str,
+        synced: dict[tuple[str, str], int],
+        digests: dict[str, str],
+        files: list[tuple[str, str, str, int, int]],
+        deleted: list[str] = (),
+    ) -> None:
+        """The Hub confirmed a commit: advance the watermarks, remember its files ``(path, uid, kind, first, last)``."""
+
+        def body(conn: sqlite3.Connection) -> None:
+            for (uid, kind), seq in synced.items():
+                conn.execute(
+                    """INSERT INTO sync_state (dataset_id, run_uid, kind, synced_seq) VALUES (?, ?, ?, ?)
+                       ON CONFLICT (dataset_id, run_uid, kind)
+                       DO UPDATE SET synced_seq = max(synced_seq, excluded.synced_seq), pending_seq = NULL""",
+                    (dataset_id, uid, kind, seq),
+                )
+            for uid, digest in digests.items():
+                conn.execute(
+                    """INSERT INTO sync_state (dataset_id, run_uid, kind, digest) VALUES (?, ?, 'runs', ?)
+                       ON CONFLICT (dataset_id, run_uid, kind) DO UPDATE SET digest = excluded.digest""",
+                    (dataset_id, uid, digest),
+                )
+            conn.executemany(
+                "DELETE FROM synced_files WHERE dataset_id = ? AND path = ?", [(dataset_id, p) for p in deleted]
+            )
+            conn.executemany(
+                """INSERT OR REPLACE INTO synced_files (dataset_id, path, run_uid, kind, first_seq, last_seq)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                [(dataset_id, *file) for file in files],
+            )
+
+        self._transact(body)
+
+    def synced_files(self, dataset_id: str, run_uid: str | None = None) -> list[tuple[str, str, str, int, int]]:
+        """``(path, uid, kind, first_seq, last_seq)`` of the files a dataset holds (as far as this store knows)."""
+        sql = "SELECT path, run_uid, kind, first_seq, last_seq FROM synced_files WHERE dataset_id = ?"
+        params: list[Any] = [dataset_id]
+        if run_uid is not None:
+            sql += " AND run_uid = ?"
+            params.append(run_uid)
+        return self._read(sql + " ORDER BY kind, first_seq", params)
+
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check")[0][0]
 

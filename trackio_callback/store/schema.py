@@ -9,6 +9,8 @@ system metrics.
 Version 2: ``metric_summaries`` (count, last, min, max per run and key), backfilled from the chunks.
 Version 3: a run's ``summary`` (end-of-training values), ``tables`` (e.g. TRL's completions), ``alerts``.
 Version 4: a run's ``uid``, unique across machines: runs from many jobs meet in one Hub dataset.
+Version 5: ``sync_state`` (per dataset, run and kind: the highest seq the Hub confirmed, and the
+highest of a commit whose answer never came) and ``synced_files`` (the Parquet files a dataset holds).
 """
 
 from __future__ import annotations
@@ -205,5 +207,32 @@ def _v4(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE UNIQUE INDEX runs_uid ON runs(uid)")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+_V5 = """
+CREATE TABLE sync_state (
+    dataset_id TEXT NOT NULL,
+    run_uid TEXT NOT NULL,
+    kind TEXT NOT NULL,                          -- metrics | system | tables | alerts | runs
+    synced_seq INTEGER NOT NULL DEFAULT -1,      -- everything up to here is in the dataset (confirmed)
+    pending_seq INTEGER,                         -- sent up to here in a commit whose outcome is unknown
+    digest TEXT,                                 -- runs: the synced run row, to skip unchanged ones
+    PRIMARY KEY (dataset_id, run_uid, kind)
+) WITHOUT ROWID;
+
+CREATE TABLE synced_files (
+    dataset_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    run_uid TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (dataset_id, path)
+) WITHOUT ROWID;
+"""
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    _script(conn, _V5)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,36 @@
+"""The dataset card (``README.md``) of a trackio-callback dataset: ``configs`` front matter + summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .export import KINDS
+
+_DESCRIPTIONS = {
+    "metrics": "one row per logged value: project, run_id, run_name, seq, step, timestamp, key, value",
+    "system": "GPU/CPU/memory samples: project, run_id, run_name, seq, timestamp, step, node, key, value",
+    "tables": "logged tables (e.g. TRL completions): project, run_id, run_name, seq, step, timestamp, key, data",
+    "alerts": "health alerts: project, run_id, run_name, seq, step, timestamp, kind, message, value",
+    "runs": "one row per run: name, group, status, times, last step, config, summary (JSON)",
+}
+
+
+def dataset_card(dataset_id: str, kinds: Iterable[str], runs: list[dict]) -> str:
+    """README.md text. Only ``kinds`` that have files get a config (``load_dataset`` of an empty one fails)."""
+    present = [kind for kind in (*KINDS, "runs") if kind in set(kinds)]
+    lines = ["---", "configs:"]
+    for kind in present:
+        lines += [f"- config_name: {kind}", "  data_files:", "  - split: train", f'    path: "{kind}/**/*.parquet"']
+    lines += ["tags:", "- trackio", "- trackio-callback", "---", "", f"# {dataset_id}", ""]
+    lines += [
+        "Training runs tracked with [trackio-callback](https://pypi.org/project/trackio-callback/), synced",
+        "as Parquet. Load one part with `datasets.load_dataset(repo_id, name)`:",
+        "",
+    ]
+    lines += [f"- `{kind}`: {_DESCRIPTIONS[kind]}" for kind in present]
+    if runs:
+        lines += ["", "| project | run | group | status | last step |", "| --- | --- | --- | --- | ---: |"]
+        for run in sorted(runs, key=lambda r: (r["project"], r["name"])):
+            step = "" if run["last_step"] is None else run["last_step"]
+            lines.append(f"| {run['project']} | {run['name']} | {run['group'] or ''} | {run['status']} | {step} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,176 @@
+"""Parquet files of a run's data: the layout of a trackio-callback Hub dataset (pure: no network).
+
+One long schema per kind, the same in every file of that kind, so that a whole folder loads as
+one table (``datasets.load_dataset(repo_id, "metrics")``, pandas, polars, duckdb)::
+
+    metrics/<project>/<run uid>/<first seq>-<last seq>.parquet
+        project, run_id, run_name, seq, step, timestamp, key, value
+    system/<project>/<run uid>/<first>-<last>.parquet
+        project, run_id, run_name, seq, timestamp, step, node, key, value
+    tables/<project>/<run uid>/<first>-<last>.parquet
+        project, run_id, run_name, seq, step, timestamp, key, data (JSON)
+    alerts/<project>/<run uid>/<first>-<last>.parquet
+        project, run_id, run_name, seq, step, timestamp, kind, message, value
+    runs/<project>/<run uid>.parquet
+        one row: name, group, status, times, last step, config, summary, settings (JSON)
+
+``run_id`` is the run's uid (unique across machines); ``seq`` numbers a run's ``log()`` calls (for
+system, tables and alerts: their rows) and is what makes syncing exactly-once: a file's path is
+derived from the seq range it holds, so re-sending a range rewrites the same file. Files are zstd
+compressed, strings dictionary-encoded, numbers in encodings that compress well (delta for
+integers, byte-stream-split for floats); rows are sorted by key, then seq.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..store.db import RunRow, Store
+
+KINDS = ("metrics", "system", "tables", "alerts")
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
+_ID_COLUMNS = [("project", pa.string()), ("run_id", pa.string()), ("run_name", pa.string()), ("seq", pa.int64())]
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "metrics": pa.schema(
+        [*_ID_COLUMNS, ("step", pa.int64()), ("timestamp", _TIMESTAMP), ("key", pa.string()), ("value", pa.float64())]
+    ),
+    "system": pa.schema(
+        [
+            *_ID_COLUMNS,
+            ("timestamp", _TIMESTAMP),
+            ("step", pa.int64()),
+            ("node", pa.string()),
+            ("key", pa.string()),
+            ("value", pa.float64()),
+        ]
+    ),
+    "tables": pa.schema(
+        [*_ID_COLUMNS, ("step", pa.int64()), ("timestamp", _TIMESTAMP), ("key", pa.string()), ("data", pa.string())]
+    ),
+    "alerts": pa.schema(
+        [
+            *_ID_COLUMNS,
+            ("step", pa.int64()),
+            ("timestamp", _TIMESTAMP),
+            ("kind", pa.string()),
+            ("message", pa.string()),
+            ("value", pa.float64()),
+        ]
+    ),
+    "runs": pa.schema(
+        [
+            ("project", pa.string()),
+            ("run_id", pa.string()),
+            ("run_name", pa.string()),
+            ("group", pa.string()),
+            ("status", pa.string()),
+            ("created_at", _TIMESTAMP),
+            ("finished_at", _TIMESTAMP),
+            ("last_step", pa.int64()),
+            ("num_logs", pa.int64()),
+            ("config", pa.string()),
+            ("summary", pa.string()),
+            ("settings", pa.string()),
+        ]
+    ),
+}
+_DICTIONARY = ["project", "run_id", "run_name", "key", "node", "kind", "group", "status"]
+_ENCODINGS = {
+    "seq": "DELTA_BINARY_PACKED",
+    "step": "DELTA_BINARY_PACKED",
+    "timestamp": "DELTA_BINARY_PACKED",
+    "value": "BYTE_STREAM_SPLIT",
+}
+
+
+def shard_path(kind: str, project: str, run_uid: str, first_seq: int, last_seq: int) -> str:
+    return f"{kind}/{project}/{run_uid}/{first_seq:012d}-{last_seq:012d}.parquet"
+
+
+def run_path(project: str, run_uid: str) -> str:
+    return f"runs/{project}/{run_uid}.parquet"
+
+
+def kind_table(store: Store, project: str, run: RunRow, kind: str, after_seq: int, until_seq: int) -> pa.Table:
+    """The run's ``kind`` rows with ``after_seq < seq <= until_seq`` as an Arrow table of `SCHEMAS` [kind]."""
+    ids = {"project": project, "run_id": run.uid, "run_name": run.name}
+    if kind == "metrics":
+        columns: dict[str, list] = {"seq": [], "step": [], "timestamp": [], "key": [], "value": []}
+        for key, data in sorted(store.points(run.id, after_seq, until_seq).items()):
+            columns["seq"].extend(data.seqs)
+            columns["step"].extend(data.steps)
+            columns["timestamp"].extend(data.micros)
+            columns["key"].extend([key] * len(data.seqs))
+            columns["value"].extend(data.values)
+    elif kind == "system":
+        rows = sorted(store.system_rows(run.id, after_seq, until_seq), key=lambda r: (r[1], r[0]))
+        columns = _columns(rows, ["seq", "key", "timestamp", "step", "node", "value"])
+        columns["timestamp"] = [round(t * 1e6) for t in columns["timestamp"]]
+        columns["value"] = [float("nan") if v is None else v for v in columns["value"]]
+    elif kind == "tables":
+        columns = _columns(store.table_rows(run.id, after_seq, until_seq), ["seq", "key", "step", "timestamp", "data"])
+        columns["timestamp"] = [round(t * 1e6) for t in columns["timestamp"]]
+    elif kind == "alerts":
+        names = ["seq", "step", "timestamp", "kind", "message", "value"]
+        columns = _columns(store.alert_rows(run.id, after_seq, until_seq), names)
+        columns["timestamp"] = [round(t * 1e6) for t in columns["timestamp"]]
+    else:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
+    count = len(columns["seq"])
+    arrays = {name: [value] * count for name, value in ids.items()} | columns
+    return _table(kind, arrays)
+
+
+def run_table(project: str, run: RunRow) -> pa.Table:
+    """The run's one-row metadata table (the token is never in it: settings hold no secrets)."""
+    return _table(
+        "runs",
+        {
+            "project": [project],
+            "run_id": [run.uid],
+            "run_name": [run.name],
+            "group": [run.group],
+            "status": [run.status],
+            "created_at": [round(run.created_at * 1e6)],
+            "finished_at": [None if run.finished_at is None else round(run.finished_at * 1e6)],
+            "last_step": [run.last_step],
+            "num_logs": [run.next_seq],
+            "config": [json.dumps(run.config, default=str)],
+            "summary": [json.dumps(run.summary, default=str)],
+            "settings": [json.dumps(run.settings, default=str)],
+        },
+    )
+
+
+def run_digest(project: str, run: RunRow) -> str:
+    """What the runs file of ``run`` would hold, as text: equal digests, nothing to re-send."""
+    fields = [project, run.uid, run.name, run.group, run.status, run.finished_at, run.last_step, run.next_seq]
+    return json.dumps([*fields, run.config, run.summary, run.settings], default=str, sort_keys=True)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    names = set(table.column_names)
+    pq.write_table(
+        table,
+        buffer,
+        compression="zstd",
+        use_dictionary=[c for c in _DICTIONARY if c in names],
+        column_encoding={c: e for c, e in _ENCODINGS.items() if c in names},
+    )
+    return buffer.getvalue()
+
+
+def _columns(rows: list[tuple], names: list[str]) -> dict[str, list]:
+    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+
+
+def _table(kind: str, arrays: dict[str, Any]) -> pa.Table:
+    schema = SCHEMAS[kind]
+    return pa.Table.from_arrays([pa.array(arrays[f.name], type=f.type) for f in schema], schema=schema)

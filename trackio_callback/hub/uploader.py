@@ -1,0 +1,280 @@
+"""`Uploader`: keeps a Hub dataset in step with a project's runs — incremental, exactly-once, in the background.
+
+Each sync sends only what the Hub has not confirmed yet: per run and kind, the seq range above the
+watermark stored in SQLite. All files of one sync go into ONE commit, with the dataset card. Before
+the commit is sent, its reach is recorded as *pending*; the watermark advances only when the Hub
+answers. If the answer never comes (timeout, dropped connection, crash), the next sync — in this
+process or a later one — re-sends exactly the pending ranges first: their paths are derived from
+the ranges, so a commit that had landed is overwritten with identical files, never duplicated.
+
+5xx, 429 (honouring ``Retry-After``), timeouts and dropped connections are retried with
+exponential backoff and jitter within the sync's time budget; 401/403/404 give up with one warning
+(data stays local, ``trackio-callback sync`` sends it later). The training thread never waits on
+any of this: the uploader reads the SQLite file the run's writer commits to.
+
+Example::
+
+    uploader = Uploader(Path("runs/demo.db"), "demo", "alice/trackio-dataset", token=token, interval=300)
+    uploader.start()          # syncs every 5 minutes
+    ...
+    uploader.stop(timeout=60) # one last sync, bounded
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub.errors import HfHubHTTPError
+
+from ..errors import TrackioWarning
+from ..store.db import RunRow, Store
+from . import export
+from .card import dataset_card
+
+logger = logging.getLogger(__name__)
+
+# huggingface_hub raises its HTTP client's HTTPError for transport failures (refused or dropped
+# connections, timeouts) and HfHubHTTPError, a subclass, for HTTP answers.
+_HTTP_ERROR = HfHubHTTPError.__bases__[0]
+PERMANENT_STATUSES = frozenset({401, 403, 404})
+
+
+class PermanentSyncError(Exception):
+    """The Hub refused in a way that retrying will not heal (bad token, no access, no repo)."""
+
+
+class TransientSyncError(Exception):
+    """The sync did not finish within its time budget; the next sync continues from the watermark."""
+
+
+@dataclass
+class SyncResult:
+    committed: bool
+    files: list[str] = field(default_factory=list)
+    bytes_sent: int = 0
+    rows: int = 0
+
+
+class Uploader:
+    """Syncs the runs of one project's store to one Hub dataset repo; optionally in a daemon thread."""
+
+    def __init__(
+        self,
+        store_path: Path,
+        project: str,
+        dataset_id: str,
+        *,
+        token: str | None,
+        private: bool = True,
+        interval: float = 300.0,
+        endpoint: str | None = None,
+        run_uids: list[str] | None = None,
+        retry_budget: float = 120.0,
+    ):
+        self.store_path = Path(store_path)
+        self.project = project
+        self.dataset_id = dataset_id
+        self.private = private
+        self.interval = interval
+        self.run_uids = run_uids  # None: every run of the project
+        self.retry_budget = retry_budget
+        self.api = HfApi(endpoint=endpoint, token=token)
+        self._repo_ready = False
+        self._gave_up = False
+        self._lock = threading.Lock()  # one sync at a time (the thread, a final sync, a CLI call)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- background -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="trackio-uploader", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 60.0, final_sync: bool = True) -> bool:
+        """Stop the thread; with ``final_sync``, sync once more within ``timeout``. True if all was sent."""
+        self._stop.set()
+        deadline = time.monotonic() + (timeout if timeout is not None else self.retry_budget)
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        if not final_sync:
+            return False
+        try:
+            self.sync(budget=max(0.0, deadline - time.monotonic()), compact_finished=True)
+            return True
+        except (PermanentSyncError, TransientSyncError) as error:
+            self._warn(f"the final sync to {self.dataset_id} did not complete ({error}); the data stays in "
+                       f"{self.store_path}: run `trackio-callback sync --project {self.project}` later")  # fmt: skip
+            return False
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sync(budget=min(self.retry_budget, self.interval))
+            except TransientSyncError as error:
+                logger.info("sync to %s postponed: %s", self.dataset_id, error)
+            except PermanentSyncError as error:
+                self._warn(f"syncing to {self.dataset_id} stopped: {error}; the data stays local")
+                return
+            except Exception:  # never let the thread die silently; the next interval tries again
+                logger.warning("sync to %s failed", self.dataset_id, exc_info=True)
+
+    # -- one sync -------------------------------------------------------------------------------
+
+    def sync(self, budget: float | None = None, compact_finished: bool = False) -> SyncResult:
+        """Send what the dataset lacks, in one commit (none when nothing is new)."""
+        deadline = time.monotonic() + (self.retry_budget if budget is None else budget)
+        with self._lock:
+            store = Store(self.store_path, create=False)
+            try:
+                result = self._sync(store, deadline)
+                if compact_finished:
+                    self._compact_finished(store, deadline)
+                return result
+            finally:
+                store.close()
+
+    def _runs(self, store: Store) -> list[RunRow]:
+        runs = store.runs()
+        if self.run_uids is not None:
+            runs = [r for r in runs if r.uid in self.run_uids]
+        return runs
+
+    def _sync(self, store: Store, deadline: float) -> SyncResult:
+        state = store.sync_state(self.dataset_id)
+        operations, files, reach, digests, rows = [], [], {}, {}, 0
+        for run in self._runs(store):
+            last = store.last_seqs(run.id)
+            for kind in export.KINDS:
+                synced, pending, _ = state.get((run.uid, kind), (-1, None, None))
+                for low, high in _ranges(synced, pending, last[kind]):
+                    table = export.kind_table(store, self.project, run, kind, low - 1, high)
+                    path = export.shard_path(kind, self.project, run.uid, low, high)
+                    operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
+                    files.append((path, run.uid, kind, low, high))
+                    reach[(run.uid, kind)] = high
+                    rows += table.num_rows
+            digest = export.run_digest(self.project, run)
+            if state.get((run.uid, "runs"), (None, None, None))[2] != digest:
+                path = export.run_path(self.project, run.uid)
+                operations.append(CommitOperationAdd(path, export.parquet_bytes(export.run_table(self.project, run))))
+                files.append((path, run.uid, "runs", 0, 0))
+                digests[run.uid] = digest
+        if not operations:
+            return SyncResult(committed=False)
+        operations.append(self._card(store, files))
+        store.mark_pending(self.dataset_id, reach)
+        self._commit(operations, f"trackio-callback sync: {len(files)} files", deadline)
+        store.confirm_sync(self.dataset_id, reach, digests, files)
+        sent = sum(len(op.path_or_fileobj) for op in operations)
+        return SyncResult(committed=True, files=[f[0] for f in files], bytes_sent=sent, rows=rows)
+
+    def _card(self, store: Store, new_files: list[tuple]) -> CommitOperationAdd:
+        kinds = {f[2] for f in store.synced_files(self.dataset_id)} | {f[2] for f in new_files}
+        runs = [
+            {"project": self.project, "name": r.name, "group": r.group, "status": r.status, "last_step": r.last_step}
+            for r in self._runs(store)
+        ]
+        return CommitOperationAdd("README.md", dataset_card(self.dataset_id, kinds, runs).encode())
+
+    def _compact_finished(self, store: Store, deadline: float) -> None:
+        """Merge a finished run's shards into one file per kind (idempotent: the merged path is fixed)."""
+        for run in self._runs(store):
+            if run.status == "running":
+                continue
+            shards = [f for f in store.synced_files(self.dataset_id, run.uid) if f[2] in export.KINDS]
+            operations, files, deleted = [], [], []
+            for kind in export.KINDS:
+                mine = [f for f in shards if f[2] == kind]
+                if len(mine) < 2:
+                    continue
+                low, high = mine[0][3], mine[-1][4]
+                table = export.kind_table(store, self.project, run, kind, low - 1, high)
+                path = export.shard_path(kind, self.project, run.uid, low, high)
+                operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
+                operations += [CommitOperationDelete(f[0]) for f in mine if f[0] != path]
+                files.append((path, run.uid, kind, low, high))
+                deleted += [f[0] for f in mine if f[0] != path]
+            if not operations:
+                continue
+            existing = set(self.api.list_repo_files(self.dataset_id, repo_type="dataset"))
+            # A compaction whose answer was lost already deleted some shards: delete only what is there.
+            operations = [
+                op for op in operations if not isinstance(op, CommitOperationDelete) or op.path_in_repo in existing
+            ]
+            self._commit(operations, f"trackio-callback: compact run {run.name}", deadline)
+            store.confirm_sync(self.dataset_id, {}, {}, files, deleted)
+
+    # -- the Hub --------------------------------------------------------------------------------
+
+    def _commit(self, operations: list, message: str, deadline: float) -> None:
+        self._ensure_repo(deadline)
+        self._retrying(
+            lambda: self.api.create_commit(self.dataset_id, operations, commit_message=message, repo_type="dataset"),
+            deadline,
+        )
+
+    def _ensure_repo(self, deadline: float) -> None:
+        if not self._repo_ready:
+            self._retrying(
+                lambda: self.api.create_repo(self.dataset_id, repo_type="dataset", private=self.private, exist_ok=True),
+                deadline,
+            )
+            self._repo_ready = True
+
+    def _retrying(self, call, deadline: float):
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except _HTTP_ERROR as error:
+                response = getattr(error, "response", None)
+                status = getattr(response, "status_code", None)
+                if status in PERMANENT_STATUSES:
+                    raise PermanentSyncError(f"HTTP {status} from the Hub: {_first_line(error)}") from error
+                if status is not None and status != 429 and status < 500 and status != 408:
+                    raise PermanentSyncError(f"HTTP {status} from the Hub: {_first_line(error)}") from error
+                delay = _retry_after(response) if status == 429 else None
+                if delay is None:
+                    delay = min(60.0, 0.5 * 2**attempt) * (0.5 + random.random())
+                if time.monotonic() + delay > deadline:
+                    raise TransientSyncError(f"{_first_line(error)} (gave up retrying for now)") from error
+                logger.debug("Hub call failed (%s); retrying in %.1f s", _first_line(error), delay)
+                time.sleep(delay)
+                attempt += 1
+
+    def _warn(self, message: str) -> None:
+        if not self._gave_up:
+            self._gave_up = True
+            warnings.warn(message, TrackioWarning, stacklevel=2)
+
+
+def _ranges(synced: int, pending: int | None, last: int) -> list[tuple[int, int]]:
+    """Seq ranges to send: first the pending one exactly as it was sent before, then what is new."""
+    ranges = []
+    start = synced + 1
+    if pending is not None and pending >= start:
+        ranges.append((start, pending))
+        start = pending + 1
+    if last >= start:
+        ranges.append((start, last))
+    return ranges
+
+
+def _retry_after(response) -> float | None:
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
