@@ -674,6 +674,206 @@ class Store:
             params.append(run_uid)
         return self._read(sql + " ORDER BY kind, first_seq", params)
 
+    # -- import (pull) ----------------------------------------------------------------------------
+    # Runs copied from a Hub dataset (`hub.pull`), in their own transactions. A pulled run keeps its
+    # uid; its metrics keep their seqs (a run's log() call numbers), but system, tables and alerts
+    # rows get local seqs: the highest *origin* seq pulled per kind is kept in ``sync_state`` under
+    # kind ``pulled:<kind>``, and the uploader's own watermarks (kind ``<kind>``) advance over the
+    # pulled rows' local seqs, so a later sync of this store to the same dataset sends nothing back.
+
+    def create_imported_run(
+        self,
+        uid: str,
+        name: str,
+        *,
+        group: str | None,
+        status: str,
+        config: dict,
+        settings: dict,
+        summary: dict,
+        created_at: float,
+        finished_at: float | None,
+        heartbeat_at: float,
+    ) -> tuple[RunRow, bool]:
+        """Create the run ``uid`` that another store logged; a name taken by another run gets ``-2``, ``-3``, ...
+
+        Returns ``(row, created)``: a run with that uid already here is returned as it is.
+        """
+
+        def body(conn: sqlite3.Connection) -> tuple[RunRow, bool]:
+            existing = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE uid = ?", (uid,)).fetchone()
+            if existing is not None:
+                return RunRow.from_row(existing), False
+            cursor = conn.execute(
+                """INSERT INTO runs (name, group_name, status, config, settings, summary, created_at, heartbeat_at,
+                                     finished_at, uid)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    self._free_name(conn, name),
+                    group,
+                    status,
+                    _dumps(config),
+                    _dumps(settings),
+                    _dumps(summary),
+                    created_at,
+                    heartbeat_at,
+                    finished_at,
+                    uid,
+                ),
+            )
+            return self._run_row(conn, cursor.lastrowid), True
+
+        return self._transact(body)
+
+    def update_imported_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        finished_at: float | None,
+        config: dict,
+        summary: dict,
+        heartbeat_at: float,
+    ) -> None:
+        """Set a pulled run's metadata as the dataset has it (``finished_at`` may go back to NULL)."""
+        self._transact(
+            lambda conn: conn.execute(
+                """UPDATE runs SET status = ?, finished_at = ?, config = ?, summary = ?,
+                   heartbeat_at = max(heartbeat_at, ?) WHERE id = ?""",
+                (status, finished_at, _dumps(config), _dumps(summary), heartbeat_at, run_id),
+            )
+        )
+
+    def pulled_seqs(self, dataset_id: str, run_uid: str) -> dict[str, int]:
+        """``{kind: highest origin seq pulled}`` of one run from ``dataset_id`` (kinds never pulled are absent)."""
+        rows = self._read(
+            "SELECT kind, synced_seq FROM sync_state WHERE dataset_id = ? AND run_uid = ? AND kind LIKE 'pulled:%'",
+            (dataset_id, run_uid),
+        )
+        return {kind[len("pulled:") :]: seq for kind, seq in rows}
+
+    def append_imported(
+        self,
+        run_id: int,
+        dataset_id: str,
+        batches: list[Batch],
+        system: list[tuple[float, int | None, str | None, dict]],
+        tables: list[tuple[float, int, str, str]],
+        alerts: list[tuple[float, int | None, str, str, float | None]],
+        *,
+        expected_next_seq: int,
+        pulled_before: dict[str, int],
+        pulled: dict[str, int],
+        last_step: int | None,
+        heartbeat_at: float,
+    ) -> bool:
+        """Write data pulled from ``dataset_id`` and advance its watermarks, all in one transaction.
+
+        ``batches`` continue the run's calls (the first starts at ``expected_next_seq``); the other
+        lists are written like `append`'s. ``pulled`` is the new highest origin seq per kind. Nothing is
+        written, and False returned, when the run's ``next_seq`` or pulled seqs are no longer
+        ``expected_next_seq`` / ``pulled_before`` (another writer or pull got there first).
+        """
+        names = {k for b in batches for k in b.columns} | {k for s in system for k in s[3]} | {t[2] for t in tables}
+        new_ids: dict[str, int] = {}
+
+        def body(conn: sqlite3.Connection) -> bool:
+            new_ids.clear()
+            uid, next_seq = conn.execute("SELECT uid, next_seq FROM runs WHERE id = ?", (run_id,)).fetchone()
+            state = dict(
+                conn.execute(
+                    "SELECT kind, synced_seq FROM sync_state WHERE dataset_id = ? AND run_uid = ?", (dataset_id, uid)
+                ).fetchall()
+            )
+            now_pulled = {k[len("pulled:") :]: s for k, s in state.items() if k.startswith("pulled:")}
+            if next_seq != expected_next_seq or now_pulled != pulled_before:
+                return False
+            before = self._import_last_seqs(conn, run_id)
+            ids = self._ensure_keys(conn, names, new_ids)
+            self._insert_imported(conn, run_id, ids, batches, system, tables, alerts)
+            if batches:
+                update = RunUpdate(next_seq=batches[-1].first_seq + batches[-1].size, last_step=last_step)
+                self._update_run(conn, run_id, update._replace(heartbeat_at=heartbeat_at))
+            after = self._import_last_seqs(conn, run_id)
+            synced = {f"pulled:{kind}": seq for kind, seq in pulled.items()}
+            for kind, last in after.items():
+                # The uploader's watermark covers the pulled rows, unless rows of this store's own are unsent.
+                if last > before[kind] and state.get(kind, -1) >= before[kind]:
+                    synced[kind] = last
+            conn.executemany(
+                """INSERT INTO sync_state (dataset_id, run_uid, kind, synced_seq) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (dataset_id, run_uid, kind)
+                   DO UPDATE SET synced_seq = max(synced_seq, excluded.synced_seq)""",
+                [(dataset_id, uid, kind, seq) for kind, seq in synced.items()],
+            )
+            return True
+
+        done = self._transact(body)
+        self._key_ids.update(new_ids)  # only ids of committed rows are cached
+        return done
+
+    @staticmethod
+    def _import_last_seqs(conn: sqlite3.Connection, run_id: int) -> dict[str, int]:
+        result = {"metrics": conn.execute("SELECT next_seq - 1 FROM runs WHERE id = ?", (run_id,)).fetchone()[0]}
+        for kind, table in (("system", "system_metrics"), ("tables", "tables"), ("alerts", "alerts")):
+            sql = f"SELECT coalesce(max(seq), -1) FROM {table} WHERE run_id = ?"
+            result[kind] = conn.execute(sql, (run_id,)).fetchone()[0]
+        return result
+
+    @staticmethod
+    def _insert_imported(
+        conn: sqlite3.Connection,
+        run_id: int,
+        ids: dict[str, int],
+        batches: list[Batch],
+        system: list[tuple[float, int | None, str | None, dict]],
+        tables: list[tuple[float, int, str, str]],
+        alerts: list[tuple[float, int | None, str, str, float | None]],
+    ) -> None:
+        # The same rows `append` writes (its body is a closure, and append commits on its own).
+        for batch in batches:
+            batch_id = conn.execute(
+                """INSERT INTO batches (run_id, first_seq, size, min_step, max_step, steps, times)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (run_id, batch.first_seq, batch.size, batch.min_step, batch.max_step, batch.steps, batch.times),
+            ).lastrowid
+            columns = batch.columns.items()
+            conn.executemany(
+                "INSERT INTO chunks (run_id, key_id, batch_id, positions, count, vals) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, ids[k], batch_id, c.positions, c.count, c.values) for k, c in columns],
+            )
+            conn.executemany(
+                UPSERT_SUMMARY,
+                [
+                    (
+                        run_id,
+                        ids[k],
+                        c.count,
+                        c.nan_count,
+                        c.first_step,
+                        c.last_step,
+                        c.last_seq,
+                        c.last_value,
+                        c.last_time,
+                        c.min_value,
+                        c.max_value,
+                    )
+                    for k, c in columns
+                ],
+            )
+        conn.executemany(
+            "INSERT INTO system_metrics (run_id, key_id, timestamp, step, node, value) VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, ids[k], t, step, node, v) for t, step, node, values in system for k, v in values.items()],
+        )
+        conn.executemany(
+            "INSERT INTO tables (run_id, key_id, step, timestamp, data) VALUES (?, ?, ?, ?, ?)",
+            [(run_id, ids[key], step, t, data) for t, step, key, data in tables],
+        )
+        conn.executemany(
+            "INSERT INTO alerts (run_id, step, timestamp, kind, message, value) VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, step, t, kind, message, value) for t, step, kind, message, value in alerts],
+        )
+
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check")[0][0]
 

@@ -1,0 +1,309 @@
+"""``pull``: copy the runs of a trackio-callback Hub dataset into local project files, idempotently.
+
+The dataset's Parquet files (see `export` for the layout) are downloaded at one commit and imported
+into ``<directory>/<project>.db``. Runs are matched by uid: a run not here is created with the same
+uid (a name taken by another run gets a ``-2``, ``-3``, ... suffix), a run already here gets only
+what it lacks. Metrics continue the run's ``log()`` calls (``seq``): calls after the local last one
+are imported up to the first gap. System metrics, tables and alerts are numbered by the store that
+logged them, so the highest of those origin seqs pulled is remembered per run and kind. Pulling
+twice changes nothing, and a later ``sync`` of the store to the same dataset sends nothing back.
+
+Example::
+
+    from trackio_callback.hub.pull import pull
+
+    pull("alice/trackio-dataset")  # every project, into the default storage dir
+    pull("alice/trackio-dataset", directory="runs", project="demo")
+    # {"runs": 2, "metrics": 12000, "system": 340, "tables": 3, "alerts": 1}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from huggingface_hub import HfApi, snapshot_download
+
+from .. import settings
+from ..names import validate_project
+from ..store.batch import Call, build_batch, split_calls
+from ..store.db import RunRow, Store
+from . import export
+from .repo import find_token, resolve
+
+logger = logging.getLogger(__name__)
+
+BATCH_LIMIT = 8192  # calls per batch row, as the writer makes them
+OTHER_KINDS = ("system", "tables", "alerts")  # numbered by the store that logged them
+_SHARD = re.compile(r"^(metrics|system|tables|alerts)/([^/]+)/([^/]+)/(\d+)-(\d+)\.parquet$")
+_RUN = re.compile(r"^runs/([^/]+)/([^/]+)\.parquet$")
+
+
+@dataclass
+class RemoteRun:
+    """One run's files in the dataset: its runs file and its shards ``(path, first_seq, last_seq)`` per kind."""
+
+    run_file: str | None = None
+    shards: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    """What one run lacks: calls after ``metrics_after``, rows of origin seq after ``after[kind]``."""
+
+    uid: str
+    remote: RemoteRun
+    local: RunRow | None
+    metrics_after: int
+    pulled_before: dict[str, int]
+    after: dict[str, int]
+
+    def files(self) -> list[str]:
+        """The runs file and the shards that hold anything new."""
+        low = {"metrics": self.metrics_after, **self.after}
+        shards = [path for kind, items in self.remote.shards.items() for path, _, last in items if last > low[kind]]
+        return [self.remote.run_file, *shards]
+
+
+def pull(
+    dataset_id: str,
+    directory: str | os.PathLike | None = None,
+    project: str | None = None,
+    endpoint: str | None = None,
+    token: str | None = None,
+) -> dict[str, int]:
+    """Import the runs of the Hub dataset ``dataset_id`` (of ``project``, else all) into ``directory``.
+
+    Returns how much was new: ``{"runs": runs created, "metrics": points, "system", "tables", "alerts": rows}``.
+    """
+    token = token if token is not None else find_token()
+    if "/" not in dataset_id:
+        dataset_id = resolve(None, dataset_id, endpoint).dataset_id  # "name" -> "<token owner>/name"
+    if project is not None:
+        validate_project(project)
+    api = HfApi(endpoint=endpoint, token=token)
+    revision = api.dataset_info(dataset_id).sha
+    layout = _layout(api.list_repo_files(dataset_id, repo_type="dataset", revision=revision), project)
+    counts = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0}
+    folder = settings.storage_dir(directory)
+    with tempfile.TemporaryDirectory(prefix="trackio-pull-") as tmp:
+        for name, runs in layout.items():
+            store = Store(settings.project_path(folder, name))
+            try:
+                plans = [_plan(store, dataset_id, uid, remote) for uid, remote in runs.items()]
+                paths = [path for plan in plans for path in plan.files()]
+                snapshot_download(
+                    dataset_id,
+                    repo_type="dataset",
+                    revision=revision,
+                    local_dir=tmp,
+                    allow_patterns=paths,
+                    token=token,
+                    endpoint=endpoint,
+                )
+                for plan in plans:
+                    _import_run(store, dataset_id, name, plan, Path(tmp), counts)
+            finally:
+                store.close()
+    return counts
+
+
+# -- what the dataset holds -------------------------------------------------------------------------
+
+
+def _layout(paths: list[str], project: str | None) -> dict[str, dict[str, RemoteRun]]:
+    """``{project: {run uid: RemoteRun}}`` of the dataset's files; runs without a runs file are left out."""
+    layout: dict[str, dict[str, RemoteRun]] = {}
+    for path in paths:
+        shard, run = _SHARD.match(path), _RUN.match(path)
+        name = shard.group(2) if shard else run.group(1) if run else None
+        if name is None or (project is not None and name != project) or not _valid_project(name):
+            continue
+        if shard:
+            kind, _, uid, first, last = shard.groups()
+            remote = layout.setdefault(name, {}).setdefault(uid, RemoteRun())
+            remote.shards.setdefault(kind, []).append((path, int(first), int(last)))
+        else:
+            layout.setdefault(name, {}).setdefault(run.group(2), RemoteRun()).run_file = path
+    for name, runs in layout.items():
+        for uid in [uid for uid, remote in runs.items() if remote.run_file is None]:
+            logger.info("run %s of project %s has data but no runs file yet: skipped", uid, name)
+            del runs[uid]
+    return {name: runs for name, runs in layout.items() if runs}
+
+
+def _valid_project(name: str) -> bool:
+    try:
+        validate_project(name)
+        return True
+    except ValueError:
+        logger.warning("skipping project %r of the dataset: not a valid project name", name)
+        return False
+
+
+def _plan(store: Store, dataset_id: str, uid: str, remote: RemoteRun) -> Plan:
+    local = store.run_by_uid(uid)
+    pulled = store.pulled_seqs(dataset_id, uid) if local is not None else {}
+    # A run here that was never pulled logged its rows itself (or is a copy of the one that did): same seqs.
+    last = store.last_seqs(local.id) if local is not None else {}
+    after = {kind: pulled.get(kind, last.get(kind, -1)) for kind in OTHER_KINDS}
+    metrics_after = local.next_seq - 1 if local is not None else -1
+    return Plan(uid, remote, local, metrics_after, pulled, after)
+
+
+def _read(folder: Path, path: str, after: int | None = None) -> list[dict[str, Any]]:
+    """A Parquet file's rows (timestamps as microseconds), only those with ``seq > after`` when given."""
+    table = pq.read_table(folder / path)
+    if after is not None:
+        table = table.filter(pc.greater(table["seq"], after))
+    for name in ("timestamp", "created_at", "finished_at"):
+        if name in table.column_names:
+            table = table.set_column(table.schema.get_field_index(name), name, table[name].cast(pa.int64()))
+    return table.to_pylist()
+
+
+def _rows(folder: Path, plan: Plan, kind: str, after: int) -> list[dict[str, Any]]:
+    """The run's ``kind`` rows with ``seq > after``, in seq order, each once (shards may overlap)."""
+    unique: dict[tuple, dict[str, Any]] = {}
+    for path, _, last in plan.remote.shards.get(kind, []):
+        if last > after:
+            for row in _read(folder, path, after):
+                unique[(row["seq"], row["key"]) if kind == "metrics" else row["seq"]] = row
+    return [unique[k] for k in sorted(unique)]
+
+
+# -- importing one run ------------------------------------------------------------------------------
+
+
+def _import_run(store: Store, dataset_id: str, project: str, plan: Plan, folder: Path, counts: dict[str, int]) -> None:
+    (meta,) = _read(folder, plan.remote.run_file)
+    local, clean = plan.local, True
+    if local is None:
+        local, created = store.create_imported_run(
+            plan.uid,
+            meta["run_name"],
+            group=meta["group"],
+            status=meta["status"],
+            config=json.loads(meta["config"]),
+            settings=json.loads(meta["settings"]),
+            summary=json.loads(meta["summary"]),
+            created_at=meta["created_at"] / 1e6,
+            finished_at=None if meta["finished_at"] is None else meta["finished_at"] / 1e6,
+            heartbeat_at=_seconds(meta["finished_at"] or meta["created_at"]),
+        )
+        counts["runs"] += created
+    else:
+        # Metadata comes from the dataset only while this store has not changed the run since it last met it.
+        recorded = store.sync_state(dataset_id).get((plan.uid, "runs"), (None, None, None))[2]
+        clean = recorded in (None, export.run_digest(project, local))
+    _import_data(store, dataset_id, plan, local, folder, counts)
+    _import_metadata(store, dataset_id, project, plan.uid, meta, clean)
+
+
+def _import_data(
+    store: Store, dataset_id: str, plan: Plan, local: RunRow, folder: Path, counts: dict[str, int]
+) -> None:
+    calls = _calls(_rows(folder, plan, "metrics", plan.metrics_after), plan.metrics_after)
+    rows = {kind: _rows(folder, plan, kind, plan.after[kind]) for kind in OTHER_KINDS}
+    if not calls and not any(rows.values()):
+        return
+    first = plan.metrics_after + 1
+    batches = []
+    for part in split_calls(calls, BATCH_LIMIT):
+        batches.append(build_batch(first, part))
+        first += len(part)
+    system = [(_seconds(r["timestamp"]), r["step"], r["node"], {r["key"]: r["value"]}) for r in rows["system"]]
+    tables = [(_seconds(r["timestamp"]), r["step"], r["key"], r["data"]) for r in rows["tables"]]
+    alerts = [(_seconds(r["timestamp"]), r["step"], r["kind"], r["message"], r["value"]) for r in rows["alerts"]]
+    times = [c[1] for c in calls[-1:]] + [row[0] for row in (system[-1:] + tables[-1:] + alerts[-1:])]
+    pulled = {kind: max(plan.after[kind], rows[kind][-1]["seq"] if rows[kind] else -1) for kind in OTHER_KINDS}
+    done = store.append_imported(
+        local.id,
+        dataset_id,
+        batches,
+        system,
+        tables,
+        alerts,
+        expected_next_seq=plan.metrics_after + 1,
+        pulled_before=plan.pulled_before,
+        pulled=pulled,
+        last_step=calls[-1][0] if calls else None,
+        heartbeat_at=max([local.heartbeat_at, *times]),
+    )
+    if not done:
+        logger.warning("run %s changed while it was pulled: skipped, pull again to import it", plan.uid)
+        return
+    counts["metrics"] += sum(len(c[2]) for c in calls)
+    for kind in OTHER_KINDS:
+        counts[kind] += len(rows[kind])
+
+
+def _calls(rows: list[dict[str, Any]], after: int) -> list[Call]:
+    """Rows ``(seq, step, timestamp, key, value)`` as ``log()`` calls ``after + 1, after + 2, ...``, up to a gap."""
+    by_seq: dict[int, Call] = {}
+    for row in rows:
+        call = by_seq.get(row["seq"])
+        if call is None:
+            call = by_seq[row["seq"]] = (row["step"], _seconds(row["timestamp"]), {})
+        call[2][row["key"]] = row["value"]
+    calls = []
+    seq = after + 1
+    while seq in by_seq:  # a gap: the rest is not in the dataset yet
+        calls.append(by_seq[seq])
+        seq += 1
+    return calls
+
+
+def _import_metadata(store: Store, dataset_id: str, project: str, uid: str, meta: dict[str, Any], clean: bool) -> None:
+    """Status, finish time, config and summary from the runs file; remember it when the run now matches it."""
+    local = store.run_by_uid(uid)
+    remote = _remote_row(local, meta)
+    fields = ("status", "finished_at", "config", "summary")
+    if clean and remote.next_seq >= local.next_seq and any(getattr(local, f) != getattr(remote, f) for f in fields):
+        store.update_imported_run(
+            local.id,
+            status=remote.status,
+            finished_at=remote.finished_at,
+            config=remote.config,
+            summary=remote.summary,
+            heartbeat_at=remote.finished_at or local.heartbeat_at,
+        )
+        local = store.run_by_uid(uid)
+    digest = export.run_digest(project, local)
+    if digest == export.run_digest(project, remote):  # the runs file already says what this store would send
+        store.confirm_sync(dataset_id, {}, {uid: digest}, [])
+
+
+def _remote_row(local: RunRow, meta: dict[str, Any]) -> RunRow:
+    """The dataset's runs file as a row of this store (times equal to the microsecond are kept as they are here)."""
+    return local._replace(
+        name=meta["run_name"],
+        group=meta["group"],
+        status=meta["status"],
+        created_at=_same_time(local.created_at, meta["created_at"]),
+        finished_at=_same_time(local.finished_at, meta["finished_at"]),
+        last_step=meta["last_step"],
+        next_seq=meta["num_logs"],
+        config=json.loads(meta["config"]),
+        summary=json.loads(meta["summary"]),
+        settings=json.loads(meta["settings"]),
+    )
+
+
+def _same_time(local: float | None, micros: int | None) -> float | None:
+    if micros is None:
+        return None
+    return local if local is not None and round(local * 1e6) == micros else micros / 1e6
+
+
+def _seconds(micros: int) -> float:
+    return micros / 1e6
