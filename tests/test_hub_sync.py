@@ -229,3 +229,62 @@ def test_the_token_is_in_no_file_written(store_dir, hub):
     assert all(token not in path.read_bytes() for path in store_dir.rglob("*") if path.is_file())
     files = hub.repo_files("alice/trackio-dataset")
     assert files and all(token not in content for content in files.values())
+
+
+def test_the_thread_commits_at_most_once_per_interval_and_never_when_idle(store_dir, hub):
+    run = trackio.init(project="proj", name="r", flush_every=0.05)
+    uploader = Uploader(run.path, "proj", DATASET, token="hf_test_token", interval=0.4)
+    uploader.start()
+    began = time.monotonic()
+    step = 0
+    while time.monotonic() - began < 2.0:
+        run.log({"x": float(step)}, step=step)
+        step += 1
+        time.sleep(0.002)
+    run.flush(10)
+    time.sleep(0.8)  # at least one more interval: catches up
+    busy = hub.commit_count(DATASET)
+    time.sleep(1.2)  # idle: nothing new, no commit
+    assert hub.commit_count(DATASET) == busy
+    assert 2 <= busy <= 1 + 1 + math.ceil(2.8 / 0.4)  # initial commit + repo creation slack + one per interval
+    uploader.stop(timeout=10)
+    run.finish()
+    assert metric_keys(dataset_rows(hub)) == store_metrics(store_dir, "proj")
+
+
+def test_cli_pull_brings_a_dataset_back(store_dir, hub, tmp_path, capsys):
+    run = trackio.init(project="proj", name="r", dataset_id="ds")
+    log_steps(run, 0, 25)
+    run.finish()
+    elsewhere = tmp_path / "elsewhere"
+    assert main(["--dir", str(elsewhere), "pull", "--dataset-id", "ds"]) == 0
+    assert "1 runs, 50 metrics" in capsys.readouterr().out
+    reader = trackio.Reader(elsewhere)
+    assert reader.series("proj", "r", "train/lr").values == [1e-3] * 25
+    assert main(["--dir", str(elsewhere), "pull", "--dataset-id", "ds"]) == 0
+    assert "0 runs, 0 metrics" in capsys.readouterr().out
+
+
+def test_long_ranges_are_cut_into_files_of_bounded_size(store_dir, hub, monkeypatch):
+    from trackio_callback.hub import uploader as uploader_module
+
+    monkeypatch.setattr(uploader_module, "MAX_SEQS_PER_FILE", 10)
+    run = trackio.init(project="proj", name="r", dataset_id="ds", sync_every=60)
+    log_steps(run, 0, 35)
+    assert run.flush(10)
+    run._uploader.sync()
+    names = sorted(p.rsplit("/", 1)[1] for p in hub.repo_files(DATASET) if p.startswith("metrics/"))
+    assert names == [
+        "000000000000-000000000009.parquet",
+        "000000000010-000000000019.parquet",
+        "000000000020-000000000029.parquet",
+        "000000000030-000000000034.parquet",
+    ]
+    for round_ in range(3):  # many small files, merged at finish into files of at most 10 calls
+        log_steps(run, 35 + round_ * 3, 38 + round_ * 3)
+        assert run.flush(10)
+        run._uploader.sync()
+    run.finish()
+    names = sorted(p.rsplit("/", 1)[1] for p in hub.repo_files(DATASET) if p.startswith("metrics/"))
+    assert names == [f"{a:012d}-{min(a + 9, 43):012d}.parquet" for a in range(0, 44, 10)]
+    assert metric_keys(dataset_rows(hub)) == store_metrics(store_dir, "proj")

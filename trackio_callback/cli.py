@@ -7,6 +7,7 @@
                                 [--max-points N] [--latest-per-step]
     trackio-callback get run --project P --run R [--json]
     trackio-callback sync [--project P] [--dataset-id D]
+    trackio-callback pull --dataset-id D [--project P]
     trackio-callback demo [--steps N] [--synthetic]
 
 JSON output is strict JSON: NaN and infinities are written as the strings "NaN", "Infinity" and
@@ -165,6 +166,13 @@ def cmd_sync(args: argparse.Namespace, reader: Reader) -> None:
             sys.stdout.write(f"{target}: up to date\n")
 
 
+def cmd_pull(args: argparse.Namespace, reader: Reader) -> None:
+    from .hub.pull import pull
+
+    counts = pull(args.dataset_id, args.dir, project=args.project)
+    sys.stdout.write(", ".join(f"{count} {kind}" for kind, count in counts.items()) + f" imported into {reader.dir}\n")
+
+
 def cmd_demo(args: argparse.Namespace, reader: Reader) -> None:
     from .demo import main as demo
 
@@ -211,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     syncing.add_argument("--project", help="only this project (default: every project)")
     syncing.add_argument("--dataset-id", help="sync to this dataset instead of each run's own")
     syncing.set_defaults(handler=cmd_sync)
+
+    pulling = commands.add_parser("pull", help="import a Hub dataset into the local store (idempotent)")
+    pulling.add_argument("--dataset-id", required=True)
+    pulling.add_argument("--project", help="only this project")
+    pulling.set_defaults(handler=cmd_pull)
 
     demo = commands.add_parser("demo", help="train a tiny model offline with TRL's SFTTrainer, tracked locally")
     demo.add_argument("--project", help="project name (default: demo)")

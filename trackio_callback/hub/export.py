@@ -18,7 +18,7 @@ one table (``datasets.load_dataset(repo_id, "metrics")``, pandas, polars, duckdb
 system, tables and alerts: their rows) and is what makes syncing exactly-once: a file's path is
 derived from the seq range it holds, so re-sending a range rewrites the same file. Files are zstd
 compressed, strings dictionary-encoded, numbers in encodings that compress well (delta for
-integers, byte-stream-split for floats); rows are sorted by key, then seq.
+integers, byte-stream-split for floats); rows are sorted by seq, then key.
 """
 
 from __future__ import annotations
@@ -124,7 +124,10 @@ def kind_table(store: Store, project: str, run: RunRow, kind: str, after_seq: in
         raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
     count = len(columns["seq"])
     arrays = {name: [value] * count for name, value in ids.items()} | columns
-    return _table(kind, arrays)
+    table = _table(kind, arrays)
+    # Rows of one call side by side: their timestamps (and steps) repeat, which delta encoding and
+    # zstd reduce to almost nothing; sorting by key instead would store each call's time once per key.
+    return table.sort_by([("seq", "ascending"), ("key" if kind != "alerts" else "kind", "ascending")])
 
 
 def run_table(project: str, run: RunRow) -> pa.Table:

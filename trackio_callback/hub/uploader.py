@@ -185,7 +185,7 @@ class Uploader:
         return CommitOperationAdd("README.md", dataset_card(self.dataset_id, kinds, runs).encode())
 
     def _compact_finished(self, store: Store, deadline: float) -> None:
-        """Merge a finished run's shards into one file per kind (idempotent: the merged path is fixed)."""
+        """Merge a finished run's shards into as few files as `_split` allows (idempotent: fixed paths)."""
         for run in self._runs(store):
             if run.status == "running":
                 continue
@@ -193,15 +193,18 @@ class Uploader:
             operations, files, deleted = [], [], []
             for kind in export.KINDS:
                 mine = [f for f in shards if f[2] == kind]
-                if len(mine) < 2:
+                merged = _split(mine[0][3], mine[-1][4]) if mine else []
+                if len(mine) <= len(merged):
                     continue
-                low, high = mine[0][3], mine[-1][4]
-                table = export.kind_table(store, self.project, run, kind, low - 1, high)
-                path = export.shard_path(kind, self.project, run.uid, low, high)
-                operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
-                operations += [CommitOperationDelete(f[0]) for f in mine if f[0] != path]
-                files.append((path, run.uid, kind, low, high))
-                deleted += [f[0] for f in mine if f[0] != path]
+                paths = set()
+                for low, high in merged:
+                    table = export.kind_table(store, self.project, run, kind, low - 1, high)
+                    path = export.shard_path(kind, self.project, run.uid, low, high)
+                    operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
+                    files.append((path, run.uid, kind, low, high))
+                    paths.add(path)
+                operations += [CommitOperationDelete(f[0]) for f in mine if f[0] not in paths]
+                deleted += [f[0] for f in mine if f[0] not in paths]
             if not operations:
                 continue
             existing = set(self.api.list_repo_files(self.dataset_id, repo_type="dataset"))
@@ -256,16 +259,26 @@ class Uploader:
             warnings.warn(message, TrackioWarning, stacklevel=2)
 
 
+MAX_SEQS_PER_FILE = 25_000  # a file covers at most this many seqs: bounds the uploader's memory
+
+
 def _ranges(synced: int, pending: int | None, last: int) -> list[tuple[int, int]]:
-    """Seq ranges to send: first the pending one exactly as it was sent before, then what is new."""
+    """Seq ranges to send: first the pending one exactly as it was sent before, then what is new.
+
+    Long ranges are cut at fixed offsets from their start, so a re-sent range gives the same files.
+    """
     ranges = []
     start = synced + 1
     if pending is not None and pending >= start:
-        ranges.append((start, pending))
+        ranges += _split(start, pending)
         start = pending + 1
     if last >= start:
-        ranges.append((start, last))
+        ranges += _split(start, last)
     return ranges
+
+
+def _split(low: int, high: int) -> list[tuple[int, int]]:
+    return [(s, min(s + MAX_SEQS_PER_FILE - 1, high)) for s in range(low, high + 1, MAX_SEQS_PER_FILE)]
 
 
 def _retry_after(response) -> float | None:

@@ -304,52 +304,65 @@ class Store:
         def body(conn: sqlite3.Connection) -> None:
             new_ids.clear()
             ids = self._ensure_keys(conn, names, new_ids)
-            for batch in batches:
-                cursor = conn.execute(
-                    """INSERT INTO batches (run_id, first_seq, size, min_step, max_step, steps, times)
-                       VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                    (run_id, batch.first_seq, batch.size, batch.min_step, batch.max_step, batch.steps, batch.times),
-                )
-                batch_id = cursor.lastrowid
-                conn.executemany(
-                    "INSERT INTO chunks (run_id, key_id, batch_id, positions, count, vals) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(run_id, ids[k], batch_id, c.positions, c.count, c.values) for k, c in batch.columns.items()],
-                )
-                conn.executemany(
-                    UPSERT_SUMMARY,
-                    [
-                        (
-                            run_id,
-                            ids[k],
-                            c.count,
-                            c.nan_count,
-                            c.first_step,
-                            c.last_step,
-                            c.last_seq,
-                            c.last_value,
-                            c.last_time,
-                            c.min_value,
-                            c.max_value,
-                        )
-                        for k, c in batch.columns.items()
-                    ],
-                )
-            conn.executemany(
-                "INSERT INTO system_metrics (run_id, key_id, timestamp, step, node, value) VALUES (?, ?, ?, ?, ?, ?)",
-                [(run_id, ids[k], t, step, node, v) for t, step, node, values in system for k, v in values.items()],
-            )
-            conn.executemany(
-                "INSERT INTO tables (run_id, key_id, step, timestamp, data) VALUES (?, ?, ?, ?, ?)",
-                [(run_id, ids[key], step, t, data) for t, step, key, data in tables],
-            )
-            conn.executemany(
-                "INSERT INTO alerts (run_id, step, timestamp, kind, message, value) VALUES (?, ?, ?, ?, ?, ?)",
-                [(run_id, step, t, kind, message, value) for t, step, kind, message, value in alerts],
-            )
+            self._insert_rows(conn, run_id, ids, batches, system, tables, alerts)
             self._update_run(conn, run_id, update)
 
         self._transact(body)
         self._key_ids.update(new_ids)  # only ids of committed rows are cached
+
+    @staticmethod
+    def _insert_rows(
+        conn: sqlite3.Connection,
+        run_id: int,
+        ids: dict[str, int],
+        batches: list[Batch],
+        system: list[tuple[float, int | None, str | None, dict]],
+        tables: list[tuple[float, int, str, str]],
+        alerts: list[tuple[float, int | None, str, str, float | None]],
+    ) -> None:
+        """Insert batches (chunks, summaries), system samples, tables and alerts: `append` and imports."""
+        for batch in batches:
+            batch_id = conn.execute(
+                """INSERT INTO batches (run_id, first_seq, size, min_step, max_step, steps, times)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (run_id, batch.first_seq, batch.size, batch.min_step, batch.max_step, batch.steps, batch.times),
+            ).lastrowid
+            columns = batch.columns.items()
+            conn.executemany(
+                "INSERT INTO chunks (run_id, key_id, batch_id, positions, count, vals) VALUES (?, ?, ?, ?, ?, ?)",
+                [(run_id, ids[k], batch_id, c.positions, c.count, c.values) for k, c in columns],
+            )
+            conn.executemany(
+                UPSERT_SUMMARY,
+                [
+                    (
+                        run_id,
+                        ids[k],
+                        c.count,
+                        c.nan_count,
+                        c.first_step,
+                        c.last_step,
+                        c.last_seq,
+                        c.last_value,
+                        c.last_time,
+                        c.min_value,
+                        c.max_value,
+                    )
+                    for k, c in columns
+                ],
+            )
+        conn.executemany(
+            "INSERT INTO system_metrics (run_id, key_id, timestamp, step, node, value) VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, ids[k], t, step, node, v) for t, step, node, values in system for k, v in values.items()],
+        )
+        conn.executemany(
+            "INSERT INTO tables (run_id, key_id, step, timestamp, data) VALUES (?, ?, ?, ?, ?)",
+            [(run_id, ids[key], step, t, data) for t, step, key, data in tables],
+        )
+        conn.executemany(
+            "INSERT INTO alerts (run_id, step, timestamp, kind, message, value) VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, step, t, kind, message, value) for t, step, kind, message, value in alerts],
+        )
 
     def update_run(self, run_id: int, update: RunUpdate) -> None:
         self._transact(lambda conn: self._update_run(conn, run_id, update))
@@ -790,7 +803,7 @@ class Store:
                 return False
             before = self._import_last_seqs(conn, run_id)
             ids = self._ensure_keys(conn, names, new_ids)
-            self._insert_imported(conn, run_id, ids, batches, system, tables, alerts)
+            self._insert_rows(conn, run_id, ids, batches, system, tables, alerts)
             if batches:
                 update = RunUpdate(next_seq=batches[-1].first_seq + batches[-1].size, last_step=last_step)
                 self._update_run(conn, run_id, update._replace(heartbeat_at=heartbeat_at))
@@ -819,60 +832,6 @@ class Store:
             sql = f"SELECT coalesce(max(seq), -1) FROM {table} WHERE run_id = ?"
             result[kind] = conn.execute(sql, (run_id,)).fetchone()[0]
         return result
-
-    @staticmethod
-    def _insert_imported(
-        conn: sqlite3.Connection,
-        run_id: int,
-        ids: dict[str, int],
-        batches: list[Batch],
-        system: list[tuple[float, int | None, str | None, dict]],
-        tables: list[tuple[float, int, str, str]],
-        alerts: list[tuple[float, int | None, str, str, float | None]],
-    ) -> None:
-        # The same rows `append` writes (its body is a closure, and append commits on its own).
-        for batch in batches:
-            batch_id = conn.execute(
-                """INSERT INTO batches (run_id, first_seq, size, min_step, max_step, steps, times)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                (run_id, batch.first_seq, batch.size, batch.min_step, batch.max_step, batch.steps, batch.times),
-            ).lastrowid
-            columns = batch.columns.items()
-            conn.executemany(
-                "INSERT INTO chunks (run_id, key_id, batch_id, positions, count, vals) VALUES (?, ?, ?, ?, ?, ?)",
-                [(run_id, ids[k], batch_id, c.positions, c.count, c.values) for k, c in columns],
-            )
-            conn.executemany(
-                UPSERT_SUMMARY,
-                [
-                    (
-                        run_id,
-                        ids[k],
-                        c.count,
-                        c.nan_count,
-                        c.first_step,
-                        c.last_step,
-                        c.last_seq,
-                        c.last_value,
-                        c.last_time,
-                        c.min_value,
-                        c.max_value,
-                    )
-                    for k, c in columns
-                ],
-            )
-        conn.executemany(
-            "INSERT INTO system_metrics (run_id, key_id, timestamp, step, node, value) VALUES (?, ?, ?, ?, ?, ?)",
-            [(run_id, ids[k], t, step, node, v) for t, step, node, values in system for k, v in values.items()],
-        )
-        conn.executemany(
-            "INSERT INTO tables (run_id, key_id, step, timestamp, data) VALUES (?, ?, ?, ?, ?)",
-            [(run_id, ids[key], step, t, data) for t, step, key, data in tables],
-        )
-        conn.executemany(
-            "INSERT INTO alerts (run_id, step, timestamp, kind, message, value) VALUES (?, ?, ?, ?, ?, ?)",
-            [(run_id, step, t, kind, message, value) for t, step, kind, message, value in alerts],
-        )
 
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check")[0][0]
