@@ -9,7 +9,7 @@ import sqlite3
 import threading
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from trackio_callback.errors import SchemaVersionError
@@ -22,6 +22,8 @@ int64 = st.integers(min_value=-(2**62), max_value=2**62)
 
 
 @given(st.lists(int64, max_size=300))
+@example([-(2**62), 2**62])  # the difference overflows int64: stored raw
+@example([2**62, -(2**62), 2**62])
 @settings(max_examples=200, deadline=None)
 def test_integer_columns_round_trip(xs):
     assert codec.decode_ints(codec.encode_ints(xs), len(xs)) == xs

@@ -17,6 +17,8 @@ from itertools import accumulate
 
 _PROGRESSION = 0
 _DELTAS = 1
+_RAW = 2  # values whose differences overflow int64 (far apart): stored as they are
+_INT64 = range(-(2**63), 2**63)
 _PROGRESSION_HEADER = struct.Struct("<Bqq")
 _LITTLE = sys.byteorder == "little"
 
@@ -28,13 +30,17 @@ def encode_ints(xs: list[int]) -> bytes:
         first = xs[0]
         stride = xs[1] - first if n > 1 else 0
         regular = xs.count(first) == n if stride == 0 else xs == list(range(first, first + n * stride, stride))
-        if regular:
+        if regular and stride in _INT64:
             return _PROGRESSION_HEADER.pack(_PROGRESSION, first, stride)
-    deltas = array("q", [xs[0]] if n else [])
-    deltas.extend([b - a for a, b in zip(xs, xs[1:])])
+    differences = [b - a for a, b in zip(xs, xs[1:])]
+    if all(d in _INT64 for d in (max(differences, default=0), min(differences, default=0))):
+        mode, column = _DELTAS, array("q", [xs[0]] if n else [])
+        column.extend(differences)
+    else:
+        mode, column = _RAW, array("q", xs)
     if not _LITTLE:
-        deltas.byteswap()
-    return bytes([_DELTAS]) + zlib.compress(deltas.tobytes(), 1)
+        column.byteswap()
+    return bytes([mode]) + zlib.compress(column.tobytes(), 1)
 
 
 def decode_ints(data: bytes, n: int) -> list[int]:
@@ -44,13 +50,13 @@ def decode_ints(data: bytes, n: int) -> list[int]:
         if stride == 0:
             return [first] * n
         return list(range(first, first + n * stride, stride))
-    deltas = array("q")
-    deltas.frombytes(zlib.decompress(data[1:]))
+    column = array("q")
+    column.frombytes(zlib.decompress(data[1:]))
     if not _LITTLE:
-        deltas.byteswap()
-    if len(deltas) != n:
-        raise ValueError(f"corrupt integer column: expected {n} values, found {len(deltas)}")
-    return list(accumulate(deltas))
+        column.byteswap()
+    if len(column) != n:
+        raise ValueError(f"corrupt integer column: expected {n} values, found {len(column)}")
+    return column.tolist() if data[0] == _RAW else list(accumulate(column))
 
 
 def progression(data: bytes) -> tuple[int, int] | None:
