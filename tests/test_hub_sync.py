@@ -288,3 +288,20 @@ def test_long_ranges_are_cut_into_files_of_bounded_size(store_dir, hub, monkeypa
     names = sorted(p.rsplit("/", 1)[1] for p in hub.repo_files(DATASET) if p.startswith("metrics/"))
     assert names == [f"{a:012d}-{min(a + 9, 43):012d}.parquet" for a in range(0, 44, 10)]
     assert metric_keys(dataset_rows(hub)) == store_metrics(store_dir, "proj")
+
+
+def test_a_long_offline_backlog_goes_in_several_commits(store_dir, hub, monkeypatch):
+    from trackio_callback.hub import uploader as uploader_module
+
+    monkeypatch.setattr(uploader_module, "MAX_SEQS_PER_FILE", 10)
+    monkeypatch.setattr(uploader_module, "MAX_FILES_PER_COMMIT", 3)
+    run = trackio.init(project="proj", name="r")
+    log_steps(run, 0, 75)  # 8 files of metrics + the runs file: 3 commits
+    run.finish()
+    before = hub.commit_count(DATASET) if hub.has_repo(DATASET) else 0
+    hub.fail_next(1, status=500, endpoint="commit")  # the first commit fails: nothing is lost, nothing doubled
+    uploader = Uploader(run.path, "proj", DATASET, token="hf_test_token", retry_budget=30)
+    result = uploader.sync()
+    assert result.committed and len(result.files) == 9
+    assert hub.commit_count(DATASET) - before - 1 == 3  # (minus the repo's initial commit)
+    assert metric_keys(dataset_rows(hub)) == store_metrics(store_dir, "proj")

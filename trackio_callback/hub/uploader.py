@@ -29,6 +29,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.errors import HfHubHTTPError
@@ -52,6 +53,16 @@ class PermanentSyncError(Exception):
 
 class TransientSyncError(Exception):
     """The sync did not finish within its time budget; the next sync continues from the watermark."""
+
+
+class _Planned(NamedTuple):
+    """One file a sync sends: a shard of ``kind`` rows ``low..high``, or (kind "runs") the run's metadata."""
+
+    run: RunRow
+    kind: str
+    low: int = 0
+    high: int = 0
+    digest: str | None = None
 
 
 @dataclass
@@ -148,33 +159,45 @@ class Uploader:
         return runs
 
     def _sync(self, store: Store, deadline: float) -> SyncResult:
+        """Plan what the dataset lacks, then send it in commits of at most `MAX_FILES_PER_COMMIT` files."""
         state = store.sync_state(self.dataset_id)
-        operations, files, reach, digests, rows = [], [], {}, {}, 0
+        planned: list[_Planned] = []
         for run in self._runs(store):
             last = store.last_seqs(run.id)
             for kind in export.KINDS:
                 synced, pending, _ = state.get((run.uid, kind), (-1, None, None))
-                for low, high in _ranges(synced, pending, last[kind]):
-                    table = export.kind_table(store, self.project, run, kind, low - 1, high)
-                    path = export.shard_path(kind, self.project, run.uid, low, high)
-                    operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
-                    files.append((path, run.uid, kind, low, high))
-                    reach[(run.uid, kind)] = high
-                    rows += table.num_rows
+                planned += [_Planned(run, kind, low, high) for low, high in _ranges(synced, pending, last[kind])]
             digest = export.run_digest(self.project, run)
             if state.get((run.uid, "runs"), (None, None, None))[2] != digest:
+                planned.append(_Planned(run, "runs", digest=digest))
+        result = SyncResult(committed=False)
+        for start in range(0, len(planned), MAX_FILES_PER_COMMIT):
+            self._send(store, planned[start : start + MAX_FILES_PER_COMMIT], deadline, result)
+        return result
+
+    def _send(self, store: Store, planned: list[_Planned], deadline: float, result: SyncResult) -> None:
+        """One commit: the planned files (exported now, so memory holds one commit), the card, bookkeeping."""
+        operations, files, reach, digests = [], [], {}, {}
+        for run, kind, low, high, digest in planned:
+            if kind == "runs":
                 path = export.run_path(self.project, run.uid)
                 operations.append(CommitOperationAdd(path, export.parquet_bytes(export.run_table(self.project, run))))
                 files.append((path, run.uid, "runs", 0, 0))
                 digests[run.uid] = digest
-        if not operations:
-            return SyncResult(committed=False)
+                continue
+            table = export.kind_table(store, self.project, run, kind, low - 1, high)
+            path = export.shard_path(kind, self.project, run.uid, low, high)
+            operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
+            files.append((path, run.uid, kind, low, high))
+            reach[(run.uid, kind)] = high
+            result.rows += table.num_rows
         operations.append(self._card(store, files))
         store.mark_pending(self.dataset_id, reach)
         self._commit(operations, f"trackio-callback sync: {len(files)} files", deadline)
         store.confirm_sync(self.dataset_id, reach, digests, files)
-        sent = sum(len(op.path_or_fileobj) for op in operations)
-        return SyncResult(committed=True, files=[f[0] for f in files], bytes_sent=sent, rows=rows)
+        result.committed = True
+        result.files += [f[0] for f in files]
+        result.bytes_sent += sum(len(op.path_or_fileobj) for op in operations)
 
     def _card(self, store: Store, new_files: list[tuple]) -> CommitOperationAdd:
         kinds = {f[2] for f in store.synced_files(self.dataset_id)} | {f[2] for f in new_files}
@@ -260,6 +283,7 @@ class Uploader:
 
 
 MAX_SEQS_PER_FILE = 25_000  # a file covers at most this many seqs: bounds the uploader's memory
+MAX_FILES_PER_COMMIT = 50  # a long offline run is sent in several commits, each a consistent prefix
 
 
 def _ranges(synced: int, pending: int | None, last: int) -> list[tuple[int, int]]:
