@@ -305,3 +305,23 @@ def test_a_long_offline_backlog_goes_in_several_commits(store_dir, hub, monkeypa
     assert result.committed and len(result.files) == 9
     assert hub.commit_count(DATASET) - before - 1 == 3  # (minus the repo's initial commit)
     assert metric_keys(dataset_rows(hub)) == store_metrics(store_dir, "proj")
+
+
+def test_sigterm_syncs_once_more_before_the_process_dies(store_dir, hub, tmp_path):
+    child = spawn_python(
+        """
+        import time, trackio_callback as t
+        run = t.init(project="proj", name="term", dataset_id="alice/ds")  # sync_every=300: only the exit syncs
+        for step in range(500):
+            run.log({"x": float(step)}, step=step)
+        print("ready", flush=True)
+        time.sleep(60)
+        """,
+        env=hub.env(hf_home=tmp_path / "hf"),
+    )
+    assert child.stdout.readline().strip() == "ready", child.stderr.read()
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(60) == -signal.SIGTERM
+    rows = dataset_rows(hub)
+    assert sorted(r["step"] for r in rows) == list(range(500))
+    assert [r["status"] for r in dataset_rows(hub, "runs")] == ["crashed"]
