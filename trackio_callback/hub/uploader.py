@@ -142,7 +142,9 @@ class Uploader:
     def sync(self, budget: float | None = None, compact_finished: bool = False) -> SyncResult:
         """Send what the dataset lacks, in one commit (none when nothing is new)."""
         deadline = time.monotonic() + (self.retry_budget if budget is None else budget)
-        with self._lock:
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise TransientSyncError("another sync of this dataset is still running")
+        try:
             store = Store(self.store_path, create=False)
             try:
                 result = self._sync(store, deadline)
@@ -151,6 +153,8 @@ class Uploader:
                 return result
             finally:
                 store.close()
+        finally:
+            self._lock.release()
 
     def _runs(self, store: Store) -> list[RunRow]:
         runs = store.runs()
