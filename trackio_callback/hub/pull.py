@@ -37,12 +37,12 @@ from .. import settings
 from ..names import validate_project
 from ..store.batch import Call, build_batch, split_calls
 from ..store.db import RunRow, Store
+from ..writer import BATCH_LIMIT
 from . import export
 from .repo import find_token, resolve
 
 logger = logging.getLogger(__name__)
 
-BATCH_LIMIT = 8192  # calls per batch row, as the writer makes them
 OTHER_KINDS = ("system", "tables", "alerts")  # numbered by the store that logged them
 _SHARD = re.compile(r"^(metrics|system|tables|alerts)/([^/]+)/([^/]+)/(\d+)-(\d+)\.parquet$")
 _RUN = re.compile(r"^runs/([^/]+)/([^/]+)\.parquet$")
