@@ -120,7 +120,7 @@ class Uploader:
         try:
             self.sync(budget=max(0.0, deadline - time.monotonic()), compact_finished=True)
             return True
-        except (PermanentSyncError, TransientSyncError) as error:
+        except Exception as error:  # finish() must never fail because of the Hub
             self._warn(f"the final sync to {self.dataset_id} did not complete ({error}); the data stays in "
                        f"{self.store_path}: run `trackio-callback sync --project {self.project}` later")  # fmt: skip
             return False
@@ -140,7 +140,7 @@ class Uploader:
     # -- one sync -------------------------------------------------------------------------------
 
     def sync(self, budget: float | None = None, compact_finished: bool = False) -> SyncResult:
-        """Send what the dataset lacks, in one commit (none when nothing is new)."""
+        """Send what the dataset lacks: one commit per `MAX_FILES_PER_COMMIT` files, none when nothing is new."""
         deadline = time.monotonic() + (self.retry_budget if budget is None else budget)
         if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise TransientSyncError("another sync of this dataset is still running")
@@ -234,7 +234,8 @@ class Uploader:
                 deleted += [f[0] for f in mine if f[0] not in paths]
             if not operations:
                 continue
-            existing = set(self.api.list_repo_files(self.dataset_id, repo_type="dataset"))
+            listing = self._retrying(lambda: self.api.list_repo_files(self.dataset_id, repo_type="dataset"), deadline)
+            existing = set(listing)
             # A compaction whose answer was lost already deleted some shards: delete only what is there.
             operations = [
                 op for op in operations if not isinstance(op, CommitOperationDelete) or op.path_in_repo in existing
