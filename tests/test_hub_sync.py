@@ -325,3 +325,44 @@ def test_sigterm_syncs_once_more_before_the_process_dies(store_dir, hub, tmp_pat
     rows = dataset_rows(hub)
     assert sorted(r["step"] for r in rows) == list(range(500))
     assert [r["status"] for r in dataset_rows(hub, "runs")] == ["crashed"]
+
+
+def test_a_multi_node_job_syncs_every_node_into_one_run(hub, tmp_path, monkeypatch):
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
+    from trackio_callback.callback import TrackioCallback
+
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True)  # before the env
+    for variable, value in {"WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1", "LOCAL_RANK": "0",
+                            "TORCHELASTIC_RUN_ID": "job7", "TRACKIO_DATASET_ID": "ds"}.items():  # fmt: skip
+        monkeypatch.setenv(variable, value)
+    disks = {"node0": tmp_path / "node0-disk", "node1": tmp_path / "node1-disk"}  # no shared filesystem
+
+    monkeypatch.setenv("GROUP_RANK", "1")  # node 1: samples its GPUs, sends them itself
+    observer = TrackioCallback(system_metrics=0.05, dir=disks["node1"])
+    other = TrainerState(is_world_process_zero=False)
+    observer.on_train_begin(args, other, TrainerControl())
+    time.sleep(0.5)
+    observer.on_train_end(args, other, TrainerControl())
+
+    monkeypatch.setenv("GROUP_RANK", "0")  # node 0: the training metrics and its own samples
+    main_callback = TrackioCallback(system_metrics=0.05, dir=disks["node0"])
+    zero = TrainerState(max_steps=2)
+    main_callback.on_train_begin(args, zero, TrainerControl())
+    zero.global_step = 1
+    main_callback.on_log(args, zero, TrainerControl(), logs={"loss": 2.0})
+    time.sleep(0.5)
+    main_callback.on_train_end(args, zero, TrainerControl())
+
+    uids = set()
+    for node, disk in disks.items():
+        (run,) = trackio.Reader(disk).runs("huggingface")
+        uids.add(run["uid"])
+        samples = trackio.Reader(disk).system_series("huggingface", "job-job7", "system/memory_used_gb")
+        synced = [r for r in dataset_rows(hub, "system") if r["key"] == "system/memory_used_gb" and r["node"] == node]
+        assert len(synced) == len(samples) >= 1  # every sample of every node, once
+    assert len(uids) == 1  # both nodes found the same run without talking
+    paths = [p for p in hub.repo_files(DATASET) if p.startswith("system/")]
+    assert any(f"/{uids.pop()}/node1/" in p for p in paths)
+    assert [r["value"] for r in dataset_rows(hub) if r["key"] == "train/loss"] == [2.0]
+    assert [r["run_name"] for r in dataset_rows(hub, "runs")] == ["job-job7"]

@@ -28,6 +28,7 @@ import math
 import os
 import sys
 import time
+import uuid
 import warnings
 from typing import Any
 
@@ -183,6 +184,7 @@ class TrackioCallback(TrainerCallback):
             self._observe_node(args)
             return
         run = run_module.current_run()
+        node = _node_name()
         if run is None:
             name = self._run_name(args)
             run = run_module.init(
@@ -193,10 +195,13 @@ class TrackioCallback(TrainerCallback):
                 dataset_id=self.dataset_id,
                 private=getattr(args, "hub_private_repo", None) is not False,
                 # resumed from a checkpoint, or a multi-node job whose other nodes may have opened it
-                resume="allow" if state.global_step > 0 or _node_name() is not None else "never",
+                resume="allow" if state.global_step > 0 or node is not None else "never",
                 dir=self.dir,
+                uid=_job_run_uid(self._project(args), name) if node is not None else None,
             )
             self._owns_run = True
+        if node is not None:
+            run.sync_only_node(node)
         self._run = run
         self._active = True
         # A later evaluate()/predict() after the run finished reopens this same run.
@@ -204,7 +209,7 @@ class TrackioCallback(TrainerCallback):
         try:  # the run is open: from here on, problems are warnings
             self._record_config(run, args, model)
             self._start_throughput(args, state, model)
-            self._start_system_sampler(_node_name())
+            self._start_system_sampler(node)
         except Exception as error:
             self._warn_once("setup", f"trackio-callback set-up incomplete: {type(error).__name__}: {error}")
 
@@ -228,17 +233,35 @@ class TrackioCallback(TrainerCallback):
         interval = self._sampling_interval()
         if not interval:
             return
+        project = self._project(args)
         self._run = run_module.Run(
-            self._project(args),
+            project,
             name=name,
             group=self.group,
             resume="allow",
             directory=self.dir,
             observer=True,
             exit_hooks=run_module._exit_hooks,
+            uid=_job_run_uid(project, name),
         )
         self._owns_run = True
         self._start_system_sampler(node)
+        try:
+            self._sync_observer(args, node)
+        except Exception as error:  # this node's samples stay in its local store
+            self._warn_once("observer-sync", f"trackio-callback cannot sync {node}'s system metrics: {error}")
+
+    def _sync_observer(self, args, node: str) -> None:
+        """Send this node's samples to the run's dataset too: an ephemeral node's disk does not outlive the job."""
+        space_id = self.space_id or getattr(args, "trackio_space_id", None) or os.environ.get("TRACKIO_SPACE_ID")
+        dataset_id = self.dataset_id or os.environ.get("TRACKIO_DATASET_ID")
+        if not (space_id or dataset_id):
+            return
+        from .hub import repo
+
+        target = repo.resolve(space_id, dataset_id)
+        private = getattr(args, "hub_private_repo", None) is not False
+        self._run.start_sync(target.dataset_id, target.token, private=private, interval=300, node=node)
 
     def _sampling_interval(self) -> float | None:
         from . import system
@@ -425,6 +448,11 @@ class TrackioCallback(TrainerCallback):
             self._warned.add(what)
             warnings.warn(message, TrackioWarning, stacklevel=2)
             logger.debug(message, exc_info=True)
+
+
+def _job_run_uid(project: str, name: str | None) -> str | None:
+    """The uid every node of a multi-node job gives the run, derived from its project and name."""
+    return None if name is None else uuid.uuid5(uuid.NAMESPACE_URL, f"trackio-callback/{project}/{name}").hex
 
 
 def _node_name() -> str | None:

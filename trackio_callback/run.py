@@ -104,6 +104,7 @@ class Run:
         run_settings: Mapping[str, Any] | None = None,
         exit_hooks: ExitHooks | None = None,
         observer: bool = False,
+        uid: str | None = None,
     ):
         self.project = validate_project(project)
         if name is not None:
@@ -135,6 +136,7 @@ class Run:
                 hostname=settings.hostname(),
                 pid=os.getpid(),
                 observer=observer,
+                uid=uid,
             )
         except BaseException:
             self._store.close()
@@ -297,15 +299,34 @@ class Run:
         """Commit everything logged so far; False when ``timeout`` seconds passed first."""
         return self._writer.flush(timeout)
 
-    def start_sync(self, dataset_id: str, token: str, *, private: bool, interval: float, endpoint=None) -> None:
-        """Sync this run to the Hub dataset ``dataset_id`` every ``interval`` seconds and at `finish`."""
+    def start_sync(
+        self,
+        dataset_id: str,
+        token: str,
+        *,
+        private: bool,
+        interval: float,
+        endpoint=None,
+        node: str | None = None,
+        own_node: str | None = None,
+    ) -> None:
+        """Sync this run to the Hub dataset ``dataset_id`` every ``interval`` seconds and at `finish`.
+
+        ``node``: this process samples another node's system metrics into the run (an observer); it
+        sends only those, under the node's own folder, and never the run's metadata.
+        """
         from .hub.uploader import Uploader
 
         self._uploader = Uploader(
             self.path, self.project, dataset_id, token=token, private=private, interval=interval,
-            endpoint=endpoint, run_uids=[self.uid],
+            endpoint=endpoint, run_uids=[self.uid], node=node, own_node=own_node,
         )  # fmt: skip
         self._uploader.start()
+
+    def sync_only_node(self, node: str) -> None:
+        """In a multi-node job, sync only this node's (and untagged) system samples: other nodes send theirs."""
+        if self._uploader is not None:
+            self._uploader.own_node = node
 
     def finish(self, status: str = "finished", timeout: float | None = DEFAULT_FINISH_TIMEOUT_S) -> None:
         """Write what is buffered, mark the run ``status``, sync it a last time, and stop. Idempotent.
@@ -368,12 +389,14 @@ def init(
     *,
     dir: str | os.PathLike | None = None,  # noqa: A002 - the name users expect
     flush_every: float = 1.0,
+    uid: str | None = None,
 ) -> Run:
     """Start (or resume) a run and make it the current one.
 
     ``project`` defaults to ``$TRACKIO_PROJECT``, then ``"huggingface"``; ``space_id`` and
     ``dataset_id`` to ``$TRACKIO_SPACE_ID`` / ``$TRACKIO_DATASET_ID``; ``dir`` to ``$TRACKIO_DIR``,
     then ``trackio-callback/`` in the Hugging Face cache. A run already active is finished first.
+    ``uid`` fixes a new run's uid (`TrackioCallback` sets it in multi-node jobs); default: random.
 
     ``resume``: ``"never"`` starts a new run (a taken name gets a ``-2``, ``-3``, ... suffix, with a
     warning), ``"allow"`` continues the named run if it exists, ``"must"`` raises if it does not.
@@ -409,6 +432,7 @@ def init(
         flush_every=flush_every,
         run_settings={"space_id": space_id, "dataset_id": dataset_id, "private": private, "sync_every": sync_every},
         exit_hooks=_exit_hooks,
+        uid=uid,
     )
     if target is not None:
         run.start_sync(target.dataset_id, target.token, private=private, interval=sync_every)

@@ -89,16 +89,30 @@ _ENCODINGS = {
 }
 
 
-def shard_path(kind: str, project: str, run_uid: str, first_seq: int, last_seq: int) -> str:
-    return f"{kind}/{project}/{run_uid}/{first_seq:012d}-{last_seq:012d}.parquet"
+def shard_path(kind: str, project: str, run_uid: str, first_seq: int, last_seq: int, node: str | None = None) -> str:
+    """A shard's path; ``node``: system samples another node of a multi-node job sent (its own folder)."""
+    folder = f"{kind}/{project}/{run_uid}" + (f"/{node}" if node is not None else "")
+    return f"{folder}/{first_seq:012d}-{last_seq:012d}.parquet"
 
 
 def run_path(project: str, run_uid: str) -> str:
     return f"runs/{project}/{run_uid}.parquet"
 
 
-def kind_table(store: Store, project: str, run: RunRow, kind: str, after_seq: int, until_seq: int) -> pa.Table:
-    """The run's ``kind`` rows with ``after_seq < seq <= until_seq`` as an Arrow table of `SCHEMAS` [kind]."""
+def kind_table(
+    store: Store,
+    project: str,
+    run: RunRow,
+    kind: str,
+    after_seq: int,
+    until_seq: int,
+    node: str | None = None,
+    untagged: bool = True,
+) -> pa.Table:
+    """The run's ``kind`` rows with ``after_seq < seq <= until_seq`` as an Arrow table of `SCHEMAS` [kind].
+
+    ``node`` (and ``untagged``) narrow system samples to one node's, as `Store.system_rows` does.
+    """
     ids = {"project": project, "run_id": run.uid, "run_name": run.name}
     if kind == "metrics":
         columns: dict[str, list] = {"seq": [], "step": [], "timestamp": [], "key": [], "value": []}
@@ -109,7 +123,7 @@ def kind_table(store: Store, project: str, run: RunRow, kind: str, after_seq: in
             columns["key"].extend([key] * len(data.seqs))
             columns["value"].extend(data.values)
     elif kind == "system":
-        rows = sorted(store.system_rows(run.id, after_seq, until_seq), key=lambda r: (r[1], r[0]))
+        rows = sorted(store.system_rows(run.id, after_seq, until_seq, node, untagged), key=lambda r: (r[1], r[0]))
         columns = _columns(rows, ["seq", "key", "timestamp", "step", "node", "value"])
         columns["timestamp"] = [round(t * 1e6) for t in columns["timestamp"]]
         columns["value"] = [float("nan") if v is None else v for v in columns["value"]]

@@ -88,6 +88,8 @@ class Uploader:
         endpoint: str | None = None,
         run_uids: list[str] | None = None,
         retry_budget: float = 120.0,
+        node: str | None = None,
+        own_node: str | None = None,
     ):
         self.store_path = Path(store_path)
         self.project = project
@@ -96,6 +98,11 @@ class Uploader:
         self.interval = interval
         self.run_uids = run_uids  # None: every run of the project
         self.retry_budget = retry_budget
+        # Multi-node jobs: an observer (``node``) sends only its node's system samples, in the node's own
+        # folder; the main process (``own_node``) sends its own and untagged ones, so no sample goes twice
+        # even when both write one store on a shared filesystem.
+        self.node = node
+        self.own_node = own_node
         self.api = HfApi(endpoint=endpoint, token=token)
         self._repo_ready = False
         self._gave_up = False
@@ -168,11 +175,11 @@ class Uploader:
         planned: list[_Planned] = []
         for run in self._runs(store):
             last = store.last_seqs(run.id)
-            for kind in export.KINDS:
-                synced, pending, _ = state.get((run.uid, kind), (-1, None, None))
+            for kind in ("system",) if self.node else export.KINDS:
+                synced, pending, _ = state.get((run.uid, self._state_kind(kind)), (-1, None, None))
                 planned += [_Planned(run, kind, low, high) for low, high in _ranges(synced, pending, last[kind])]
             digest = export.run_digest(self.project, run)
-            if state.get((run.uid, "runs"), (None, None, None))[2] != digest:
+            if not self.node and state.get((run.uid, "runs"), (None, None, None))[2] != digest:
                 planned.append(_Planned(run, "runs", digest=digest))
         result = SyncResult(committed=False)
         for start in range(0, len(planned), MAX_FILES_PER_COMMIT):
@@ -189,19 +196,33 @@ class Uploader:
                 files.append((path, run.uid, "runs", 0, 0))
                 digests[run.uid] = digest
                 continue
-            table = export.kind_table(store, self.project, run, kind, low - 1, high)
-            path = export.shard_path(kind, self.project, run.uid, low, high)
+            reach[(run.uid, self._state_kind(kind))] = high
+            table = self._table(store, run, kind, low, high)
+            if table.num_rows == 0:  # another node's samples only: nothing of ours in this range
+                continue
+            path = export.shard_path(kind, self.project, run.uid, low, high, node=self.node)
             operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
             files.append((path, run.uid, kind, low, high))
-            reach[(run.uid, kind)] = high
             result.rows += table.num_rows
-        operations.append(self._card(store, files))
+        if not operations:
+            store.confirm_sync(self.dataset_id, reach, digests, files)
+            return
+        if not self.node:  # the card is the main process's
+            operations.append(self._card(store, files))
         store.mark_pending(self.dataset_id, reach)
         self._commit(operations, f"trackio-callback sync: {len(files)} files", deadline)
         store.confirm_sync(self.dataset_id, reach, digests, files)
         result.committed = True
         result.files += [f[0] for f in files]
         result.bytes_sent += sum(len(op.path_or_fileobj) for op in operations)
+
+    def _state_kind(self, kind: str) -> str:
+        return f"{kind}@{self.node}" if self.node else kind
+
+    def _table(self, store: Store, run: RunRow, kind: str, low: int, high: int):
+        if self.node:
+            return export.kind_table(store, self.project, run, kind, low - 1, high, node=self.node, untagged=False)
+        return export.kind_table(store, self.project, run, kind, low - 1, high, node=self.own_node)
 
     def _card(self, store: Store, new_files: list[tuple]) -> CommitOperationAdd:
         kinds = {f[2] for f in store.synced_files(self.dataset_id)} | {f[2] for f in new_files}
@@ -213,6 +234,8 @@ class Uploader:
 
     def _compact_finished(self, store: Store, deadline: float) -> None:
         """Merge a finished run's shards into as few files as `_split` allows (idempotent: fixed paths)."""
+        if self.node:
+            return  # an observer's few files stay as they are
         for run in self._runs(store):
             if run.status == "running":
                 continue
@@ -225,7 +248,9 @@ class Uploader:
                     continue
                 paths = set()
                 for low, high in merged:
-                    table = export.kind_table(store, self.project, run, kind, low - 1, high)
+                    table = self._table(store, run, kind, low, high)
+                    if table.num_rows == 0:
+                        continue
                     path = export.shard_path(kind, self.project, run.uid, low, high)
                     operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
                     files.append((path, run.uid, kind, low, high))

@@ -211,11 +211,13 @@ class Store:
         hostname: str | None = None,
         pid: int | None = None,
         observer: bool = False,
+        uid: str | None = None,
     ) -> OpenedRun:
         """Create a run, or reopen one (``resume``: never | allow | must).
 
         With ``resume="never"`` a name that is taken gets the first free ``-2``, ``-3``, ... suffix.
         An ``observer`` (another node's system sampler) opens the run as it is, changing nothing.
+        ``uid`` fixes a new run's uid (nodes of one job agree on it without talking); default: random.
         """
         if resume not in RESUME_MODES:
             raise ValueError(f"resume={resume!r} is not one of {', '.join(map(repr, RESUME_MODES))}")
@@ -243,7 +245,7 @@ class Store:
             cursor = conn.execute(
                 """INSERT INTO runs (name, group_name, config, settings, created_at, heartbeat_at, hostname, pid, uid)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (chosen, group, _dumps(config), _dumps(settings), now, now, hostname, pid, new_run_uid()),
+                (chosen, group, _dumps(config), _dumps(settings), now, now, hostname, pid, uid or new_run_uid()),
             )
             renamed = name if name is not None and chosen != name else None
             return OpenedRun(self._run_row(conn, cursor.lastrowid), resumed=False, requested_name=renamed)
@@ -591,13 +593,20 @@ class Store:
         rows = self._read(f"SELECT {RUN_COLUMNS} FROM runs WHERE uid = ?", (uid,))
         return RunRow.from_row(rows[0]) if rows else None
 
-    def system_rows(self, run_id: int, after_seq: int, until_seq: int) -> list[tuple]:
-        """``(seq, key, timestamp, step, node, value)`` of system samples in a seq window."""
-        return self._read(
-            """SELECT s.seq, k.name, s.timestamp, s.step, s.node, s.value FROM system_metrics s
-               JOIN metric_keys k ON k.id = s.key_id WHERE s.run_id = ? AND s.seq > ? AND s.seq <= ? ORDER BY s.seq""",
-            (run_id, after_seq, until_seq),
-        )
+    def system_rows(
+        self, run_id: int, after_seq: int, until_seq: int, node: str | None = None, untagged: bool = True
+    ) -> list[tuple]:
+        """``(seq, key, timestamp, step, node, value)`` of system samples in a seq window.
+
+        With ``node``: only that node's samples (and, with ``untagged``, those without a node).
+        """
+        sql = """SELECT s.seq, k.name, s.timestamp, s.step, s.node, s.value FROM system_metrics s
+                 JOIN metric_keys k ON k.id = s.key_id WHERE s.run_id = ? AND s.seq > ? AND s.seq <= ?"""
+        params: list[Any] = [run_id, after_seq, until_seq]
+        if node is not None:
+            sql += " AND (s.node = ? OR (? AND s.node IS NULL))"
+            params += [node, untagged]
+        return self._read(sql + " ORDER BY s.seq", params)
 
     def table_rows(self, run_id: int, after_seq: int, until_seq: int) -> list[tuple]:
         """``(seq, key, step, timestamp, json)`` of tables in a seq window."""
