@@ -388,13 +388,13 @@ class TrackioCallback(TrainerCallback):
             self._run.log(metrics, step=step)
 
     def _throughput_metrics(self, args, state, logs: dict[str, Any]) -> dict[str, float]:
-        tokens, source = self._tokens(state, logs)
+        world = max(1, int(getattr(args, "world_size", 1) or 1))
+        tokens, source = self._tokens(state, logs, world)
         if source != self._tokens_source:
             if self._tokens_source is not None:
                 self._throughput.reset()  # switching counters: start the rates afresh
             self._tokens_source = source
             self._run.config["throughput/tokens_source"] = source
-        world = max(1, int(getattr(args, "world_size", 1) or 1))
         samples = state.global_step * args.train_batch_size * args.gradient_accumulation_steps * world
         metrics = self._throughput.update(
             time=time.perf_counter(), step=state.global_step, samples=samples, tokens=tokens
@@ -404,7 +404,7 @@ class TrackioCallback(TrainerCallback):
             metrics["train/peak_memory_gb"] = torch.cuda.max_memory_allocated() / 1e9
         return metrics
 
-    def _tokens(self, state, logs: dict[str, Any]) -> tuple[int | None, str]:
+    def _tokens(self, state, logs: dict[str, Any], world: int) -> tuple[int | None, str]:
         """Cumulative tokens seen, from the best source available, and the source's name."""
         if "num_tokens" in logs:  # TRL: gathered over all processes
             self._remove_hook()
@@ -415,7 +415,6 @@ class TrackioCallback(TrainerCallback):
             return int(seen), "num_input_tokens_seen"
         if self._hook is not None:
             # This process's batches only; the other ranks see batches of the same shape.
-            world = max(1, int(os.environ.get("WORLD_SIZE", "1")))
             return self._hook_tokens * world, "batch_shapes"
         return None, "none"
 
