@@ -28,18 +28,19 @@ from typing import Any, BinaryIO
 from .errors import TrackioError
 from .reader import Reader
 
-_NON_FINITE = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 
 def _number(value: float) -> str:
+    """A float as JSON text; non-finite ones as JSON strings."""
     text = repr(value)
-    return _NON_FINITE.get(text, text)
+    return f'"{_NON_FINITE[text]}"' if text in _NON_FINITE else text
 
 
 def _jsonable(value: Any) -> Any:
     """Non-finite floats as strings, recursively, so `json.dumps` writes strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):
-        return json.loads(_number(value))
+        return _NON_FINITE[repr(value)]
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

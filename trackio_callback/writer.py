@@ -73,10 +73,6 @@ class Writer:
         self._thread = threading.Thread(target=self._loop, name=f"trackio-writer-{run_id}", daemon=True)
 
     @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    @property
     def unwritten(self) -> int:
         """Calls logged but not committed yet (approximate while logging goes on)."""
         return len(self.calls) + len(self._pending_calls)

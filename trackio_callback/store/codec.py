@@ -59,14 +59,6 @@ def decode_ints(data: bytes, n: int) -> list[int]:
     return column.tolist() if data[0] == _RAW else list(accumulate(column))
 
 
-def progression(data: bytes) -> tuple[int, int] | None:
-    """``(first, stride)`` when ``data`` encodes an arithmetic progression, else None."""
-    if data[0] == _PROGRESSION:
-        _, first, stride = _PROGRESSION_HEADER.unpack(data)
-        return first, stride
-    return None
-
-
 def encode_floats(values: list[float]) -> bytes:
     column = array("d", values)
     if not _LITTLE:
