@@ -23,7 +23,28 @@ Covered (``{t}`` is ``models``, ``datasets`` or ``spaces``; ``{repo}`` is ``name
 * ``GET``/``HEAD /[datasets/|spaces/]{repo}/resolve/{rev}/{path}`` with ``X-Repo-Commit``, ``ETag`` (the git blob
   id), ``Content-Length``, ``Accept-Ranges`` and HTTP ``Range`` (206/416): enough for ``hf_hub_download``,
   ``HfFileSystem`` and ``datasets.load_dataset``. Revisions are ``main`` or a (short) commit id.
-* Spaces: ``secrets`` and ``variables`` (``POST``/``GET``/``DELETE``), ``runtime``, ``restart``.
+* Spaces: ``secrets`` and ``variables`` (``POST``/``GET``/``DELETE``), ``runtime``, ``restart``. A static Space's
+  page is served by ``tests/space_host.py`` (``SpaceHost``), on another origin, as ``*.hf.space`` serves it.
+* CORS, for a page on another origin that ``fetch()``-es from the Hub (a static Space): every answer, errors
+  included, has ``Access-Control-Allow-Origin`` (the request's ``Origin`` echoed, ``*`` without one) and
+  ``Access-Control-Expose-Headers`` (``Content-Range``, ``ETag``, ``X-Repo-Commit``, ``Link``, ``Accept-Ranges``,
+  ``X-Error-Code``, ``Retry-After``...); ``OPTIONS`` on any path is a preflight answered 204 (methods, the requested
+  headers echoed, ``Max-Age``), logged as endpoint ``"preflight"``, never faulted, and outside the ``"read"`` group.
+* OAuth 2.0 authorization code + PKCE, as huggingface.co does it for "Sign in with HF" (``@huggingface/hub``'s
+  ``oauthLoginUrl``/``oauthHandleRedirect``): ``GET /.well-known/openid-configuration``; ``GET /oauth/authorize``
+  auto-approves as ``oauth_user`` (default the owner of ``DEFAULT_TOKEN``; None answers ``error=access_denied``) and
+  answers 302 to ``redirect_uri?code=...&state=...`` (400 for an unknown ``client_id``, a redirect URI the app does
+  not allow, ``response_type`` other than ``code``, no ``S256`` ``code_challenge``, a scope the app may not ask);
+  ``POST /oauth/token`` (form: ``grant_type=authorization_code``, ``code``, ``redirect_uri``, ``code_verifier``,
+  optional ``client_id``) checks the verifier, the redirect URI and that the code is unused (any attempt consumes
+  it), and answers ``{"access_token": "hf_oauth_...", "token_type": "bearer", "expires_in": 28800, "scope": ...}``
+  (errors: 400 ``{"error": "invalid_grant", "error_description": ...}``); ``GET /oauth/userinfo`` (``sub``,
+  ``name``, ``preferred_username``, ``orgs``...). Apps come from ``register_oauth_app(client_id, redirect_uris=...,
+  scopes=...)`` (``SpaceHost`` registers one per ``hf_oauth: true`` Space). An issued token authenticates as its user
+  (it joins ``tokens``) but, as on the Hub, with its scopes only: the user's private repos need ``read-repos`` (or
+  ``write-repos``/``manage-repos``) to be read, ``write-repos`` to be written, ``manage-repos`` to create or delete
+  repos; public repos are readable with any token. ``oauth_grants()``, ``revoke_oauth_tokens()`` (then 401) and
+  ``pkce_challenge(verifier)`` help tests. No ``id_token``, refresh tokens or client secrets (confidential clients).
 
 Not emulated (answered 4xx, and unknown routes are listed by ``unhandled()``): LFS/Xet uploads (never needed, since
 preupload always answers "regular"; the real Hub would store ``*.parquet`` as LFS/Xet), branches other than ``main``,
@@ -36,13 +57,13 @@ writing outside one's namespaces is 403. Like the real Hub, a new repo starts wi
 ``.gitattributes`` (pass ``gitattributes=False`` to start empty).
 
 Fault injection (thread-safe; ``endpoint`` selects the requests a fault applies to: an endpoint name such as
-``"commit"``, ``"preupload"``, ``"create_repo"``, ``"resolve"``, ``"tree"``..., a set of names, or the groups
-``"write"``, ``"read"`` and ``"any"``): ``fail_next(n, status)``, ``fail_ratio(p, seed=...)``,
+``"commit"``, ``"preupload"``, ``"create_repo"``, ``"resolve"``, ``"tree"``, ``"oauth_token"``..., a set of names,
+or the groups ``"write"``, ``"read"`` and ``"any"``): ``fail_next(n, status)``, ``fail_ratio(p, seed=...)``,
 ``rate_limit(seconds, retry_after=...)`` (429 + ``Retry-After``), ``drop_connection(before_apply=..., n=...)`` (close
 the TCP connection without an answer, before or after the request took effect), ``slow(seconds)``, ``go_down()`` /
 ``come_up()`` (connections refused, same port), ``reset_faults()``. Inspection: ``requests()`` (method, path,
 endpoint, status, bytes received...), ``bytes_received()``, ``commit_count()``, ``commits()``, ``repo_files()``,
-``repo()``, ``unhandled()``.
+``repo()``, ``card_data()``, ``space_variables()``, ``unhandled()``.
 
 Usage, in-process (``hub`` is the pytest fixture below; it also points the whole client at the emulator)::
 
@@ -72,11 +93,14 @@ import json
 import math
 import os
 import random
+import re
+import secrets
 import socket
 import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -116,6 +140,19 @@ DEFAULT_GITATTRIBUTES = b"""*.arrow filter=lfs diff=lfs merge=lfs -text
 *.safetensors filter=lfs diff=lfs merge=lfs -text
 *.zip filter=lfs diff=lfs merge=lfs -text
 """
+CORS_EXPOSE_HEADERS = (
+    "Content-Range, Content-Length, Content-Type, ETag, X-Repo-Commit, Link, Accept-Ranges, X-Error-Code, "
+    "X-Error-Message, X-Request-Id, Retry-After, RateLimit, RateLimit-Policy"
+)
+CORS_ALLOW_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+CORS_ALLOW_HEADERS = "Authorization, Range, Content-Type, Accept, X-Requested-With"
+CORS_MAX_AGE = "86400"
+OAUTH_BASE_SCOPES = ("openid", "profile")  # always granted to a Space's OAuth app
+OAUTH_TOKEN_LIFETIME = 28800  # seconds: the Hub's default (``hf_oauth_expiration_minutes: 480``)
+OAUTH_CODE_LIFETIME = 600.0
+READ_SCOPES = frozenset({"read-repos", "write-repos", "manage-repos"})
+WRITE_SCOPES = frozenset({"write-repos", "manage-repos"})
+MANAGE_SCOPES = frozenset({"manage-repos"})
 FaultScope = str | Collection[str]
 
 
@@ -125,6 +162,12 @@ FaultScope = str | Collection[str]
 def git_blob_id(content: bytes) -> str:
     """The git object id of a blob (what the Hub reports as a file's ``oid``/``blob_id`` and ``ETag``)."""
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def pkce_challenge(code_verifier: str) -> str:
+    """The PKCE ``S256`` code challenge of a verifier: base64url(sha256(verifier)), without padding (RFC 7636)."""
+    digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def _now() -> str:
@@ -192,15 +235,70 @@ class RequestRecord:
     fault: str | None
 
 
+@dataclass(frozen=True)
+class OAuthApp:
+    """An OAuth app (a "connected application", or the one the Hub creates for a Space with ``hf_oauth: true``).
+
+    ``redirect_uris``: the redirect URIs ``/oauth/authorize`` accepts; one ending with ``/`` accepts every URI under it
+    (as for a Space: "any URL within the Space"), the others must match exactly; None accepts any. ``scopes``: the
+    scopes the app may ask for (``openid`` and ``profile`` always included); None allows any.
+    """
+
+    client_id: str
+    redirect_uris: tuple[str, ...] | None = None
+    scopes: frozenset[str] | None = None
+    expires_in: int = OAUTH_TOKEN_LIFETIME
+
+    def accepts_redirect(self, uri: str) -> bool:
+        if self.redirect_uris is None:
+            return True
+        return any(
+            uri == allowed or (allowed.endswith("/") and uri.startswith(allowed)) for allowed in self.redirect_uris
+        )
+
+
+@dataclass(frozen=True)
+class OAuthGrant:
+    """An access token issued by ``POST /oauth/token``: for ``user``, through ``client_id``, with ``scope``."""
+
+    access_token: str
+    user: str
+    client_id: str
+    scope: str
+    expires_in: int
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+
+@dataclass(frozen=True)
+class _OAuthCode:
+    client_id: str
+    redirect_uri: str
+    code_challenge: str
+    scope: str
+    user: str
+    expires_at: float
+
+
 class HubError(Exception):
     """An HTTP error answer, with the ``X-Error-Code`` the client maps to its exception types."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, headers: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.headers = dict(headers or {})
+        self.payload = dict(payload) if payload is not None else {"error": message}
 
 
 @dataclass
@@ -219,7 +317,12 @@ def error_response(error: HubError) -> Response:
     headers = {"X-Error-Message": error.message.encode("ascii", "replace").decode(), **error.headers}
     if error.code:
         headers["X-Error-Code"] = error.code
-    return json_response({"error": error.message}, error.status, headers)
+    return json_response(error.payload, error.status, headers)
+
+
+def oauth_error(status: int, error: str, description: str) -> HubError:
+    """An OAuth 2.0 error answer (RFC 6749 section 5.2): ``{"error": ..., "error_description": ...}``."""
+    return HubError(status, description, payload={"error": error, "error_description": description})
 
 
 @dataclass
@@ -233,6 +336,7 @@ class Request:
     body: bytes
     user: str | None
     endpoint: str = "unknown"
+    scopes: frozenset[str] | None = None  # an OAuth token's scopes; None for a plain access token (every right)
     repo_type: str | None = None
     repo_id: str | None = None
     rest: list[str] = field(default_factory=list)
@@ -279,7 +383,7 @@ def _in_scope(scope: FaultScope, endpoint: str) -> bool:
         if scope == "write":
             return endpoint in WRITE_ENDPOINTS
         if scope == "read":
-            return endpoint not in WRITE_ENDPOINTS
+            return endpoint not in WRITE_ENDPOINTS and endpoint != "preflight"
         return scope == endpoint or (endpoint.endswith("_write") and scope == endpoint[: -len("_write")])
     return any(_in_scope(item, endpoint) for item in scope)
 
@@ -401,7 +505,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         self.server.emulator._serve(self)
 
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_GET  # noqa: N815
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET  # noqa: N815
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (quiet: tests read the request log)
         pass
@@ -423,7 +527,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send(self, response: Response) -> None:
         self.send_response(response.status)
-        headers = {"Content-Length": str(len(response.body)), **response.headers}
+        headers = {} if response.status in (204, 304) else {"Content-Length": str(len(response.body))}
+        headers.update(response.headers)
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
@@ -453,6 +558,7 @@ class HubEmulator:
         commits_page_size: int = 50,
     ):
         self.tokens = dict(tokens if tokens is not None else {DEFAULT_TOKEN: DEFAULT_USER, OTHER_TOKEN: OTHER_USER})
+        self.oauth_user: str | None = self.tokens.get(DEFAULT_TOKEN, DEFAULT_USER)  # who /oauth/authorize signs in
         self.orgs = {name: set(members) for name, members in (orgs or {}).items()}
         self.gitattributes = gitattributes
         self.tree_page_size = tree_page_size
@@ -467,6 +573,9 @@ class HubEmulator:
         self._rate_limit: tuple[float, int | None, FaultScope] | None = None
         self._ratio: tuple[float, random.Random, int, FaultScope] | None = None
         self._slow: tuple[float, FaultScope] | None = None
+        self._oauth_apps: dict[str, OAuthApp] = {}
+        self._oauth_codes: dict[str, _OAuthCode] = {}
+        self._oauth_grants: dict[str, OAuthGrant] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -657,6 +766,66 @@ class HubEmulator:
         with self._lock:
             self._log.clear()
 
+    def card_data(self, repo_id: str, repo_type: str = "dataset") -> dict[str, Any] | None:
+        """The README.md front matter of a repo (None when there is none, or when it is not a YAML mapping)."""
+        with self._lock:
+            return self._card_data(self._get_repo(repo_type, repo_id).head)
+
+    def space_variables(self, space_id: str) -> dict[str, str]:
+        """The (public) variables of a Space, name -> value."""
+        with self._lock:
+            return {key: str(value["value"]) for key, value in self._get_repo("space", space_id).variables.items()}
+
+    # ------------------------------------------------------------------------------------------------- oauth
+
+    def register_oauth_app(
+        self,
+        client_id: str | None = None,
+        *,
+        redirect_uris: Collection[str] | None = None,
+        scopes: str | Collection[str] | None = None,
+        expires_in: int = OAUTH_TOKEN_LIFETIME,
+    ) -> OAuthApp:
+        """Register (or replace) an OAuth app that ``/oauth/authorize`` accepts; a random client id when None.
+
+        ``redirect_uris``: exact URIs, or prefixes ending with ``/`` (None: any). ``scopes``: the scopes it may ask for,
+        a space-separated string or a collection (``openid profile`` always included; None: any scope).
+        """
+        if isinstance(scopes, str):
+            scopes = scopes.split()
+        app = OAuthApp(
+            client_id=client_id or str(uuid.uuid4()),
+            redirect_uris=tuple(redirect_uris) if redirect_uris is not None else None,
+            scopes=frozenset(scopes) | frozenset(OAUTH_BASE_SCOPES) if scopes is not None else None,
+            expires_in=expires_in,
+        )
+        with self._lock:
+            self._oauth_apps[app.client_id] = app
+        return app
+
+    def unregister_oauth_app(self, client_id: str) -> None:
+        """Forget an OAuth app: ``/oauth/authorize`` answers 400 for it; tokens already issued keep working."""
+        with self._lock:
+            self._oauth_apps.pop(client_id, None)
+
+    def oauth_apps(self) -> dict[str, OAuthApp]:
+        with self._lock:
+            return dict(self._oauth_apps)
+
+    def oauth_grants(self) -> list[OAuthGrant]:
+        """The access tokens issued by ``POST /oauth/token`` and not revoked, oldest first."""
+        with self._lock:
+            return list(self._oauth_grants.values())
+
+    def revoke_oauth_tokens(self, user: str | None = None) -> int:
+        """Revoke the OAuth access tokens (of ``user``, or all): they then get 401 like any unknown token."""
+        with self._lock:
+            doomed = [token for token, grant in self._oauth_grants.items() if user is None or grant.user == user]
+            for token in doomed:
+                del self._oauth_grants[token]
+                self.tokens.pop(token, None)
+            return len(doomed)
+
     # ----------------------------------------------------------------------------------------------- faults
 
     def fail_next(self, n: int = 1, status: int = 500, *, endpoint: FaultScope = "any") -> None:
@@ -746,11 +915,14 @@ class HubEmulator:
             user=None,
         )
         route = self._route(request)
-        decision = self._decide(request.endpoint)
+        preflight = request.endpoint == "preflight"  # never faulted: a test's fault is meant for the request itself
+        decision = None if preflight else self._decide(request.endpoint)
         drop = decision.drop if decision is not None else None
         response = None if drop == "before" else self._respond(request, route, decision)
-        if response is not None and (delay := self._delay(request.endpoint)):
+        if response is not None and not preflight and (delay := self._delay(request.endpoint)):
             time.sleep(delay)
+        if response is not None:  # every answer, errors included, so that a page on another origin can read it
+            response.headers = {**self._cors_headers(request), **response.headers}
         if drop is not None or response is None:
             self._record(request, split, None, len(body), 0, decision)  # logged first: the client may look at once
             handler.drop()
@@ -766,7 +938,7 @@ class HubEmulator:
             message = f"Injected failure ({decision.label}) by the Hub emulator"
             return error_response(HubError(decision.status, message, headers=decision.headers))
         try:
-            request.user = self._authenticate(request.headers)
+            request.user, request.scopes = self._authenticate(request.headers)
             if route is None:
                 raise HubError(404, f"Not emulated: {request.method} /{'/'.join(request.segments)}")
             with self._lock:
@@ -800,23 +972,61 @@ class HubEmulator:
         with self._lock:
             self._log.append(record)
 
-    def _authenticate(self, headers: Mapping[str, str]) -> str | None:
+    def _authenticate(self, headers: Mapping[str, str]) -> tuple[str | None, frozenset[str] | None]:
+        """The user of the request's token (None when anonymous) and its OAuth scopes (None: a plain token)."""
         authorization = headers.get("Authorization") or ""
         if not authorization:
-            return None
+            return None, None
         scheme, _, token = authorization.partition(" ")
-        user = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        token = token.strip()
+        with self._lock:
+            user = self.tokens.get(token) if scheme.lower() == "bearer" else None
+            grant = self._oauth_grants.get(token)
         if user is None:
             raise HubError(401, INVALID_CREDENTIALS)
-        return user
+        return user, grant.scopes if grant is not None else None
+
+    @staticmethod
+    def _cors_headers(request: Request) -> dict[str, str]:
+        """What the Hub sends for cross-origin reads: the origin echoed (``*`` without one), the headers exposed."""
+        origin = request.headers.get("Origin")
+        headers = {"Access-Control-Allow-Origin": origin or "*", "Access-Control-Expose-Headers": CORS_EXPOSE_HEADERS}
+        if origin:
+            headers["Vary"] = "Origin"
+        return headers
+
+    @staticmethod
+    def _preflight(request: Request) -> Response:
+        """``OPTIONS`` on any path: the CORS preflight a browser sends before a non-simple cross-origin request."""
+        headers = {
+            "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
+            "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers") or CORS_ALLOW_HEADERS,
+            "Access-Control-Max-Age": CORS_MAX_AGE,
+        }
+        if (request.headers.get("Access-Control-Request-Private-Network") or "").lower() == "true":
+            headers["Access-Control-Allow-Private-Network"] = "true"
+        return Response(204, b"", headers)
 
     # ----------------------------------------------------------------------------------------------- routing
 
     def _route(self, request: Request) -> Callable[[Request], Response] | None:
         """Find the handler of a request and fill in its ``endpoint``, ``repo_type``, ``repo_id`` and ``rest``."""
         segments, method = request.segments, request.method
+        if method == "OPTIONS":
+            request.endpoint = "preflight"
+            return self._preflight
         if segments[:1] == ["api"]:
             return self._route_api(request, segments[1:], method)
+        oauth = {
+            ("GET", ".well-known/openid-configuration"): ("openid_configuration", self._openid_configuration),
+            ("GET", "oauth/authorize"): ("oauth_authorize", self._oauth_authorize),
+            ("POST", "oauth/token"): ("oauth_token", self._oauth_token),
+            ("GET", "oauth/userinfo"): ("oauth_userinfo", self._oauth_userinfo),
+            ("POST", "oauth/userinfo"): ("oauth_userinfo", self._oauth_userinfo),
+        }
+        if (method, "/".join(segments)) in oauth:
+            request.endpoint, handler = oauth[(method, "/".join(segments))]
+            return handler
         resolve_at = 3 if segments[:1] in (["datasets"], ["spaces"]) else 2
         if len(segments) > resolve_at + 1 and segments[resolve_at] == "resolve" and method in ("GET", "HEAD"):
             request.repo_type = REPO_TYPES[segments[0]] if resolve_at == 3 else "model"
@@ -886,20 +1096,29 @@ class HubEmulator:
     def _can_write(self, user: str | None, namespace: str) -> bool:
         return user is not None and (user == namespace or user in self.orgs.get(namespace, ()))
 
+    @staticmethod
+    def _granted(request: Request, scopes: frozenset[str]) -> bool:
+        """Whether the token may act on the user's repos: plain tokens always, OAuth tokens with one of ``scopes``."""
+        return request.scopes is None or bool(request.scopes & scopes)
+
     def _readable(self, request: Request) -> Repo:
         assert request.repo_type is not None and request.repo_id is not None
         repo = self._repos.get((request.repo_type, request.repo_id))
-        if repo is None or (repo.private and not self._can_write(request.user, repo.namespace)):
+        if repo is None or (
+            repo.private and not (self._can_write(request.user, repo.namespace) and self._granted(request, READ_SCOPES))
+        ):
             status = 401 if request.user is None else 404
             raise HubError(status, "Repository not found", code="RepoNotFound")
         return repo
 
-    def _writable(self, request: Request) -> Repo:
+    def _writable(self, request: Request, scopes: frozenset[str] = WRITE_SCOPES) -> Repo:
         if request.user is None:
             raise HubError(401, "You must be authenticated to write to a repository")
         repo = self._readable(request)
         if not self._can_write(request.user, repo.namespace):
             raise HubError(403, f"You don't have the rights to write to {repo.repo_type} {repo.repo_id}")
+        if not self._granted(request, scopes):
+            raise HubError(403, f"This OAuth token lacks the scope to write to {repo.repo_type} {repo.repo_id}")
         return repo
 
     def _resolve_revision(self, repo: Repo, revision: str) -> Commit:
@@ -958,7 +1177,11 @@ class HubEmulator:
                 "isPro": False,
                 "canPay": False,
                 "orgs": orgs,
-                "auth": {"type": "access_token", "accessToken": {"displayName": "emulator", "role": "write"}},
+                "auth": (
+                    {"type": "access_token", "accessToken": {"displayName": "emulator", "role": "write"}}
+                    if request.scopes is None
+                    else {"type": "oauth", "scope": " ".join(sorted(request.scopes))}
+                ),
             }
         )
 
@@ -970,7 +1193,7 @@ class HubEmulator:
         namespace = payload.get("organization") or request.user
         if repo_type not in URL_PREFIXES or not name or "/" in name or name.startswith((".", "-")):
             raise HubError(400, f"Invalid repo name or type: {name!r} ({repo_type})")
-        if not self._can_write(request.user, namespace):
+        if not self._can_write(request.user, namespace) or not self._granted(request, MANAGE_SCOPES):
             raise HubError(403, f'You don\'t have the rights to create a {repo_type} under the namespace "{namespace}"')
         repo_id = f"{namespace}/{name}"
         existing = self._repos.get((repo_type, repo_id))
@@ -1001,7 +1224,7 @@ class HubEmulator:
         payload = request.json()
         request.repo_type = payload.get("type") or "model"
         request.repo_id = f"{payload.get('organization') or request.user}/{payload.get('name')}"
-        repo = self._writable(request)
+        repo = self._writable(request, MANAGE_SCOPES)
         del self._repos[(repo.repo_type, repo.repo_id)]
         return json_response({})
 
@@ -1013,6 +1236,119 @@ class HubEmulator:
             errors = [str(error)]
         payload = {"errors": [{"message": message} for message in errors], "warnings": []}
         return json_response(payload, 400 if errors else 200)
+
+    # --------------------------------------------------------------------------------------------------- oauth
+
+    def _openid_configuration(self, request: Request) -> Response:
+        return json_response(
+            {
+                "issuer": self.url,
+                "authorization_endpoint": f"{self.url}/oauth/authorize",
+                "token_endpoint": f"{self.url}/oauth/token",
+                "userinfo_endpoint": f"{self.url}/oauth/userinfo",
+                "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code"],
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["none"],
+                "subject_types_supported": ["public"],
+                "scopes_supported": [*OAUTH_BASE_SCOPES, "email", *sorted(READ_SCOPES), "inference-api"],
+            }
+        )
+
+    def _oauth_authorize(self, request: Request) -> Response:
+        """Auto-approve as ``oauth_user`` (deny with ``error=access_denied`` when it is None): 302 to the app."""
+        client_id = request.param("client_id") or ""
+        app = self._oauth_apps.get(client_id)
+        if app is None:
+            raise oauth_error(400, "invalid_client", f"Unknown OAuth client_id: {client_id!r}")
+        redirect_uri = request.param("redirect_uri") or ""
+        if not redirect_uri or not app.accepts_redirect(redirect_uri):
+            raise oauth_error(400, "invalid_request", f"redirect_uri not allowed for this app: {redirect_uri!r}")
+        if request.param("response_type") != "code":
+            raise oauth_error(400, "unsupported_response_type", "Only response_type=code is supported")
+        challenge = request.param("code_challenge") or ""
+        if request.param("code_challenge_method") != "S256" or not challenge:
+            raise oauth_error(400, "invalid_request", "PKCE is required: a code_challenge with method S256")
+        scopes = list(dict.fromkeys((request.param("scope") or " ".join(OAUTH_BASE_SCOPES)).split()))
+        if app.scopes is not None and (refused := [scope for scope in scopes if scope not in app.scopes]):
+            raise oauth_error(400, "invalid_scope", f"Scopes not allowed for this app: {' '.join(refused)}")
+        params: dict[str, str]
+        if self.oauth_user is None:
+            params = {"error": "access_denied", "error_description": "The user denied the authorization request"}
+        else:
+            code = secrets.token_urlsafe(24)
+            expires_at = time.monotonic() + OAUTH_CODE_LIFETIME
+            self._oauth_codes[code] = _OAuthCode(
+                client_id, redirect_uri, challenge, " ".join(scopes), self.oauth_user, expires_at
+            )
+            params = {"code": code}
+        if (state := request.param("state")) is not None:
+            params["state"] = state
+        location = f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(params)}"
+        return Response(302, b"", {"Location": location, "Cache-Control": "no-store"})
+
+    def _oauth_token(self, request: Request) -> Response:
+        """Exchange a code (single use, consumed by any attempt) for an access token, checking the PKCE verifier."""
+        form = self._form(request)
+        if form.get("grant_type") != "authorization_code":
+            raise oauth_error(400, "unsupported_grant_type", "Only grant_type=authorization_code is supported")
+        code = self._oauth_codes.pop(form.get("code", ""), None)
+        if code is None or code.expires_at < time.monotonic():
+            raise oauth_error(400, "invalid_grant", "Invalid, expired or already used authorization code")
+        if form.get("client_id", code.client_id) != code.client_id:
+            raise oauth_error(400, "invalid_grant", "The code was issued to another client_id")
+        if form.get("redirect_uri") != code.redirect_uri:
+            raise oauth_error(400, "invalid_grant", "redirect_uri does not match the one of the authorization")
+        verifier = form.get("code_verifier", "")
+        if not re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", verifier) or pkce_challenge(verifier) != code.code_challenge:
+            raise oauth_error(400, "invalid_grant", "PKCE verification failed (code_verifier)")
+        app = self._oauth_apps.get(code.client_id)
+        if app is None:
+            raise oauth_error(400, "invalid_client", f"Unknown OAuth client_id: {code.client_id!r}")
+        grant = OAuthGrant(f"hf_oauth_{secrets.token_hex(20)}", code.user, code.client_id, code.scope, app.expires_in)
+        self._oauth_grants[grant.access_token] = grant
+        self.tokens[grant.access_token] = grant.user
+        payload = {
+            "access_token": grant.access_token,
+            "token_type": "bearer",
+            "expires_in": grant.expires_in,
+            "scope": grant.scope,
+        }
+        return json_response(payload, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    @staticmethod
+    def _form(request: Request) -> dict[str, str]:
+        if request.headers.get("Content-Type", "").startswith("application/json"):
+            return {str(key): str(value) for key, value in request.json().items()}
+        parsed = parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        return {key: values[0] for key, values in parsed.items()}
+
+    def _oauth_userinfo(self, request: Request) -> Response:
+        if request.user is None:
+            raise HubError(401, "An access token is required", headers={"WWW-Authenticate": "Bearer"})
+        user = request.user
+        info: dict[str, Any] = {
+            "sub": hashlib.md5(user.encode()).hexdigest()[:24],  # the whoami id
+            "name": user.title(),
+            "preferred_username": user,
+            "profile": f"{self.url}/{user}",
+            "picture": f"{self.url}/avatars/{user}.svg",
+            "isPro": False,
+            "orgs": [
+                {
+                    "sub": hashlib.md5(name.encode()).hexdigest()[:24],
+                    "name": name,
+                    "preferred_username": name,
+                    "picture": f"{self.url}/avatars/{name}.svg",
+                    "isEnterprise": False,
+                }
+                for name, members in sorted(self.orgs.items())
+                if user in members
+            ],
+        }
+        if request.scopes is None or "email" in request.scopes:
+            info.update(email=f"{user}@example.com", email_verified=True)
+        return json_response(info)
 
     # ------------------------------------------------------------------------------------------------ repo info
 

@@ -23,6 +23,7 @@ def test_defaults_come_from_the_environment(monkeypatch, tmp_path, hub):
     info = Reader(tmp_path / "elsewhere").run("from-env", "env-run")
     assert info["settings"] == {
         "space_id": "alice/trackio",
+        "space_sdk": "static",
         "dataset_id": "alice/trackio-data",
         "private": True,
         "sync_every": 300,

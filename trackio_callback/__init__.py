@@ -44,7 +44,24 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "show",
 ]
+
+
+def show(project: str | None = None, **kwargs):
+    """Serve the dashboard locally (needs the ``dashboard`` extra); see `trackio_callback.server.show.show`.
+
+    ``show(project=None, *, host="127.0.0.1", port=None, dataset_id=None, dir=None, open_browser=True,
+    block=True)``; with ``block=False`` it returns the running `Dashboard` (``.url``, ``.close()``).
+    """
+    try:
+        from .server.show import show as serve
+    except ImportError as error:
+        raise TrackioError(
+            f"the dashboard needs the 'dashboard' extra ({error.name} is missing): "
+            "pip install 'trackio-callback[dashboard]'"
+        ) from None
+    return serve(project, **kwargs)
 
 
 def __getattr__(name: str):

@@ -8,6 +8,7 @@
     trackio-callback get run --project P --run R [--json]
     trackio-callback sync [--project P] [--dataset-id D]
     trackio-callback pull --dataset-id D [--project P]
+    trackio-callback show [--project P] [--host 127.0.0.1] [--port 7860] [--dataset-id D] [--no-browser]
     trackio-callback demo [--steps N] [--synthetic]
 
 JSON output is strict JSON: NaN and infinities are written as the strings "NaN", "Infinity" and
@@ -19,33 +20,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import sys
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
 from .errors import TrackioError
+from .jsontext import jsonable as _jsonable
+from .jsontext import number as _number
 from .reader import Reader
-
-_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def _number(value: float) -> str:
-    """A float as JSON text; non-finite ones as JSON strings."""
-    text = repr(value)
-    return f'"{_NON_FINITE[text]}"' if text in _NON_FINITE else text
-
-
-def _jsonable(value: Any) -> Any:
-    """Non-finite floats as strings, recursively, so `json.dumps` writes strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return _NON_FINITE[repr(value)]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _print_json(value: Any) -> None:
@@ -180,6 +163,24 @@ def cmd_demo(args: argparse.Namespace, reader: Reader) -> None:
     demo(project=args.project or "demo", steps=args.steps, directory=args.dir, synthetic=args.synthetic)
 
 
+def cmd_show(args: argparse.Namespace, reader: Reader) -> None:
+    try:
+        from .server.show import show
+    except ImportError as error:
+        raise TrackioError(
+            f"the dashboard needs the 'dashboard' extra ({error.name} is missing): "
+            "pip install 'trackio-callback[dashboard]'"
+        ) from None
+    show(
+        args.project,
+        host=args.host,
+        port=args.port,
+        dataset_id=args.dataset_id,
+        dir=args.dir,
+        open_browser=not args.no_browser,
+    )
+
+
 def _need(args: argparse.Namespace, name: str) -> str:
     value = getattr(args, name, None)
     if value is None:
@@ -225,6 +226,14 @@ def build_parser() -> argparse.ArgumentParser:
     pulling.add_argument("--dataset-id", required=True)
     pulling.add_argument("--project", help="only this project")
     pulling.set_defaults(handler=cmd_pull)
+
+    showing = commands.add_parser("show", help="serve the dashboard (http://127.0.0.1:7860/)")
+    showing.add_argument("--project", help="the project the page opens (default: the latest)")
+    showing.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    showing.add_argument("--port", type=int, help="port (default: the first free one from 7860)")
+    showing.add_argument("--dataset-id", help="show this Hub dataset: pulled into a local mirror, and kept pulled")
+    showing.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    showing.set_defaults(handler=cmd_show)
 
     demo = commands.add_parser("demo", help="train a tiny model offline with TRL's SFTTrainer, tracked locally")
     demo.add_argument("--project", help="project name (default: demo)")

@@ -120,3 +120,13 @@ def generate_run_name(ordinal: int, rng: random.Random | None = None) -> str:
 
     rng = rng or random.Random()
     return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{ordinal}"
+
+
+SPACE_SDKS = ("static", "gradio", "docker")
+
+
+def validate_space_sdk(sdk: object) -> str:
+    """``space_sdk``: ``"static"`` (free: the page reads the dataset), ``"gradio"`` or ``"docker"`` (a server)."""
+    if sdk not in SPACE_SDKS:
+        raise ValueError(f"space_sdk must be one of {', '.join(map(repr, SPACE_SDKS))}, got {sdk!r}")
+    return sdk  # type: ignore[return-value]

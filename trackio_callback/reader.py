@@ -148,13 +148,15 @@ class Reader:
         max_step: int | None = None,
         max_points: int | None = None,
         latest_per_step: bool = False,
+        until_seq: int | None = None,
     ) -> Series:
         """The values of ``key`` in ``run``, optionally within a step range and downsampled.
 
         ``max_points`` (>= 4) keeps each bucket's first, last, lowest and highest points (and NaNs),
-        so spikes stay visible; the last point is always kept.
+        so spikes stay visible; the last point is always kept. ``until_seq`` leaves out the points of
+        ``log()`` calls after it: with a `cursor` read first, a snapshot that `new_points` continues.
         """
-        for label, value in (("min_step", min_step), ("max_step", max_step)):
+        for label, value in (("min_step", min_step), ("max_step", max_step), ("until_seq", until_seq)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise TypeError(f"{label} must be an integer or None, got {value!r}")
         store = self.store(project)
@@ -162,13 +164,51 @@ class Reader:
         key_id = store.key_id(key)
         if key_id is None or key not in store.metric_keys(row.id):
             raise MetricNotFoundError("metric", key, store.metric_keys(row.id), f" in run {run!r}")
+        if max_points is not None and not latest_per_step and (arrays := _arrays()) is not None:
+            return _downsampled(arrays, store, project, row, key, key_id, (min_step, max_step, until_seq), max_points)
         data = store.series(row.id, key_id, min_step, max_step)
         result = Series(project, row.name, key, data.steps, data.micros, data.values, data.seqs)
+        if until_seq is not None and result.seqs and result.seqs[-1] > until_seq:
+            result = _take(result, [i for i, seq in enumerate(result.seqs) if seq <= until_seq])
         if latest_per_step:
             last_index = {step: i for i, step in enumerate(result.steps)}
             result = _take(result, sorted(last_index.values(), key=result.steps.__getitem__), total=len(last_index))
         if max_points is not None:
             result = _take(result, minmax_indices(result.values, max_points))
+        return result
+
+    def cursor(self, project: str, run: str) -> int:
+        """The seq of the run's last stored ``log()`` call (-1 before the first): pass it to `new_points`."""
+        return self._run_row(project, run).next_seq - 1
+
+    def new_points(
+        self,
+        project: str,
+        run: str,
+        after_seq: int,
+        keys: list[str] | None = None,
+        max_points: int | None = None,
+        until_seq: int | None = None,
+    ) -> dict[str, Series]:
+        """Points of the ``log()`` calls after ``after_seq`` (a `cursor`), per key: what a live view lacks.
+
+        ``keys`` narrows to those keys (unknown ones are skipped: they may not be logged yet);
+        ``max_points`` downsamples each key's new points as `series` does; ``until_seq`` (a newer
+        cursor) leaves out calls after it.
+        """
+        for label, value in (("after_seq", after_seq), ("until_seq", until_seq)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{label} must be an integer, got {value!r}")
+        row = self._run_row(project, run)
+        wanted = None if keys is None else set(keys)
+        result = {}
+        for key, data in self.store(project).points(row.id, after_seq, until_seq).items():
+            if wanted is not None and key not in wanted:
+                continue
+            series = Series(project, row.name, key, data.steps, data.micros, data.values, data.seqs)
+            if max_points is not None:
+                series = _take(series, minmax_indices(series.values, max_points))
+            result[key] = series
         return result
 
     def summary(self, project: str, run: str) -> dict[str, Any]:
@@ -230,6 +270,18 @@ class Reader:
     def system_keys(self, project: str, run: str) -> list[str]:
         return self.store(project).system_keys(self._run_row(project, run).id)
 
+    def system_samples(self, project: str, run: str, after_seq: int = -1) -> list[dict[str, Any]]:
+        """Every system sample of the run after ``after_seq``, oldest first.
+
+        ``[{"seq", "key", "timestamp", "step", "node", "value"}]``; ``seq`` increases with every
+        sample, so the last one seen is the cursor of the next call.
+        """
+        row = self._run_row(project, run)
+        rows = self.store(project).system_rows(row.id, after_seq, 2**63 - 1)
+        names = ("seq", "key", "timestamp", "step", "node", "value")
+        nan = float("nan")
+        return [dict(zip(names, (*r[:5], nan if r[5] is None else r[5]))) for r in sorted(rows)]
+
     def system_series(self, project: str, run: str, key: str) -> list[dict[str, Any]]:
         """``[{"timestamp", "step", "node", "value"}, ...]`` of one system metric, oldest first."""
         store = self.store(project)
@@ -242,6 +294,47 @@ class Reader:
             {"timestamp": t, "step": step, "node": node, "value": value}
             for _, t, step, node, value in store.system_series(row.id, key_id)
         ]
+
+
+def _arrays() -> Any:
+    """The numpy read path (`store.arrays`), or None without numpy."""
+    try:
+        from .store import arrays
+    except ImportError:
+        return None
+    return arrays
+
+
+def _downsampled(
+    arrays: Any,
+    store: Store,
+    project: str,
+    row: RunRow,
+    key: str,
+    key_id: int,
+    window: tuple[int | None, int | None, int | None],
+    max_points: int,
+) -> Series:
+    """`Reader.series` with ``max_points``, decoded and downsampled with numpy: same result, ~10x faster."""
+    min_step, max_step, until_seq = window
+    data = arrays.decode_chunks(store.series_chunks(row.id, key_id, min_step, max_step))
+    if min_step is not None or max_step is not None:
+        low = min_step if min_step is not None else -(2**63)
+        high = max_step if max_step is not None else 2**63 - 1
+        data = data.take(((data.steps >= low) & (data.steps <= high)).nonzero()[0])
+    if until_seq is not None and len(data.seqs) and data.seqs[-1] > until_seq:
+        data = data.take((data.seqs <= until_seq).nonzero()[0])
+    kept = data.take(arrays.minmax_indices_array(data.values, max_points))
+    return Series(
+        project,
+        row.name,
+        key,
+        kept.steps.tolist(),
+        kept.micros.tolist(),
+        kept.values.tolist(),
+        kept.seqs.tolist(),
+        total=len(data.values),
+    )
 
 
 def _take(series: Series, indices: list[int], total: int | None = None) -> Series:

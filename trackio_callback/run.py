@@ -30,7 +30,7 @@ from typing import Any
 from . import settings
 from .errors import TrackioWarning
 from .lifecycle import ExitHooks
-from .names import validate_project, validate_run_name
+from .names import validate_project, validate_run_name, validate_space_sdk
 from .store.db import RESUME_MODES, Store
 from .table import Table
 from .values import RejectedValue, coerce, key_problem
@@ -309,8 +309,11 @@ class Run:
         endpoint=None,
         node: str | None = None,
         own_node: str | None = None,
+        space: tuple[str, str] | None = None,
     ) -> None:
         """Sync this run to the Hub dataset ``dataset_id`` every ``interval`` seconds and at `finish`.
+
+        ``space``: ``(space_id, sdk)`` of the dashboard Space, set up by the uploader's thread first.
 
         ``node``: this process samples another node's system metrics into the run (an observer); it
         sends only those, under the node's own folder, and never the run's metadata.
@@ -319,7 +322,7 @@ class Run:
 
         self._uploader = Uploader(
             self.path, self.project, dataset_id, token=token, private=private, interval=interval,
-            endpoint=endpoint, run_uids=[self.uid], node=node, own_node=own_node,
+            endpoint=endpoint, run_uids=[self.uid], node=node, own_node=own_node, space=space,
         )  # fmt: skip
         self._uploader.start()
 
@@ -390,6 +393,7 @@ def init(
     dir: str | os.PathLike | None = None,  # noqa: A002 - the name users expect
     flush_every: float = 1.0,
     uid: str | None = None,
+    space_sdk: str = "static",
 ) -> Run:
     """Start (or resume) a run and make it the current one.
 
@@ -400,7 +404,12 @@ def init(
 
     ``resume``: ``"never"`` starts a new run (a taken name gets a ``-2``, ``-3``, ... suffix, with a
     warning), ``"allow"`` continues the named run if it exists, ``"must"`` raises if it does not.
+
+    With a ``space_id``, the dashboard Space is created if missing (``private`` like the dataset)
+    and its files kept current: ``space_sdk="static"`` (free: the page reads the dataset in the
+    browser), or ``"gradio"`` / ``"docker"`` (runs the dashboard server; paid hardware).
     """
+    validate_space_sdk(space_sdk)
     if not isinstance(private, bool):
         raise TypeError(f"private must be True or False, got {private!r}")
     if isinstance(sync_every, bool) or not isinstance(sync_every, (int, float)) or sync_every < MIN_SYNC_EVERY_S:
@@ -430,12 +439,19 @@ def init(
         resume=resume,
         directory=dir,
         flush_every=flush_every,
-        run_settings={"space_id": space_id, "dataset_id": dataset_id, "private": private, "sync_every": sync_every},
+        run_settings={
+            "space_id": space_id,
+            "space_sdk": space_sdk if space_id is not None else None,
+            "dataset_id": dataset_id,
+            "private": private,
+            "sync_every": sync_every,
+        },
         exit_hooks=_exit_hooks,
         uid=uid,
     )
     if target is not None:
-        run.start_sync(target.dataset_id, target.token, private=private, interval=sync_every)
+        space = (target.space_id, space_sdk) if target.space_id is not None else None
+        run.start_sync(target.dataset_id, target.token, private=private, interval=sync_every, space=space)
     _set_current(run)
     return run
 

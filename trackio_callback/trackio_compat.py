@@ -24,9 +24,11 @@ from trackio_callback.table import Image, Table
 
 logger = logging.getLogger("trackio_callback.trackio_compat")
 
-__all__ = ["Image", "Table", "__version__", "context_vars", "current_run", "finish", "init", "log"]
+__all__ = ["Image", "Table", "__version__", "context_vars", "current_run", "finish", "init", "log", "show"]
 
-_INIT_PARAMETERS = ("project", "name", "group", "space_id", "dataset_id", "config", "resume", "sync_every")
+_INIT_PARAMETERS = (
+    "project", "name", "group", "space_id", "dataset_id", "config", "resume", "sync_every", "space_sdk"
+)  # fmt: skip
 
 
 def init(project: str | None = None, name: str | None = None, *, private: bool | None = None, **kwargs: Any):
@@ -53,6 +55,14 @@ def finish() -> None:
 
 def current_run():
     return _run.current_run()
+
+
+def show(project: str | None = None, **kwargs: Any):
+    """``trackio.show``: the trackio-callback dashboard; trackio's styling arguments are ignored."""
+    import trackio_callback
+
+    known = ("host", "port", "dataset_id", "dir", "open_browser", "block")
+    return trackio_callback.show(project, **{k: v for k, v in kwargs.items() if k in known})
 
 
 class _CurrentValue:

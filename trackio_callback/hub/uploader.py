@@ -90,6 +90,7 @@ class Uploader:
         retry_budget: float = 120.0,
         node: str | None = None,
         own_node: str | None = None,
+        space: tuple[str, str] | None = None,
     ):
         self.store_path = Path(store_path)
         self.project = project
@@ -104,6 +105,8 @@ class Uploader:
         self.node = node
         self.own_node = own_node
         self.api = HfApi(endpoint=endpoint, token=token)
+        self.space = space  # (space_id, sdk) of the dashboard Space, deployed once by the thread
+        self.space_deployed = False
         self._repo_ready = False
         self._gave_up = False
         self._lock = threading.Lock()  # one sync at a time (the thread, a final sync, a CLI call)
@@ -132,7 +135,32 @@ class Uploader:
                        f"{self.store_path}: run `trackio-callback sync --project {self.project}` later")  # fmt: skip
             return False
 
+    def deploy_space(self) -> bool:
+        """Create the dashboard Space if missing and update its files; warn once and go on if that fails."""
+        if self.space is None or self.space_deployed or self.node:
+            return self.space_deployed
+        from .space import SpaceDeployer
+
+        space_id, sdk = self.space
+        deployer = SpaceDeployer(
+            self.api, space_id, self.dataset_id, sdk=sdk, private=self.private, dataset_private=self.private
+        )
+        try:
+            sent = deployer.deploy()
+        except Exception as error:  # the dashboard is a convenience: the data still syncs
+            self._warn(f"setting up the dashboard Space {space_id} failed ({_first_line(error)}); metrics still sync")
+            return False
+        self.space_deployed = True
+        logger.info("dashboard Space %s: %s", space_id, f"updated {len(sent)} files" if sent else "up to date")
+        if sdk != "static" and self.private:
+            self._warn(
+                f"the {sdk} Space {space_id} reads the private dataset {self.dataset_id} with its own token: "
+                f"add a read token as the Space secret HF_TOKEN (trackio-callback never stores one there)"
+            )
+        return True
+
     def _loop(self) -> None:
+        self.deploy_space()
         while not self._stop.wait(self.interval):
             try:
                 self.sync(budget=min(self.retry_budget, self.interval))

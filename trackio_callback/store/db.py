@@ -508,8 +508,14 @@ class Store:
             for name, count, nans, first_step, last_step, last, last_time, low, high in rows
         }
 
-    def series(self, run_id: int, key_id: int, min_step: int | None = None, max_step: int | None = None) -> SeriesData:
-        """One key's points, in log order, optionally within a step range."""
+    def series_chunks(
+        self, run_id: int, key_id: int, min_step: int | None = None, max_step: int | None = None
+    ) -> list[tuple]:
+        """The encoded chunks of one key, in log order, of the batches that reach into a step range.
+
+        Rows are ``(key_id, first_seq, size, steps, times, positions, count, vals)``: what `series`
+        decodes (and `arrays.decode_chunks`, with numpy). Points outside the range are still in them.
+        """
         sql = """SELECT c.key_id, b.first_seq, b.size, b.steps, b.times, c.positions, c.count, c.vals
                  FROM chunks c JOIN batches b ON b.id = c.batch_id
                  WHERE c.run_id = ? AND c.key_id = ?"""
@@ -520,7 +526,12 @@ class Store:
         if max_step is not None:
             sql += " AND b.min_step <= ?"
             params.append(max_step)
-        data = _decode_chunks(self._read(sql + " ORDER BY b.first_seq", params)).get(key_id, SeriesData([], [], [], []))
+        return self._read(sql + " ORDER BY b.first_seq", params)
+
+    def series(self, run_id: int, key_id: int, min_step: int | None = None, max_step: int | None = None) -> SeriesData:
+        """One key's points, in log order, optionally within a step range."""
+        rows = self.series_chunks(run_id, key_id, min_step, max_step)
+        data = _decode_chunks(rows).get(key_id, SeriesData([], [], [], []))
         if min_step is None and max_step is None:
             return data
         low = min_step if min_step is not None else -(2**63)

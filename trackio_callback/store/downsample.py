@@ -27,11 +27,13 @@ def minmax_indices(values: list[float], max_points: int) -> list[int]:
         window = range(lo, hi)
         total = sum(values[lo:hi])
         keep.add(hi - 1)
-        if total == total:  # no NaN in the bucket (NaN, or +inf with -inf, makes the sum NaN)
+        # A NaN makes the sum NaN (so does +inf with -inf: then no NaN is found below).
+        first_nan = None if total == total else next((i for i in window if get(i) != get(i)), None)
+        if first_nan is None:
             keep.update((lo, min(window, key=get), max(window, key=get)))
             continue
         # A NaN is the most important point of its bucket: it takes the place of the first point.
-        keep.add(next(i for i in window if get(i) != get(i)))
+        keep.add(first_nan)
         finite = [i for i in window if get(i) == get(i)]
         if finite:
             keep.update((min(finite, key=get), max(finite, key=get)))

@@ -1,0 +1,316 @@
+"""The dashboard's JSON API: read-only GET endpoints over `Reader`, and the static front end.
+
+Every answer is strict JSON (`jsontext`). Series come as columns (``steps``, ``timestamps`` in unix
+seconds, ``values``) downsampled with min/max preservation, with the run's ``cursor`` (the seq of
+its last ``log()`` call included), so a live page asks `/api/poll` only for what came after::
+
+    GET /api/info                                   mode, version, default project, poll interval
+    GET /api/projects
+    GET /api/runs?project=P                         every run: status, times, last step, config, summary, cursor
+    GET /api/keys?project=P&run=A&run=B             per run: metric summaries, system keys, table keys
+    GET /api/series?project=P&run=A&run=B&key=K[&key=K2][&max_points=N]   with each run's cursor
+    GET /api/poll?project=P&run=A&after=SEQ[&run=B&after=SEQ][&key=K...]   points logged since each cursor
+    GET /api/system?project=P&run=A[&after=SEQ]     system samples (GPU, CPU...) since a cursor
+    GET /api/tables?project=P&run=A[&key=K]         logged tables (TRL completions)
+    GET /api/alerts?project=P&run=A
+    GET /api/config_diff?project=P&run=A&run=B
+    GET /api/download?project=P&run=A&key=K&format=csv|parquet     one series at full resolution
+
+There is no write endpoint: every other method answers 405. Names are checked by `Reader` (a project
+is one path component, never ``..``; runs and keys are SQL parameters), so no parameter reaches
+outside the storage directory or into SQL text; a bad one is a 400 or 404 naming what exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from importlib import resources
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .. import __version__
+from ..errors import InvalidNameError, NotFoundError, TrackioError
+from ..jsontext import dumps
+from ..reader import Reader, Series
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_POINTS = 1000
+MAX_POINTS_LIMIT = 100_000
+POLL_MS = 2000
+STATIC = resources.files(__package__) / "static"
+
+
+class BadRequest(TrackioError):
+    """A query parameter that is missing or malformed (answered 400)."""
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(dumps(payload), status_code=status, media_type="application/json")
+
+
+class Api:
+    """The endpoints, over one storage directory. Each server thread reads with its own `Reader`."""
+
+    def __init__(self, directory: Any = None, project: str | None = None, dataset_id: str | None = None):
+        self.directory = directory
+        self.project = project
+        self.dataset_id = dataset_id
+        self._local = threading.local()
+        self._readers: list[Reader] = []
+        self._lock = threading.Lock()
+
+    @property
+    def reader(self) -> Reader:
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = Reader(self.directory)
+            with self._lock:
+                self._readers.append(reader)
+        return reader
+
+    def close(self) -> None:
+        with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+
+    # -- endpoints --------------------------------------------------------------------------------
+
+    def info(self, request: Request) -> dict[str, Any]:
+        projects = self.reader.projects()
+        project = self.project if self.project in projects else (projects[-1] if projects else self.project)
+        return {
+            "mode": "server",
+            "version": __version__,
+            "project": project,
+            "dataset_id": self.dataset_id,
+            "poll_ms": POLL_MS,
+            "max_points": DEFAULT_MAX_POINTS,
+        }
+
+    def projects(self, request: Request) -> dict[str, Any]:
+        return {"projects": self.reader.projects()}
+
+    def runs(self, request: Request) -> dict[str, Any]:
+        project = _one(request, "project")
+        runs = self.reader.runs(project)
+        store = self.reader.store(project)
+        cursors = {row.name: row.next_seq - 1 for row in store.runs()}
+        for run in runs:
+            run["cursor"] = cursors.get(run["name"], -1)
+        return {"project": project, "runs": runs}
+
+    def keys(self, request: Request) -> dict[str, Any]:
+        project = _one(request, "project")
+        result = {}
+        for run in _many(request, "run"):
+            metrics = self.reader.summary(project, run)["metrics"]
+            result[run] = {
+                "metrics": metrics,
+                "system": self.reader.system_keys(project, run),
+                "tables": self.reader.table_keys(project, run),
+            }
+        return {"project": project, "runs": result}
+
+    def series(self, request: Request) -> dict[str, Any]:
+        project = _one(request, "project")
+        max_points = _int(request, "max_points", DEFAULT_MAX_POINTS, low=4, high=MAX_POINTS_LIMIT)
+        keys = _many(request, "key")
+        result, cursors = [], {}
+        for run in _many(request, "run"):
+            cursor = cursors[run] = self.reader.cursor(project, run)  # first: later points wait for a poll
+            available = set(self.reader.metric_keys(project, run))
+            for key in keys:
+                if key not in available:
+                    continue  # a run that does not log this key draws no line on its chart
+                series = self.reader.series(project, run, key, max_points=max_points, until_seq=cursor)
+                result.append(_columns(series) | {"total": series.total})
+        return {"project": project, "cursors": cursors, "series": result}
+
+    def poll(self, request: Request) -> dict[str, Any]:
+        project = _one(request, "project")
+        runs, afters = _many(request, "run"), _many(request, "after")
+        if len(runs) != len(afters):
+            raise BadRequest(f"every run needs its after= cursor: got {len(runs)} run and {len(afters)} after")
+        keys = request.query_params.getlist("key") or None
+        max_points = _int(request, "max_points", DEFAULT_MAX_POINTS, low=4, high=MAX_POINTS_LIMIT)
+        answer = []
+        for run, after in zip(runs, afters):
+            after_seq = _parse_int("after", after, low=-1)
+            info = self.reader.run(project, run)
+            cursor = self.reader.cursor(project, run)
+            new = {}
+            if cursor > after_seq:
+                points = self.reader.new_points(project, run, after_seq, keys, max_points, until_seq=cursor)
+                new = {key: _columns(series) for key, series in points.items()}
+            answer.append(
+                {
+                    "run": run,
+                    "cursor": max(cursor, after_seq),
+                    "status": info["status"],
+                    "last_step": info["last_step"],
+                    "series": new,
+                }
+            )
+        return {"project": project, "runs": answer}
+
+    def system(self, request: Request) -> dict[str, Any]:
+        project, run = _one(request, "project"), _one(request, "run")
+        after = _int(request, "after", -1, low=-1)
+        samples = self.reader.system_samples(project, run, after)
+        cursor = samples[-1]["seq"] if samples else after
+        series: dict[str, dict[str, dict[str, list]]] = {}
+        for sample in samples:
+            node = sample["node"] or ""
+            empty: dict[str, list] = {"timestamps": [], "steps": [], "values": []}
+            columns = series.setdefault(sample["key"], {}).setdefault(node, empty)
+            columns["timestamps"].append(sample["timestamp"])
+            columns["steps"].append(sample["step"])
+            columns["values"].append(sample["value"])
+        return {"project": project, "run": run, "cursor": cursor, "series": series}
+
+    def tables(self, request: Request) -> dict[str, Any]:
+        project, run = _one(request, "project"), _one(request, "run")
+        key = request.query_params.get("key")
+        return {"project": project, "run": run, "tables": self.reader.tables(project, run, key)}
+
+    def alerts(self, request: Request) -> dict[str, Any]:
+        project, run = _one(request, "project"), _one(request, "run")
+        return {"project": project, "run": run, "alerts": self.reader.alerts(project, run)}
+
+    def config_diff(self, request: Request) -> dict[str, Any]:
+        project = _one(request, "project")
+        runs = _many(request, "run")
+        return {"project": project, "runs": runs, "diff": self.reader.config_diff(project, runs)}
+
+    def download(self, request: Request) -> Response:
+        project, run, key = _one(request, "project"), _one(request, "run"), _one(request, "key")
+        kind = request.query_params.get("format", "csv")
+        if kind not in ("csv", "parquet"):
+            raise BadRequest(f"format must be 'csv' or 'parquet', got {kind!r}")
+        series = self.reader.series(project, run, key)
+        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{run}-{key}")
+        headers = {"Content-Disposition": f'attachment; filename="{stem}.{kind}"'}
+        if kind == "csv":
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(["step", "timestamp", "value"])
+            writer.writerows(zip(series.steps, series.timestamps, series.values))
+            return Response(text.getvalue(), media_type="text/csv", headers=headers)
+        return Response(_parquet(series), media_type="application/vnd.apache.parquet", headers=headers)
+
+
+def _parquet(series: Series) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "step": pa.array(series.steps, pa.int64()),
+            "timestamp": pa.array(series.timestamps_us, pa.timestamp("us", tz="UTC")),
+            "value": pa.array(series.values, pa.float64()),
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _columns(series: Series) -> dict[str, Any]:
+    return {
+        "run": series.run,
+        "key": series.key,
+        "steps": series.steps,
+        "timestamps": series.timestamps,
+        "values": series.values,
+    }
+
+
+# -- query parameters -------------------------------------------------------------------------------
+
+
+def _one(request: Request, name: str) -> str:
+    values = request.query_params.getlist(name)
+    if len(values) != 1 or not values[0]:
+        raise BadRequest(f"query parameter {name!r} is required once, got {values!r}")
+    return values[0]
+
+
+def _many(request: Request, name: str) -> list[str]:
+    values = request.query_params.getlist(name)
+    if not values or not all(values):
+        raise BadRequest(f"query parameter {name!r} is required (repeat it for several), got {values!r}")
+    return values
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int | None = None) -> int:
+    text = request.query_params.get(name)
+    return default if text is None else _parse_int(name, text, low, high)
+
+
+def _parse_int(name: str, text: str, low: int, high: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {text!r}") from None
+    if value < low or (high is not None and value > high):
+        accepted = f">= {low}" if high is None else f"from {low} to {high}"
+        raise BadRequest(f"{name} must be an integer {accepted}, got {value}")
+    return value
+
+
+# -- the app ----------------------------------------------------------------------------------------
+
+
+def _endpoint(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    def run(request: Request) -> Response:
+        try:
+            result = handler(request)
+        except (BadRequest, InvalidNameError, TypeError, ValueError) as error:
+            return json_response({"error": str(error)}, 400)
+        except NotFoundError as error:
+            return json_response({"error": str(error)}, 404)
+        except TrackioError as error:
+            return json_response({"error": str(error)}, 500)
+        return result if isinstance(result, Response) else json_response(result)
+
+    async def endpoint(request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(run, request)
+
+    return endpoint
+
+
+def create_app(directory: Any = None, project: str | None = None, dataset_id: str | None = None) -> Starlette:
+    """The dashboard app over the projects in ``directory`` (default: the storage dir)."""
+    api = Api(directory, project, dataset_id)
+    names = ("info", "projects", "runs", "keys", "series", "poll", "system", "tables", "alerts", "config_diff")
+    routes = [Route(f"/api/{name}", _endpoint(getattr(api, name)), methods=["GET"]) for name in names]
+    routes.append(Route("/api/download", _endpoint(api.download), methods=["GET"]))
+
+    async def index(request: Request) -> Response:
+        return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-cache"})
+
+    routes.append(Route("/", index, methods=["GET"]))
+    routes.append(Mount("/static", StaticFiles(directory=str(STATIC)), name="static"))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        api.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.api = api
+    return app

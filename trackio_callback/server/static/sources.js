@@ -1,0 +1,476 @@
+// Where the dashboard's data comes from: the local server's JSON API (ServerSource), or a
+// trackio-callback Hub dataset read directly in the browser with hyparquet (HubSource, for the
+// static Space). Both answer the same calls with the same shapes, so app.js does not care which.
+//
+//   runs(project)                      [{name, uid, group, status, created_at, finished_at, last_step, config, summary}]
+//   keys(project, runs)                {run: {metrics: {key: {last, min, max, count, ...}}, system: [..], tables: [..]}}
+//   series(project, run, keys, max)    {cursor, series: {key: {steps, timestamps, values}}}  (downsampled, min/max kept)
+//   poll(project, cursors, max)        [{run, cursor, status, last_step, series: {key: columns}}]: only what is new
+//   system(project, run, cursor)       {cursor, series: {key: {node: {timestamps, steps, values}}}}: only what is new
+//   tables(project, run), alerts(project, run), download(project, run, key, format)
+"use strict";
+
+const NON_FINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
+
+function num(v) {
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (v instanceof Date) return v.getTime() / 1000;
+  if (v === null || v === undefined) return null;
+  return v in NON_FINITE ? NON_FINITE[v] : Number(v);
+}
+
+function numbers(column) {
+  const out = new Array(column.length);
+  for (let i = 0; i < column.length; i++) out[i] = num(column[i]);
+  return out;
+}
+
+function columns(c) {
+  return { steps: numbers(c.steps), timestamps: numbers(c.timestamps), values: numbers(c.values) };
+}
+
+// The min/max-preserving downsampling of the Python reader (store/downsample.py), for the Hub
+// source and for live series that grew past the limit: per bucket its first point (or its
+// first NaN), last point, lowest and highest value; the last point always stays.
+function minmaxIndices(values, maxPoints) {
+  const n = values.length;
+  if (n <= maxPoints) return null;
+  const buckets = Math.floor(maxPoints / 4);
+  const keep = new Set();
+  for (let b = 0; b < buckets; b++) {
+    const lo = Math.floor((b * n) / buckets), hi = Math.floor(((b + 1) * n) / buckets);
+    keep.add(hi - 1);
+    let firstNaN = -1, min = -1, max = -1;
+    for (let i = lo; i < hi; i++) {
+      const v = values[i];
+      if (v !== v) { if (firstNaN < 0) firstNaN = i; continue; }
+      if (min < 0 || v < values[min]) min = i;
+      if (max < 0 || v > values[max]) max = i;
+    }
+    keep.add(firstNaN >= 0 ? firstNaN : lo);
+    if (min >= 0) { keep.add(min); keep.add(max); }
+  }
+  return Array.from(keep).sort((a, b) => a - b);
+}
+
+function downsample(c, maxPoints) {
+  const idx = minmaxIndices(c.values, maxPoints);
+  if (!idx) return c;
+  const out = {};
+  for (const name of Object.keys(c)) out[name] = idx.map((i) => c[name][i]);
+  return out;
+}
+
+function parseJSON(text) {
+  if (typeof text !== "string") return text ?? {};
+  try {
+    return JSON.parse(text);
+  } catch (e) { // Python's json.dumps writes bare NaN / Infinity
+    return JSON.parse(text.replace(/(-?Infinity|NaN)(?=[,\]}\s])/g, '"$1"'));
+  }
+}
+
+class ServerSource {
+  constructor(base = "") {
+    this.base = base;
+    this.mode = "server";
+    this.bytes = 0; // bytes of JSON received, for the live-poll measurements
+  }
+
+  async get(path, params = {}) {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(params)) {
+      for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined && v !== null) query.append(name, v);
+    }
+    const response = await fetch(`${this.base}api/${path}?${query}`, { cache: "no-store" });
+    const text = await response.text();
+    this.bytes += text.length;
+    const body = text ? JSON.parse(text) : {};
+    if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+    return body;
+  }
+
+  async info() {
+    const info = await this.get("info");
+    info.projects = (await this.get("projects")).projects;
+    return info;
+  }
+
+  async runs(project) {
+    return (await this.get("runs", { project })).runs;
+  }
+
+  async keys(project, runs) {
+    return (await this.get("keys", { project, run: runs })).runs;
+  }
+
+  async series(project, run, keys, maxPoints) {
+    const body = await this.get("series", { project, run, key: keys, max_points: maxPoints });
+    const series = {};
+    for (const s of body.series) series[s.key] = columns(s);
+    return { cursor: body.cursors[run], series };
+  }
+
+  async poll(project, cursors, maxPoints) {
+    const runs = Object.keys(cursors);
+    if (!runs.length) return [];
+    const before = this.bytes;
+    const body = await this.get("poll", { project, run: runs, after: runs.map((r) => cursors[r]), max_points: maxPoints });
+    this.lastPollBytes = this.bytes - before;
+    return body.runs.map((r) => {
+      const series = {};
+      for (const [key, c] of Object.entries(r.series)) series[key] = columns(c);
+      return { ...r, series };
+    });
+  }
+
+  async system(project, run, cursor) {
+    const body = await this.get("system", { project, run, after: cursor ?? -1 });
+    for (const nodes of Object.values(body.series)) {
+      for (const node of Object.keys(nodes)) nodes[node] = columns(nodes[node]);
+    }
+    return body;
+  }
+
+  async tables(project, run) {
+    return (await this.get("tables", { project, run })).tables;
+  }
+
+  async alerts(project, run) {
+    return (await this.get("alerts", { project, run })).alerts;
+  }
+
+  downloadLinks(project, run, key) {
+    const q = (format) => `${this.base}api/download?${new URLSearchParams({ project, run, key, format })}`;
+    return [{ label: "CSV", href: q("csv") }, { label: "Parquet", href: q("parquet") }];
+  }
+}
+
+const SHARD = /^(metrics|system|tables|alerts)\/([^/]+)\/([^/]+)\/(?:([^/]+)\/)?(\d+)-(\d+)\.parquet$/;
+const RUN_FILE = /^runs\/([^/]+)\/([^/]+)\.parquet$/;
+
+class HubSource {
+  // config: {dataset_id, hub}: the dataset the Space shows and the Hub it lives on.
+  constructor(config, token) {
+    this.mode = "hub";
+    this.dataset = config.dataset_id;
+    this.hub = (config.hub || "https://huggingface.co").replace(/\/$/, "");
+    this.token = token;
+    this.bytes = 0;
+    this.files = new Map(); // path -> oid
+    this.parsed = new Map(); // path + oid -> rows
+    this.layout = {};
+    this.data = new Map(); // uid -> {cursor, keys: {key: {seqs, steps, timestamps, values}}, loaded: Set(path)}
+    this.names = new Map(); // project -> {name: uid}
+  }
+
+  headers() {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+  }
+
+  async fetchOk(url) {
+    const response = await fetch(url, { headers: this.headers(), cache: "no-store" });
+    if (!response.ok) {
+      const hint = response.status === 401 || response.status === 404 ? " (private? sign in with Hugging Face)" : "";
+      throw new Error(`${response.status} reading ${url}${hint}`);
+    }
+    return response;
+  }
+
+  async listFiles() {
+    const files = new Map();
+    let url = `${this.hub}/api/datasets/${this.dataset}/tree/main?recursive=true&expand=false`;
+    while (url) {
+      const response = await this.fetchOk(url);
+      const text = await response.text();
+      this.bytes += text.length;
+      for (const entry of JSON.parse(text)) if (entry.type === "file") files.set(entry.path, entry.oid);
+      const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("Link") || "");
+      url = next ? next[1] : null;
+    }
+    this.files = files;
+    const layout = {};
+    for (const path of files.keys()) {
+      let m = RUN_FILE.exec(path);
+      if (m) {
+        const run = ((layout[m[1]] ??= {})[m[2]] ??= { shards: {} });
+        run.runFile = path;
+        continue;
+      }
+      m = SHARD.exec(path);
+      if (m) {
+        const run = ((layout[m[2]] ??= {})[m[3]] ??= { shards: {} });
+        (run.shards[m[1]] ??= []).push({ path, node: m[4] || "", first: Number(m[5]), last: Number(m[6]) });
+      }
+    }
+    for (const runs of Object.values(layout)) {
+      for (const run of Object.values(runs)) for (const list of Object.values(run.shards)) list.sort((a, b) => a.first - b.first);
+    }
+    this.layout = layout;
+  }
+
+  async read(path) {
+    const id = `${path}@${this.files.get(path)}`;
+    if (!this.parsed.has(id)) {
+      const url = `${this.hub}/datasets/${this.dataset}/resolve/main/${path.split("/").map(encodeURIComponent).join("/")}`;
+      this.parsed.set(id, (async () => {
+        const buffer = await (await this.fetchOk(url)).arrayBuffer();
+        this.bytes += buffer.byteLength;
+        return hyparquet.parquetReadObjects({ file: buffer, compressors: hyparquet.compressors });
+      })());
+    }
+    return this.parsed.get(id);
+  }
+
+  async info() {
+    await this.listFiles();
+    const projects = Object.keys(this.layout).sort();
+    return { mode: "hub", dataset_id: this.dataset, projects, project: projects[projects.length - 1], poll_ms: 15000, max_points: 1000 };
+  }
+
+  async projects() {
+    await this.listFiles();
+    return Object.keys(this.layout).sort();
+  }
+
+  uid(project, name) {
+    const uid = (this.names.get(project) || {})[name];
+    if (!uid) throw new Error(`no run ${name} in project ${project}`);
+    return uid;
+  }
+
+  async runs(project) {
+    const entries = Object.entries(this.layout[project] || {}).filter(([, r]) => r.runFile);
+    const rows = await mapLimit(entries, 8, async ([uid, r]) => ({ uid, row: (await this.read(r.runFile))[0] }));
+    const names = {};
+    const runs = rows.map(({ uid, row }) => {
+      let name = row.run_name;
+      if (names[name]) name = `${name} (${uid.slice(0, 6)})`;
+      names[name] = uid;
+      const data = this.data.get(uid);
+      return {
+        name, uid, group: row.group, status: row.status,
+        created_at: num(row.created_at), finished_at: num(row.finished_at), last_step: num(row.last_step),
+        num_logs: num(row.num_logs), config: parseJSON(row.config), summary: parseJSON(row.summary),
+        cursor: data ? data.cursor : -1,
+      };
+    });
+    this.names.set(project, names);
+    return runs.sort((a, b) => a.created_at - b.created_at);
+  }
+
+  // Reads the run's metric shards not read yet; returns the points of calls after `after`, per key.
+  async load(project, uid, after) {
+    const data = this.data.get(uid) ?? { cursor: -1, keys: {}, loaded: new Set() };
+    this.data.set(uid, data);
+    const shards = ((this.layout[project] || {})[uid]?.shards.metrics || []).filter((s) => s.last > data.cursor && !data.loaded.has(s.path));
+    const fresh = {};
+    const tables = await mapLimit(shards, 6, (s) => this.read(s.path));
+    shards.forEach((s, i) => {
+      data.loaded.add(s.path);
+      for (const row of tables[i]) {
+        const seq = num(row.seq);
+        if (seq <= data.cursor) continue; // a compacted shard repeats calls already read
+        for (const target of [data.keys, fresh]) {
+          if (target === fresh && seq <= after) continue;
+          const c = (target[row.key] ??= { seqs: [], steps: [], timestamps: [], values: [] });
+          c.seqs.push(seq); c.steps.push(num(row.step)); c.timestamps.push(num(row.timestamp)); c.values.push(num(row.value));
+        }
+      }
+    });
+    for (const s of shards) data.cursor = Math.max(data.cursor, s.last);
+    return fresh;
+  }
+
+  async keys(project, runs) {
+    const result = {};
+    for (const name of runs) {
+      const uid = this.uid(project, name);
+      await this.load(project, uid, Infinity);
+      const metrics = {};
+      for (const [key, c] of Object.entries(this.data.get(uid).keys)) {
+        const finite = c.values.filter((v) => v === v);
+        metrics[key] = {
+          count: c.values.length, last: c.values[c.values.length - 1], last_step: c.steps[c.steps.length - 1],
+          min: finite.length ? Math.min(...finite) : NaN, max: finite.length ? Math.max(...finite) : NaN,
+        };
+      }
+      const shards = this.layout[project]?.[uid]?.shards || {};
+      const tableKeys = new Set();
+      for (const s of shards.tables || []) for (const row of await this.read(s.path)) tableKeys.add(row.key);
+      result[name] = { metrics, system: (shards.system || []).length ? ["*"] : [], tables: [...tableKeys].sort() };
+    }
+    return result;
+  }
+
+  async series(project, run, keys, maxPoints) {
+    const uid = this.uid(project, run);
+    await this.load(project, uid, Infinity);
+    const data = this.data.get(uid);
+    const series = {};
+    for (const key of keys) {
+      const c = data.keys[key];
+      if (c) series[key] = downsample({ steps: c.steps, timestamps: c.timestamps, values: c.values }, maxPoints);
+    }
+    return { cursor: data.cursor, series };
+  }
+
+  async poll(project, cursors, maxPoints) {
+    const before = this.bytes;
+    await this.listFiles();
+    const fresh = await this.runs(project);
+    const byName = Object.fromEntries(fresh.map((r) => [r.name, r]));
+    const answer = [];
+    for (const [name, after] of Object.entries(cursors)) {
+      const info = byName[name];
+      if (!info) continue;
+      const points = await this.load(project, info.uid, after);
+      const series = {};
+      for (const [key, c] of Object.entries(points)) {
+        series[key] = downsample({ steps: c.steps, timestamps: c.timestamps, values: c.values }, maxPoints);
+      }
+      answer.push({ run: name, cursor: this.data.get(info.uid).cursor, status: info.status, last_step: info.last_step, series });
+    }
+    this.lastPollBytes = this.bytes - before;
+    return answer;
+  }
+
+  async system(project, run, cursor) {
+    const uid = this.uid(project, run);
+    const seen = new Set(cursor || []);
+    const shards = (this.layout[project]?.[uid]?.shards.system || []).filter((s) => !seen.has(s.path));
+    const series = {};
+    for (const s of shards) {
+      for (const row of await this.read(s.path)) {
+        const node = row.node || s.node || "";
+        const c = ((series[row.key] ??= {})[node] ??= { timestamps: [], steps: [], values: [] });
+        c.timestamps.push(num(row.timestamp)); c.steps.push(num(row.step)); c.values.push(num(row.value));
+      }
+      seen.add(s.path);
+    }
+    return { cursor: [...seen], series };
+  }
+
+  async tables(project, run) {
+    const uid = this.uid(project, run);
+    const out = [];
+    for (const s of this.layout[project]?.[uid]?.shards.tables || []) {
+      for (const row of await this.read(s.path)) {
+        out.push({ key: row.key, step: num(row.step), timestamp: num(row.timestamp), ...parseJSON(row.data) });
+      }
+    }
+    return out;
+  }
+
+  async alerts(project, run) {
+    const uid = this.uid(project, run);
+    const out = [];
+    for (const s of this.layout[project]?.[uid]?.shards.alerts || []) {
+      for (const row of await this.read(s.path)) {
+        out.push({ step: num(row.step), timestamp: num(row.timestamp), kind: row.kind, message: row.message, value: num(row.value) });
+      }
+    }
+    return out;
+  }
+
+  downloadLinks(project, run, key) {
+    return [{ label: "CSV", csv: () => this.csv(project, run, key) }];
+  }
+
+  csv(project, run, key) {
+    const c = this.data.get(this.uid(project, run))?.keys[key];
+    const lines = ["step,timestamp,value"];
+    if (c) for (let i = 0; i < c.values.length; i++) lines.push(`${c.steps[i]},${c.timestamps[i]},${c.values[i]}`);
+    return lines.join("\n") + "\n";
+  }
+}
+
+async function mapLimit(items, limit, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+// Sign-in with Hugging Face (OAuth authorization code + PKCE), for a static Space that shows a
+// private dataset: the visitor's own token, kept in this tab's sessionStorage, never in the Space.
+const OAuth = {
+  variables() {
+    return (window.huggingface && window.huggingface.variables) || null;
+  },
+  token() {
+    const saved = sessionStorage.getItem("trackio-oauth");
+    if (!saved) return null;
+    const { token, expires } = JSON.parse(saved);
+    return Date.now() < expires ? token : null;
+  },
+  redirectUri() {
+    return window.location.origin + window.location.pathname;
+  },
+  async signIn() {
+    const v = this.variables();
+    const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+    const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
+    const challenge = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+    sessionStorage.setItem("trackio-oauth-pending", JSON.stringify({ verifier, state }));
+    const query = new URLSearchParams({
+      client_id: v.OAUTH_CLIENT_ID, redirect_uri: this.redirectUri(), response_type: "code",
+      scope: v.OAUTH_SCOPES || "openid profile", state, code_challenge: challenge, code_challenge_method: "S256",
+    });
+    window.location.assign(`${v.OPENID_PROVIDER_URL.replace(/\/$/, "")}/oauth/authorize?${query}`);
+  },
+  // After the redirect back: trade the code for a token, and clean the address bar.
+  async complete() {
+    const params = new URLSearchParams(window.location.search);
+    const code = params.get("code");
+    const pending = JSON.parse(sessionStorage.getItem("trackio-oauth-pending") || "null");
+    const v = this.variables();
+    if (!code || !pending || !v) return;
+    sessionStorage.removeItem("trackio-oauth-pending");
+    if (params.get("state") !== pending.state) throw new Error("sign-in failed: the state does not match");
+    const response = await fetch(`${v.OPENID_PROVIDER_URL.replace(/\/$/, "")}/oauth/token`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code", code, redirect_uri: this.redirectUri(),
+        client_id: v.OAUTH_CLIENT_ID, code_verifier: pending.verifier,
+      }),
+    });
+    if (!response.ok) throw new Error(`sign-in failed: ${response.status}`);
+    const body = await response.json();
+    const expires = Date.now() + 1000 * (body.expires_in || 3600);
+    sessionStorage.setItem("trackio-oauth", JSON.stringify({ token: body.access_token, expires }));
+    window.history.replaceState(null, "", this.redirectUri() + window.location.hash);
+  },
+  signOut() {
+    sessionStorage.removeItem("trackio-oauth");
+    window.location.reload();
+  },
+};
+
+function base64url(bytes) {
+  let text = "";
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+// The page decides its source: a Space ships config.json naming the dataset; the local server has the API.
+async function openSource() {
+  let config = null;
+  try {
+    const response = await fetch("config.json", { cache: "no-store" });
+    if (response.ok) config = await response.json();
+  } catch (e) { /* no config: the local server */ }
+  if (config && config.mode === "hub") {
+    await OAuth.complete();
+    return new HubSource(config, OAuth.token());
+  }
+  return new ServerSource("");
+}
