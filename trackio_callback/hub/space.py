@@ -56,6 +56,12 @@ def front_end_files() -> dict[str, bytes]:
     return files
 
 
+def _content_id(entry) -> str:
+    """What identifies a Space file's content: an LFS file's sha256, else its git blob id."""
+    lfs = getattr(entry, "lfs", None)
+    return lfs.sha256 if lfs is not None else entry.blob_id
+
+
 class SpaceDeployer:
     """Creates a run's dashboard Space if missing and keeps its files current (only changed ones are sent)."""
 
@@ -92,14 +98,14 @@ class SpaceDeployer:
         self.api.create_repo(self.space_id, repo_type="space", space_sdk=self.sdk, private=self.private, exist_ok=True)
         wanted = self.files()
         remote = {
-            entry.path: entry.blob_id
+            entry.path: _content_id(entry)
             for entry in self.api.list_repo_tree(self.space_id, repo_type="space", recursive=True)
             if hasattr(entry, "blob_id")
         }
         operations: list = [
             CommitOperationAdd(path, content)
             for path, content in sorted(wanted.items())
-            if remote.get(path) != git_blob_id(content)
+            if remote.get(path) not in (git_blob_id(content), hashlib.sha256(content).hexdigest())
         ]
         managed = ("static/", "app.py", "Dockerfile", "requirements.txt", "config.json")
         operations += [

@@ -303,7 +303,11 @@ def create_app(directory: Any = None, project: str | None = None, dataset_id: st
     async def index(request: Request) -> Response:
         return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-cache"})
 
+    async def config(request: Request) -> Response:  # a Space ships {"mode": "hub", ...} here instead
+        return json_response({"mode": "server"})
+
     routes.append(Route("/", index, methods=["GET"]))
+    routes.append(Route("/config.json", config, methods=["GET"]))
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC)), name="static"))
 
     @contextlib.asynccontextmanager
