@@ -85,7 +85,11 @@ def debiased_ema(values: list[float], weight: float) -> list[float]:
 def project(tmp_path) -> Path:
     """Project "exp": runs a, b (group base) and c (group sweep); system samples, a table and an alert."""
     directory = tmp_path / "runs"
-    configs = {"a": {"lr": 1e-3, "batch": 8}, "b": {"lr": 2e-3, "batch": 8}, "c": {"lr": 1e-3, "batch": 8, "warmup": 10}}
+    configs = {
+        "a": {"lr": 1e-3, "batch": 8},
+        "b": {"lr": 2e-3, "batch": 8},
+        "c": {"lr": 1e-3, "batch": 8, "warmup": 10},
+    }
     for name, group in (("a", "base"), ("b", "base"), ("c", "sweep")):
         run = trackio.init(project="exp", name=name, group=group, config=configs[name], dir=directory)
         for step in range(STEPS):
@@ -219,9 +223,25 @@ def test_a_spike_survives_downsampling_of_a_long_run(page, tmp_path):
     run.finish()
     with show(dir=tmp_path, open_browser=False, block=False, port=0) as running:
         chart = open_dashboard(page, running.url)["charts"]["train/loss"]
-    assert chart["points"]["spiky"] <= 1000
-    assert chart["max"]["spiky"] == 1e6
-    assert chart["x"]["spiky"] == [0, 49_999]
+        assert chart["points"]["spiky"] <= 1000
+        assert chart["max"]["spiky"] == 1e6
+        assert chart["x"]["spiky"] == [0, 49_999]
+
+        # Dragging over a narrow range fetches it again at full resolution: every step is there.
+        box = page.locator(".chart[data-key='train/loss'] .u-over").bounding_box()
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] * 0.40, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.41, y, steps=5)
+        page.mouse.up()
+        zoomed = wait_for(page, lambda s: s["charts"]["train/loss"]["zoom"] is not None)["charts"]["train/loss"]
+        low, high = zoomed["zoom"]
+        assert 19_000 < low < high < 21_500
+        assert zoomed["x"]["spiky"] == [max(low, 0), high]
+        assert zoomed["points"]["spiky"] == high - low + 1
+        page.dblclick(".chart[data-key='train/loss'] .u-over")
+        reset = wait_for(page, lambda s: s["charts"]["train/loss"]["zoom"] is None)["charts"]["train/loss"]
+        assert reset["x"]["spiky"] == [0, 49_999]
 
 
 def test_a_run_that_is_still_logging_updates_live(page, tmp_path):
@@ -256,7 +276,8 @@ def test_runs_table_config_diff_tables_alerts_and_system_tabs(page, dashboard):
     page.check("#diff-only")
     headers = page.eval_on_selector_all(".runs-table th", "ths => ths.map(t => t.textContent)")
     assert "config.lr" in headers and "config.warmup" in headers and "config.batch" not in headers
-    last_loss = page.text_content(".runs-table tr[data-run=a] td:nth-child(" + str(headers.index("train/loss") + 1) + ")")
+    column = headers.index("train/loss") + 1
+    last_loss = page.text_content(f".runs-table tr[data-run=a] td:nth-child({column})")
     assert float(last_loss) == pytest.approx(loss("a", STEPS - 1), rel=1e-5)
 
     page.click("#tabs button[data-tab=tables]")

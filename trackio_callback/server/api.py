@@ -8,7 +8,8 @@ its last ``log()`` call included), so a live page asks `/api/poll` only for what
     GET /api/projects
     GET /api/runs?project=P                         every run: status, times, last step, config, summary, cursor
     GET /api/keys?project=P&run=A&run=B             per run: metric summaries, system keys, table keys
-    GET /api/series?project=P&run=A&run=B&key=K[&key=K2][&max_points=N]   with each run's cursor
+    GET /api/series?project=P&run=A&run=B&key=K[&key=K2][&max_points=N][&min_step=S&max_step=S]
+                                                    with each run's cursor (a step range: zoomed detail)
     GET /api/poll?project=P&run=A&after=SEQ[&run=B&after=SEQ][&key=K...]   points logged since each cursor
     GET /api/system?project=P&run=A[&after=SEQ]     system samples (GPU, CPU...) since a cursor
     GET /api/tables?project=P&run=A[&key=K]         logged tables (TRL completions)
@@ -126,6 +127,8 @@ class Api:
     def series(self, request: Request) -> dict[str, Any]:
         project = _one(request, "project")
         max_points = _int(request, "max_points", DEFAULT_MAX_POINTS, low=4, high=MAX_POINTS_LIMIT)
+        min_step = _int(request, "min_step", None, low=-(2**63))
+        max_step = _int(request, "max_step", None, low=-(2**63))
         keys = _many(request, "key")
         result, cursors = [], {}
         for run in _many(request, "run"):
@@ -134,7 +137,9 @@ class Api:
             for key in keys:
                 if key not in available:
                     continue  # a run that does not log this key draws no line on its chart
-                series = self.reader.series(project, run, key, max_points=max_points, until_seq=cursor)
+                series = self.reader.series(
+                    project, run, key, min_step, max_step, max_points=max_points, until_seq=cursor
+                )
                 result.append(_columns(series) | {"total": series.total})
         return {"project": project, "cursors": cursors, "series": result}
 
@@ -254,7 +259,7 @@ def _many(request: Request, name: str) -> list[str]:
     return values
 
 
-def _int(request: Request, name: str, default: int, low: int, high: int | None = None) -> int:
+def _int(request: Request, name: str, default: Any, low: int, high: int | None = None) -> Any:
     text = request.query_params.get(name)
     return default if text is None else _parse_int(name, text, low, high)
 

@@ -298,12 +298,46 @@ function makeChart(key, container, lines, width, kind = "metric") {
     hooks: {
       setCursor: [(u) => tooltip(u, chart)],
       setSelect: [(u) => { if (u.select.width > 0) chart.zoomed = true; }],
+      setScale: [(u, scale) => { if (scale === "x" && chart.zoomed && kind === "metric") zoomDetail(chart); }],
     },
   };
   chart.u = new uPlot(opts, chartData(lines), card);
   chart.u.over.addEventListener("mouseleave", () => ($("tooltip").hidden = true));
-  chart.u.over.addEventListener("dblclick", () => { chart.zoomed = false; });
+  chart.u.over.addEventListener("dblclick", () => {
+    chart.zoomed = false;
+    if (chart.detail) { chart.detail = null; chart.lines = chartLines(key); chart.u.setData(chartData(chart.lines)); }
+  });
   return chart;
+}
+
+// Zoomed into a downsampled series (step axis): fetch that step range again, so the points hidden by
+// the overview's downsampling show up (a million-step run zooms down to single steps).
+const zoomDetail = debounceBy((chart) => chart.key, async (chart) => {
+  if (S.xAxis !== "step") return;
+  const { min, max } = chart.u.scales.x;
+  const lo = Math.floor(min), hi = Math.ceil(max);
+  if (chart.detail && chart.detail.min === lo && chart.detail.max === hi) return;
+  const generation = S.generation;
+  const answers = await Promise.all(chart.lines.map((l) => S.source.series(S.project, l.run, [chart.key], S.maxPoints, lo, hi)));
+  if (generation !== S.generation || !chart.zoomed || !S.charts.has(chart.key)) return;
+  const lines = [];
+  chart.lines.forEach((l, i) => {
+    const c = answers[i].series[chart.key];
+    if (c && c.values.length) lines.push(line(l.run, c));
+  });
+  chart.detail = { min: lo, max: hi };
+  chart.lines = lines;
+  chart.u.setData(chartData(lines), false);
+  chart.u.setScale("x", { min, max });
+}, 150);
+
+function debounceBy(keyOf, fn, ms) {
+  const timers = new Map();
+  return (arg) => {
+    const k = keyOf(arg);
+    clearTimeout(timers.get(k));
+    timers.set(k, setTimeout(() => { timers.delete(k); fn(arg).catch((e) => console.warn("zoom", e)); }, ms));
+  };
 }
 
 function drawCharts() {
@@ -688,6 +722,7 @@ window.trackioDashboard = {
         yDistr: chart.u.scales.y.distr,
         xTime: !!chart.u.scales.x.time,
         section: section(key),
+        zoom: chart.detail ? [chart.detail.min, chart.detail.max] : null,
       };
     }
     const systemCharts = {};

@@ -4,7 +4,8 @@
 //
 //   runs(project)                      [{name, uid, group, status, created_at, finished_at, last_step, config, summary}]
 //   keys(project, runs)                {run: {metrics: {key: {last, min, max, count, ...}}, system: [..], tables: [..]}}
-//   series(project, run, keys, max)    {cursor, series: {key: {steps, timestamps, values}}}  (downsampled, min/max kept)
+//   series(project, run, keys, max[, minStep, maxStep])
+//                                      {cursor, series: {key: {steps, timestamps, values}}}  (downsampled, min/max kept)
 //   poll(project, cursors, max)        [{run, cursor, status, last_step, series: {key: columns}}]: only what is new
 //   system(project, run, cursor)       {cursor, series: {key: {node: {timestamps, steps, values}}}}: only what is new
 //   tables(project, run), alerts(project, run), download(project, run, key, format)
@@ -105,8 +106,8 @@ class ServerSource {
     return (await this.get("keys", { project, run: runs })).runs;
   }
 
-  async series(project, run, keys, maxPoints) {
-    const body = await this.get("series", { project, run, key: keys, max_points: maxPoints });
+  async series(project, run, keys, maxPoints, minStep, maxStep) {
+    const body = await this.get("series", { project, run, key: keys, max_points: maxPoints, min_step: minStep, max_step: maxStep });
     const series = {};
     for (const s of body.series) series[s.key] = columns(s);
     return { cursor: body.cursors[run], series };
@@ -304,14 +305,19 @@ class HubSource {
     return result;
   }
 
-  async series(project, run, keys, maxPoints) {
+  async series(project, run, keys, maxPoints, minStep, maxStep) {
     const uid = this.uid(project, run);
     await this.load(project, uid, Infinity);
     const data = this.data.get(uid);
     const series = {};
     for (const key of keys) {
-      const c = data.keys[key];
-      if (c) series[key] = downsample({ steps: c.steps, timestamps: c.timestamps, values: c.values }, maxPoints);
+      let c = data.keys[key];
+      if (!c) continue;
+      if (minStep !== undefined) {
+        const keep = c.steps.map((s, i) => i).filter((i) => c.steps[i] >= minStep && c.steps[i] <= maxStep);
+        c = { steps: keep.map((i) => c.steps[i]), timestamps: keep.map((i) => c.timestamps[i]), values: keep.map((i) => c.values[i]) };
+      }
+      series[key] = downsample({ steps: c.steps, timestamps: c.timestamps, values: c.values }, maxPoints);
     }
     return { cursor: data.cursor, series };
   }
