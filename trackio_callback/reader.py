@@ -169,7 +169,8 @@ class Reader:
         data = store.series(row.id, key_id, min_step, max_step)
         result = Series(project, row.name, key, data.steps, data.micros, data.values, data.seqs)
         if until_seq is not None and result.seqs and result.seqs[-1] > until_seq:
-            result = _take(result, [i for i, seq in enumerate(result.seqs) if seq <= until_seq])
+            kept = [i for i, seq in enumerate(result.seqs) if seq <= until_seq]
+            result = _take(result, kept, total=len(kept))
         if latest_per_step:
             last_index = {step: i for i, step in enumerate(result.steps)}
             result = _take(result, sorted(last_index.values(), key=result.steps.__getitem__), total=len(last_index))
@@ -196,8 +197,8 @@ class Reader:
         ``max_points`` downsamples each key's new points as `series` does; ``until_seq`` (a newer
         cursor) leaves out calls after it.
         """
-        for label, value in (("after_seq", after_seq), ("until_seq", until_seq)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        for label, value, optional in (("after_seq", after_seq, False), ("until_seq", until_seq, True)):
+            if (value is not None or not optional) and (isinstance(value, bool) or not isinstance(value, int)):
                 raise TypeError(f"{label} must be an integer, got {value!r}")
         row = self._run_row(project, run)
         wanted = None if keys is None else set(keys)

@@ -17,7 +17,8 @@ its last ``log()`` call included), so a live page asks `/api/poll` only for what
     GET /api/config_diff?project=P&run=A&run=B
     GET /api/download?project=P&run=A&key=K&format=csv|parquet     one series at full resolution
 
-There is no write endpoint: every other method answers 405. Names are checked by `Reader` (a project
+There is no write endpoint: every other method answers 405. Bound to loopback, only loopback ``Host``
+names are answered (no DNS rebinding). Names are checked by `Reader` (a project
 is one path component, never ``..``; runs and keys are SQL parameters), so no parameter reaches
 outside the storage directory or into SQL text; a bad one is a 400 or 404 naming what exists.
 """
@@ -28,12 +29,15 @@ import contextlib
 import csv
 import io
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
@@ -264,13 +268,17 @@ def _int(request: Request, name: str, default: Any, low: int, high: int | None =
     return default if text is None else _parse_int(name, text, low, high)
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_INT64_MAX = 2**63 - 1
+
+
 def _parse_int(name: str, text: str, low: int, high: int | None = None) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {text!r}") from None
-    if value < low or (high is not None and value > high):
-        accepted = f">= {low}" if high is None else f"from {low} to {high}"
+    if not _INTEGER.fullmatch(text):
+        raise BadRequest(f"{name} must be an integer, got {text!r}")
+    value = int(text)
+    high = _INT64_MAX if high is None else high
+    if not low <= value <= high:
+        accepted = f">= {low}" if high == _INT64_MAX else f"from {low} to {high}"
         raise BadRequest(f"{name} must be an integer {accepted}, got {value}")
     return value
 
@@ -298,8 +306,21 @@ def _endpoint(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
     return endpoint
 
 
-def create_app(directory: Any = None, project: str | None = None, dataset_id: str | None = None) -> Starlette:
-    """The dashboard app over the projects in ``directory`` (default: the storage dir)."""
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
+
+
+def create_app(
+    directory: Any = None,
+    project: str | None = None,
+    dataset_id: str | None = None,
+    allowed_hosts: list[str] | None = None,
+) -> Starlette:
+    """The dashboard app over the projects in ``directory`` (default: the storage dir).
+
+    ``allowed_hosts``: the ``Host`` headers answered (others get 400), which stops a web page from
+    reading a local dashboard through DNS rebinding; `show` passes the loopback names when it binds
+    to loopback. None answers every host.
+    """
     api = Api(directory, project, dataset_id)
     names = ("info", "projects", "runs", "keys", "series", "poll", "system", "tables", "alerts", "config_diff")
     routes = [Route(f"/api/{name}", _endpoint(getattr(api, name)), methods=["GET"]) for name in names]
@@ -320,6 +341,9 @@ def create_app(directory: Any = None, project: str | None = None, dataset_id: st
         yield
         api.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = []
+    if allowed_hosts is not None:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.api = api
     return app

@@ -160,7 +160,7 @@ def show(
     """
     if project is not None:
         validate_project(project)
-    from .api import create_app
+    from .api import LOOPBACK_HOSTS, create_app
 
     mirror = None
     directory = settings.storage_dir(dir)
@@ -173,7 +173,10 @@ def show(
         mirror = DatasetMirror(dataset_id, directory, pull_every, project)
         mirror.pull()
     port = _free_port(host, port)
-    app = create_app(directory, project=project, dataset_id=dataset_id)
+    loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    app = create_app(
+        directory, project=project, dataset_id=dataset_id, allowed_hosts=LOOPBACK_HOSTS if loopback else None
+    )
     dashboard = Dashboard(app, host, port, mirror).start()
     if mirror is not None:
         mirror.start()
