@@ -52,7 +52,9 @@ def show(project: str | None = None, **kwargs):
     """Serve the dashboard locally (needs the ``dashboard`` extra); see `trackio_callback.server.show.show`.
 
     ``show(project=None, *, host="127.0.0.1", port=None, dataset_id=None, dir=None, open_browser=True,
-    block=True)``; with ``block=False`` it returns the running `Dashboard` (``.url``, ``.close()``).
+    block=True, mcp_server=None)``; with ``block=False`` it returns the running `Dashboard` (``.url``,
+    ``.close()``). ``mcp_server=True`` (or ``GRADIO_MCP_SERVER=True``) also serves the MCP tools at
+    ``http://127.0.0.1:7860/gradio_api/mcp/``.
     """
     try:
         from .server.show import show as serve

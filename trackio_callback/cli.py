@@ -8,7 +8,8 @@
     trackio-callback get run --project P --run R [--json]
     trackio-callback sync [--project P] [--dataset-id D]
     trackio-callback pull --dataset-id D [--project P]
-    trackio-callback show [--project P] [--host 127.0.0.1] [--port 7860] [--dataset-id D] [--no-browser]
+    trackio-callback show [--project P] [--host 127.0.0.1] [--port 7860] [--dataset-id D] [--no-browser] [--mcp-server]
+    trackio-callback mcp [--dataset-id D]
     trackio-callback demo [--steps N] [--synthetic]
 
 JSON output is strict JSON: NaN and infinities are written as the strings "NaN", "Infinity" and
@@ -163,14 +164,17 @@ def cmd_demo(args: argparse.Namespace, reader: Reader) -> None:
     demo(project=args.project or "demo", steps=args.steps, directory=args.dir, synthetic=args.synthetic)
 
 
+def _dashboard_extra(error: ImportError) -> TrackioError:
+    return TrackioError(
+        f"this needs the 'dashboard' extra ({error.name} is missing): pip install 'trackio-callback[dashboard]'"
+    )
+
+
 def cmd_show(args: argparse.Namespace, reader: Reader) -> None:
     try:
         from .server.show import show
     except ImportError as error:
-        raise TrackioError(
-            f"the dashboard needs the 'dashboard' extra ({error.name} is missing): "
-            "pip install 'trackio-callback[dashboard]'"
-        ) from None
+        raise _dashboard_extra(error) from None
     show(
         args.project,
         host=args.host,
@@ -178,7 +182,16 @@ def cmd_show(args: argparse.Namespace, reader: Reader) -> None:
         dataset_id=args.dataset_id,
         dir=args.dir,
         open_browser=not args.no_browser,
+        mcp_server=True if args.mcp_server else None,
     )
+
+
+def cmd_mcp(args: argparse.Namespace, reader: Reader) -> None:
+    try:
+        from .server.mcp_server import serve_stdio
+    except ImportError as error:
+        raise _dashboard_extra(error) from None
+    serve_stdio(args.dir, dataset_id=args.dataset_id)
 
 
 def _need(args: argparse.Namespace, name: str) -> str:
@@ -233,7 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
     showing.add_argument("--port", type=int, help="port (default: the first free one from 7860)")
     showing.add_argument("--dataset-id", help="show this Hub dataset: pulled into a local mirror, and kept pulled")
     showing.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    showing.add_argument(
+        "--mcp-server", action="store_true", help="also serve the MCP tools at /gradio_api/mcp/ (or GRADIO_MCP_SERVER=1)"
+    )
     showing.set_defaults(handler=cmd_show)
+
+    serving = commands.add_parser("mcp", help="serve the MCP tools over stdio (for clients that spawn servers)")
+    serving.add_argument("--dataset-id", help="serve this Hub dataset: pulled into a local mirror, and kept pulled")
+    serving.set_defaults(handler=cmd_mcp)
 
     demo = commands.add_parser("demo", help="train a tiny model offline with TRL's SFTTrainer, tracked locally")
     demo.add_argument("--project", help="project name (default: demo)")

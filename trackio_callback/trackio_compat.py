@@ -61,7 +61,7 @@ def show(project: str | None = None, **kwargs: Any):
     """``trackio.show``: the trackio-callback dashboard; trackio's styling arguments are ignored."""
     import trackio_callback
 
-    known = ("host", "port", "dataset_id", "dir", "open_browser", "block")
+    known = ("host", "port", "dataset_id", "dir", "open_browser", "block", "mcp_server")
     return trackio_callback.show(project, **{k: v for k, v in kwargs.items() if k in known})
 
 

@@ -30,7 +30,6 @@ import csv
 import io
 import logging
 import re
-import threading
 from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from typing import Any
@@ -47,6 +46,7 @@ from .. import __version__
 from ..errors import InvalidNameError, NotFoundError, TrackioError
 from ..jsontext import dumps
 from ..reader import Reader, Series
+from .readers import ThreadReaders
 
 logger = logging.getLogger(__name__)
 
@@ -67,28 +67,14 @@ def json_response(payload: Any, status: int = 200) -> Response:
 class Api:
     """The endpoints, over one storage directory. Each server thread reads with its own `Reader`."""
 
-    def __init__(self, directory: Any = None, project: str | None = None, dataset_id: str | None = None):
-        self.directory = directory
+    def __init__(self, readers: ThreadReaders, project: str | None = None, dataset_id: str | None = None):
+        self.readers = readers
         self.project = project
         self.dataset_id = dataset_id
-        self._local = threading.local()
-        self._readers: list[Reader] = []
-        self._lock = threading.Lock()
 
     @property
     def reader(self) -> Reader:
-        reader = getattr(self._local, "reader", None)
-        if reader is None:
-            reader = self._local.reader = Reader(self.directory)
-            with self._lock:
-                self._readers.append(reader)
-        return reader
-
-    def close(self) -> None:
-        with self._lock:
-            for reader in self._readers:
-                reader.close()
-            self._readers.clear()
+        return self.readers.get()
 
     # -- endpoints --------------------------------------------------------------------------------
 
@@ -314,14 +300,17 @@ def create_app(
     project: str | None = None,
     dataset_id: str | None = None,
     allowed_hosts: list[str] | None = None,
+    mcp_server: bool = False,
 ) -> Starlette:
     """The dashboard app over the projects in ``directory`` (default: the storage dir).
 
     ``allowed_hosts``: the ``Host`` headers answered (others get 400), which stops a web page from
     reading a local dashboard through DNS rebinding; `show` passes the loopback names when it binds
-    to loopback. None answers every host.
+    to loopback. None answers every host. ``mcp_server``: also serve the MCP tools (streamable
+    HTTP) at ``/gradio_api/mcp/`` and ``/mcp``.
     """
-    api = Api(directory, project, dataset_id)
+    readers = ThreadReaders(directory)
+    api = Api(readers, project, dataset_id)
     names = ("info", "projects", "runs", "keys", "series", "poll", "system", "tables", "alerts", "config_diff")
     routes = [Route(f"/api/{name}", _endpoint(getattr(api, name)), methods=["GET"]) for name in names]
     routes.append(Route("/api/download", _endpoint(api.download), methods=["GET"]))
@@ -336,14 +325,25 @@ def create_app(
     routes.append(Route("/config.json", config, methods=["GET"]))
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC)), name="static"))
 
+    mcp = None
+    if mcp_server:
+        from .mcp_server import build_mcp, mount_points
+
+        mcp = build_mcp(readers)
+        routes += mount_points(mcp, loopback=allowed_hosts is not None)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        api.close()
+        async with contextlib.AsyncExitStack() as stack:
+            if mcp is not None:
+                await stack.enter_async_context(mcp.session_manager.run())
+            yield
+        readers.close()
 
     middleware = []
     if allowed_hosts is not None:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.api = api
+    app.state.mcp = mcp
     return app

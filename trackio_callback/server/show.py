@@ -150,6 +150,7 @@ def show(
     open_browser: bool = True,
     block: bool = True,
     pull_every: float = PULL_EVERY_S,
+    mcp_server: bool | None = None,
 ) -> Dashboard:
     """Serve the dashboard on ``http://host:port/`` (127.0.0.1 unless told otherwise).
 
@@ -157,7 +158,11 @@ def show(
     dataset instead of the storage dir: it is pulled into ``<storage dir>/mirrors/<owner>--<name>``
     first and every ``pull_every`` seconds after. ``port`` defaults to the first free of 7860,
     7861, ...; an explicit port must be free. ``block=False`` returns the running `Dashboard`.
+    ``mcp_server`` (default: ``$GRADIO_MCP_SERVER`` is true) also serves the MCP tools at
+    ``<url>gradio_api/mcp/`` and ``<url>mcp``.
     """
+    if mcp_server is None:
+        mcp_server = os.environ.get("GRADIO_MCP_SERVER", "").strip().lower() in ("1", "true", "yes", "on")
     if project is not None:
         validate_project(project)
     from .api import LOOPBACK_HOSTS, create_app
@@ -174,13 +179,14 @@ def show(
         mirror.pull()
     port = _free_port(host, port)
     loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-    app = create_app(
-        directory, project=project, dataset_id=dataset_id, allowed_hosts=LOOPBACK_HOSTS if loopback else None
-    )
+    allowed = LOOPBACK_HOSTS if loopback else None
+    app = create_app(directory, project=project, dataset_id=dataset_id, allowed_hosts=allowed, mcp_server=mcp_server)
     dashboard = Dashboard(app, host, port, mirror).start()
     if mirror is not None:
         mirror.start()
     print(f"* trackio-callback dashboard: {dashboard.url}" + (f" (project {project})" if project else ""))
+    if mcp_server:
+        print(f"* MCP server: {dashboard.url}gradio_api/mcp/  (also {dashboard.url}mcp)")
     if open_browser and os.environ.get("TRACKIO_NO_BROWSER") is None:
         webbrowser.open(dashboard.url)
     if block:

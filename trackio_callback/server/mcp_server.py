@@ -1,0 +1,370 @@
+"""The MCP server: tools that let an AI assistant monitor and diagnose training, over `Reader`.
+
+Built with the official ``mcp`` SDK. The dashboard server mounts it (streamable HTTP) at
+``/gradio_api/mcp/`` — the path trackio's guide gives assistants — and at ``/mcp``; ``trackio-callback
+mcp`` serves it over stdio for clients that spawn their servers. Client configuration::
+
+    {"mcpServers": {"trackio": {"url": "http://127.0.0.1:7860/gradio_api/mcp/"}}}
+
+Every tool is read-only and answers JSON. Answers are bounded: series are downsampled (spikes kept)
+to ``max_points``, lists are cut to a stated limit, and each cut is said in the answer (``truncated``,
+``total``). An unknown project, run or metric is a tool error whose message lists the nearest names.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from starlette.routing import Route
+
+from .. import __version__
+from ..errors import TrackioError
+from ..jsontext import jsonable
+from .readers import ThreadReaders
+
+DEFAULT_MAX_POINTS = 500
+MAX_POINTS_LIMIT = 5000
+MAX_RUNS = 200
+MAX_ALERTS = 100
+ANALYSIS_POINTS = 5000  # per metric: min/max downsampling keeps the spikes the analysis looks for
+
+INSTRUCTIONS = """\
+Training runs tracked by trackio-callback (Hugging Face transformers / TRL). Start with
+get_all_projects, then get_runs_for_project and get_run_summary. analyze_run gives a numeric
+diagnosis of a run's loss curve (trend, plateau, spikes, NaN, divergence, overfitting, learning-rate
+phase, throughput) to reason from; get_metric_values returns a downsampled curve that keeps spikes.
+Metric names look like "train/loss", "eval/loss", "train/learning_rate", "train/grad_norm"."""
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
+
+
+def _bounded_max_points(max_points: int) -> int:
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or not 4 <= max_points <= MAX_POINTS_LIMIT:
+        raise ValueError(f"max_points must be an integer from 4 to {MAX_POINTS_LIMIT}, got {max_points!r}")
+    return max_points
+
+
+def _run_brief(run: dict[str, Any]) -> dict[str, Any]:
+    end = run["finished_at"] if run["finished_at"] is not None else run["heartbeat_at"]
+    return {
+        "name": run["name"],
+        "group": run["group"],
+        "status": run["status"],
+        "created_at": _iso(run["created_at"]),
+        "finished_at": _iso(run["finished_at"]),
+        "duration_s": None if end is None else round(end - run["created_at"], 1),
+        "last_step": run["last_step"],
+        "num_logs": run["num_logs"],
+    }
+
+
+class TrackioTools:
+    """The tools, as plain methods over `ThreadReaders` (the MCP layer only registers them)."""
+
+    def __init__(self, readers: ThreadReaders):
+        self.readers = readers
+
+    @property
+    def reader(self):
+        return self.readers.get()
+
+    def get_all_projects(self) -> dict[str, Any]:
+        """List every project (one SQLite file each) with its number of runs and last activity (UTC)."""
+        projects = []
+        for name in self.reader.projects():
+            runs = self.reader.runs(name)
+            last = max((r["heartbeat_at"] or r["created_at"] for r in runs), default=None)
+            projects.append({"name": name, "runs": len(runs), "last_activity": _iso(last)})
+        return {"projects": projects}
+
+    def get_runs_for_project(self, project: str) -> dict[str, Any]:
+        """List the runs of a project, newest first: name, group, status (running / finished / crashed),
+        start and end time, duration in seconds, last step and number of log calls."""
+        runs = self.reader.runs(project)
+        newest = sorted(runs, key=lambda r: r["created_at"], reverse=True)
+        return {
+            "project": project,
+            "total": len(runs),
+            "truncated": len(runs) > MAX_RUNS,
+            "runs": [_run_brief(r) for r in newest[:MAX_RUNS]],
+        }
+
+    def get_metrics_for_run(self, project: str, run: str) -> dict[str, Any]:
+        """List the metric names a run logged (e.g. "train/loss", "eval/loss"), with how many points
+        each has and its last value; plus its system metric names (GPU/CPU) and table names."""
+        summaries = self.reader.summary(project, run)["metrics"]
+        return {
+            "project": project,
+            "run": run,
+            "metrics": {k: {"count": s["count"], "last": s["last"], "last_step": s["last_step"]} for k, s in summaries.items()},
+            "system_metrics": self.reader.system_keys(project, run),
+            "tables": self.reader.table_keys(project, run),
+        }
+
+    def get_metric_values(
+        self,
+        project: str,
+        run: str,
+        metric_name: str,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        max_points: int = DEFAULT_MAX_POINTS,
+    ) -> dict[str, Any]:
+        """The values of one metric of one run as [{"step", "timestamp" (unix seconds), "value"}],
+        optionally within [min_step, max_step]. Long series are downsampled to at most max_points
+        (default 500, at most 5000) keeping each bucket's first, last, lowest and highest point, so
+        spikes and NaNs stay visible; "total_points" says how many there are in the step range."""
+        max_points = _bounded_max_points(max_points)
+        series = self.reader.series(project, run, metric_name, min_step, max_step, max_points=max_points)
+        return {
+            "project": project,
+            "run": run,
+            "metric": metric_name,
+            "total_points": series.total,
+            "returned_points": len(series),
+            "downsampled": series.downsampled,
+            "points": [
+                {"step": s, "timestamp": round(t / 1e6, 3), "value": v}
+                for s, t, v in zip(series.steps, series.timestamps_us, series.values)
+            ],
+        }
+
+    def get_project_summary(self, project: str) -> dict[str, Any]:
+        """A project at a glance: number of runs, runs per status and per group, last activity,
+        and the newest runs (up to 200)."""
+        runs = self.reader.runs(project)
+        statuses: dict[str, int] = {}
+        groups: dict[str, int] = {}
+        for r in runs:
+            statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+            groups[r["group"] or ""] = groups.get(r["group"] or "", 0) + 1
+        last = max((r["heartbeat_at"] or r["created_at"] for r in runs), default=None)
+        newest = sorted(runs, key=lambda r: r["created_at"], reverse=True)
+        return {
+            "project": project,
+            "run_count": len(runs),
+            "status_counts": statuses,
+            "group_counts": groups,
+            "last_activity": _iso(last),
+            "truncated": len(runs) > MAX_RUNS,
+            "runs": [_run_brief(r) for r in newest[:MAX_RUNS]],
+        }
+
+    def get_run_summary(self, project: str, run: str) -> dict[str, Any]:
+        """Everything about one run: config, status, times, steps, the summary it logged, per metric
+        count / last / min / max / first and last step, and its health alerts (newest 100)."""
+        summary = self.reader.summary(project, run)
+        alerts = self.reader.alerts(project, run)
+        brief = _run_brief(summary)
+        return {
+            "project": project,
+            **brief,
+            "config": summary["config"],
+            "summary": summary["summary"],
+            "metrics": summary["metrics"],
+            "alerts_total": len(alerts),
+            "alerts": alerts[-MAX_ALERTS:],
+        }
+
+    def get_system_metrics(
+        self, project: str, run: str, metric_name: str | None = None, max_points: int = 200
+    ) -> dict[str, Any]:
+        """System metrics sampled while the run trained (GPU utilization, memory, power, temperature
+        per device and node; CPU, RAM). Without metric_name: each metric's last, min, max and mean.
+        With metric_name: its samples [{"timestamp", "step", "node", "value"}], downsampled to max_points."""
+        max_points = _bounded_max_points(max_points)
+        if metric_name is None:
+            stats = {}
+            for key in self.reader.system_keys(project, run):
+                values = [s["value"] for s in self.reader.system_series(project, run, key)]
+                finite = [v for v in values if math.isfinite(v)]
+                stats[key] = {
+                    "samples": len(values),
+                    "last": values[-1] if values else None,
+                    "min": min(finite, default=None),
+                    "max": max(finite, default=None),
+                    "mean": sum(finite) / len(finite) if finite else None,
+                }
+            return {"project": project, "run": run, "metrics": stats}
+        samples = self.reader.system_series(project, run, metric_name)
+        stride = max(1, math.ceil(len(samples) / max_points))
+        kept = samples[::stride]
+        if samples and kept[-1] is not samples[-1]:
+            kept.append(samples[-1])
+        return {
+            "project": project,
+            "run": run,
+            "metric": metric_name,
+            "total_samples": len(samples),
+            "returned_samples": len(kept),
+            "samples": kept,
+        }
+
+    def get_alerts(self, project: str, run: str | None = None) -> dict[str, Any]:
+        """Health alerts (NaN/inf loss, loss spikes, gradient explosions, ...) of one run, or of every
+        run of the project when run is omitted; newest 100, oldest first."""
+        names = [run] if run is not None else [r["name"] for r in self.reader.runs(project)]
+        alerts = [{"run": name, **a} for name in names for a in self.reader.alerts(project, name)]
+        alerts.sort(key=lambda a: a["timestamp"])
+        return {"project": project, "total": len(alerts), "truncated": len(alerts) > MAX_ALERTS, "alerts": alerts[-MAX_ALERTS:]}
+
+    def compare_runs(self, project: str, runs: list[str], metric: str) -> dict[str, Any]:
+        """Compare one metric across runs: per run its last, min (and step), max, count and the mean
+        of its last 10% of points; runs ranked by last value (lowest first); plus the config keys
+        whose values differ between the runs."""
+        if not runs:
+            raise ValueError("runs must name at least one run")
+        rows = []
+        for name in runs:
+            series = self.reader.series(project, name, metric)
+            values = series.values
+            finite = [(v, s) for v, s in zip(values, series.steps) if math.isfinite(v)]
+            tail = values[-max(1, len(values) // 10) :]
+            tail_finite = [v for v in tail if math.isfinite(v)]
+            best = min(finite, default=(None, None))
+            rows.append(
+                {
+                    "run": name,
+                    "count": len(values),
+                    "last": values[-1] if values else None,
+                    "last_step": series.steps[-1] if values else None,
+                    "min": best[0],
+                    "min_step": best[1],
+                    "max": max((v for v, _ in finite), default=None),
+                    "final_mean": sum(tail_finite) / len(tail_finite) if tail_finite else None,
+                }
+            )
+        ranked = sorted(
+            (r for r in rows if r["last"] is not None and math.isfinite(r["last"])), key=lambda r: r["last"]
+        )
+        return {
+            "project": project,
+            "metric": metric,
+            "runs": rows,
+            "ranking_by_last": [r["run"] for r in ranked],
+            "config_diff": self.reader.config_diff(project, runs),
+        }
+
+    def analyze_run(self, project: str, run: str, loss_key: str | None = None) -> dict[str, Any]:
+        """Diagnose a run from its curves, with the numbers behind each finding: loss trend and slope
+        over recent windows, plateau, spikes, NaN/inf, divergence, eval-vs-train gap (overfitting),
+        learning-rate schedule phase and throughput drops; plus a one-sentence verdict. loss_key
+        overrides which metric is the loss (default "train/loss")."""
+        from ..analysis import Curve, analyze
+
+        keys = self.reader.metric_keys(project, run)
+        if loss_key is not None and loss_key not in keys:
+            self.reader.series(project, run, loss_key)  # raises, naming the closest metrics
+        curves = {}
+        for key in keys:
+            series = self.reader.series(project, run, key, max_points=ANALYSIS_POINTS)
+            curves[key] = Curve(series.steps, series.values)
+        result = analyze(curves, loss_key=loss_key)
+        return {"project": project, "run": run, **result}
+
+
+def build_mcp(readers: ThreadReaders) -> MCPServer:
+    """The MCP server with every tool of `TrackioTools` registered under its own name."""
+    server = MCPServer(
+        name="trackio",
+        title="trackio-callback",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+    )
+    tools = TrackioTools(readers)
+    for name in TOOL_NAMES:
+        method = getattr(tools, name)
+        server.tool(name=name, description=method.__doc__, structured_output=False)(_json_tool(method))
+    return server
+
+
+MCP_PATHS = ("/gradio_api/mcp/", "/gradio_api/mcp", "/mcp", "/mcp/")
+
+
+def mount_points(server: MCPServer, loopback: bool) -> list[Route]:
+    """Routes serving ``server`` (streamable HTTP) at `MCP_PATHS`, for the dashboard app.
+
+    The app must run ``server.session_manager.run()`` in its lifespan. ``loopback``: the dashboard
+    binds to loopback, so the SDK's DNS-rebinding protection (Host and Origin checks) is on.
+    """
+    from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+
+    server.streamable_http_app(host="127.0.0.1" if loopback else "0.0.0.0")  # creates the session manager
+    handler = StreamableHTTPASGIApp(server.session_manager)
+    return [Route(path, endpoint=handler, methods=["GET", "POST", "DELETE"]) for path in MCP_PATHS]
+
+
+TOOL_NAMES = (
+    "get_all_projects",
+    "get_runs_for_project",
+    "get_metrics_for_run",
+    "get_metric_values",
+    "get_project_summary",
+    "get_run_summary",
+    "get_system_metrics",
+    "get_alerts",
+    "compare_runs",
+    "analyze_run",
+)
+
+
+def _json_tool(method: Callable[..., dict[str, Any]]) -> Callable[..., str]:
+    """The method, answering strict JSON text (NaN and infinities as strings) and timing itself.
+
+    Unknown names and bad arguments become tool errors with our message (which lists the nearest
+    names); anything else stays a crash the SDK reports without details."""
+    import functools
+
+    from ..jsontext import dumps
+
+    @functools.wraps(method)
+    def tool(*args: Any, **kwargs: Any) -> str:
+        started = time.perf_counter()
+        try:
+            result = method(*args, **kwargs)
+        except (TrackioError, ValueError, TypeError) as error:  # bad names or arguments: say what exists
+            raise ToolError(str(error)) from error
+        result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        return dumps(jsonable(result))
+
+    tool.__annotations__ = {**method.__annotations__, "return": str}
+    return tool
+
+
+def serve_stdio(directory: Any = None, dataset_id: str | None = None, pull_every: float = 30.0) -> None:
+    """Serve the tools over stdio (for clients that spawn the server), until stdin closes.
+
+    ``dataset_id``: serve a Hub dataset, pulled into a local mirror first and every ``pull_every`` s.
+    Nothing but MCP messages goes to stdout.
+    """
+    from .. import settings
+    from .show import DatasetMirror, mirror_dir
+
+    mirror = None
+    if dataset_id is not None:
+        from ..hub.repo import resolve
+
+        if "/" not in dataset_id:
+            dataset_id = resolve(None, dataset_id).dataset_id
+        directory = mirror_dir(dataset_id, directory)
+        mirror = DatasetMirror(dataset_id, directory, pull_every)
+        mirror.pull()
+        mirror.start()
+    readers = ThreadReaders(settings.storage_dir(directory))
+    try:
+        build_mcp(readers).run("stdio")
+    finally:
+        readers.close()
+        if mirror is not None:
+            mirror.stop()
