@@ -174,7 +174,8 @@ def test_summaries_alerts_system_and_comparison(url, store):
         ],
     )
     assert project["run_count"] == 3 and project["status_counts"] == {"finished": 3}
-    assert project["group_counts"] == {"sweep": 3} and [r["name"] for r in project["runs"]] == ["spiky", "diverging", "clean"]
+    assert project["group_counts"] == {"sweep": 3}
+    assert [r["name"] for r in project["runs"]] == ["spiky", "diverging", "clean"]
     summary = reader.summary("huggingface", "plain")
     assert run["config"]["learning_rate"] == 1e-3 and run["status"] == "finished" and run["last_step"] == 6
     assert run["metrics"]["train/loss"]["last"] == summary["metrics"]["train/loss"]["last"]
@@ -203,6 +204,7 @@ def test_analyze_run_names_the_shape_of_each_curve(url, store):
             ("analyze_run", {"project": "huggingface", "run": "plain"}),
         ],
     )
+
     def serious(result):
         return {f["kind"] for f in result["findings"] if f["severity"] in ("warning", "critical")}
 
@@ -220,7 +222,10 @@ def test_unknown_names_are_tool_errors_naming_what_exists(url):
             ("get_runs_for_project", {"project": "shape"}),
             ("get_run_summary", {"project": "shapes", "run": "clen"}),
             ("get_metric_values", {"project": "shapes", "run": "clean", "metric_name": "train/los"}),
-            ("get_metric_values", {"project": "shapes", "run": "clean", "metric_name": "train/loss", "max_points": 9999}),
+            (
+                "get_metric_values",
+                {"project": "shapes", "run": "clean", "metric_name": "train/loss", "max_points": 9999},
+            ),
         ],
     )
     assert isinstance(project, ToolFailed) and "'shapes'" in str(project)

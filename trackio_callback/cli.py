@@ -247,7 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     showing.add_argument("--dataset-id", help="show this Hub dataset: pulled into a local mirror, and kept pulled")
     showing.add_argument("--no-browser", action="store_true", help="do not open a browser")
     showing.add_argument(
-        "--mcp-server", action="store_true", help="also serve the MCP tools at /gradio_api/mcp/ (or GRADIO_MCP_SERVER=1)"
+        "--mcp-server",
+        action="store_true",
+        help="also serve the MCP tools at /gradio_api/mcp/ (or: GRADIO_MCP_SERVER=1)",
     )
     showing.set_defaults(handler=cmd_show)
 

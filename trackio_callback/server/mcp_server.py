@@ -106,7 +106,10 @@ class TrackioTools:
         return {
             "project": project,
             "run": run,
-            "metrics": {k: {"count": s["count"], "last": s["last"], "last_step": s["last_step"]} for k, s in summaries.items()},
+            "metrics": {
+                key: {"count": s["count"], "last": s["last"], "last_step": s["last_step"]}
+                for key, s in summaries.items()
+            },
             "system_metrics": self.reader.system_keys(project, run),
             "tables": self.reader.table_keys(project, run),
         }
@@ -216,7 +219,8 @@ class TrackioTools:
         names = [run] if run is not None else [r["name"] for r in self.reader.runs(project)]
         alerts = [{"run": name, **a} for name in names for a in self.reader.alerts(project, name)]
         alerts.sort(key=lambda a: a["timestamp"])
-        return {"project": project, "total": len(alerts), "truncated": len(alerts) > MAX_ALERTS, "alerts": alerts[-MAX_ALERTS:]}
+        truncated = len(alerts) > MAX_ALERTS
+        return {"project": project, "total": len(alerts), "truncated": truncated, "alerts": alerts[-MAX_ALERTS:]}
 
     def compare_runs(self, project: str, runs: list[str], metric: str) -> dict[str, Any]:
         """Compare one metric across runs: per run its last, min (and step), max, count and the mean
