@@ -387,7 +387,8 @@ async function poll() {
   const generation = S.generation;
   const live = visibleRuns().filter((r) => r.status === "running" && r.name in S.cursors);
   S.polls++;
-  if (S.polls % RUNS_REFRESH_EVERY === 0 || (S.source.mode === "hub" && live.length)) {
+  if (S.polls % RUNS_REFRESH_EVERY === 0) { // new runs, and status changes of runs not being polled
+    if (S.source.refresh) await S.source.refresh();
     const runs = await S.source.runs(S.project);
     if (generation !== S.generation) return;
     const before = S.runs.map((r) => r.name + r.status).join();

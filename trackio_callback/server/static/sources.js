@@ -235,6 +235,10 @@ class HubSource {
     return Object.keys(this.layout).sort();
   }
 
+  async refresh() {
+    await this.listFiles();
+  }
+
   uid(project, name) {
     const uid = (this.names.get(project) || {})[name];
     if (!uid) throw new Error(`no run ${name} in project ${project}`);
