@@ -575,3 +575,22 @@ def test_show_a_dataset_keeps_pulling_it(hub, tmp_path):
         assert (mirror.directory / "p.db").is_file()
     assert mirror._stop.is_set() and not mirror._thread.is_alive()  # close() stopped the pulling
     run.finish()
+
+
+def test_answers_are_compressed_only_across_a_network(served):
+    from trackio_callback.server.api import create_app
+    from trackio_callback.server.show import Dashboard
+
+    for compress in (False, True):
+        app = create_app(served["dir"], compress=compress)
+        with socket.socket() as free:
+            free.bind(("127.0.0.1", 0))
+            port = free.getsockname()[1]
+        with Dashboard(app, "127.0.0.1", port).start() as dashboard:
+            response = httpx.get(
+                dashboard.url + "api/series",
+                params={"project": "big", "run": "spiky", "key": "loss"},
+                headers={"Accept-Encoding": "gzip"},
+            )
+        assert response.status_code == 200 and len(response.json()["series"][0]["values"]) <= 1000
+        assert response.headers.get("content-encoding") == ("gzip" if compress else None)

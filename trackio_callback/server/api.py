@@ -36,6 +36,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -301,13 +302,15 @@ def create_app(
     dataset_id: str | None = None,
     allowed_hosts: list[str] | None = None,
     mcp_server: bool = False,
+    compress: bool = False,
 ) -> Starlette:
     """The dashboard app over the projects in ``directory`` (default: the storage dir).
 
     ``allowed_hosts``: the ``Host`` headers answered (others get 400), which stops a web page from
     reading a local dashboard through DNS rebinding; `show` passes the loopback names when it binds
     to loopback. None answers every host. ``mcp_server``: also serve the MCP tools (streamable
-    HTTP) at ``/gradio_api/mcp/`` and ``/mcp``.
+    HTTP) at ``/gradio_api/mcp/`` and ``/mcp``. ``compress``: gzip answers (fast level) for
+    clients that accept it: worth it across a network, not on loopback, where it only costs CPU.
     """
     readers = ThreadReaders(directory)
     api = Api(readers, project, dataset_id)
@@ -343,6 +346,8 @@ def create_app(
     middleware = []
     if allowed_hosts is not None:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts))
+    if compress:
+        middleware.append(Middleware(GZipMiddleware, minimum_size=2048, compresslevel=1))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.api = api
     app.state.mcp = mcp

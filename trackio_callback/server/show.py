@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import warnings
 import webbrowser
 from pathlib import Path
@@ -107,11 +108,9 @@ class Dashboard:
 
     def start(self, timeout: float = 30.0) -> Dashboard:
         self._thread.start()
-        deadline = threading.Event()
-        waited = 0.0
-        while not self._server.started and self._thread.is_alive() and waited < timeout:
-            deadline.wait(0.02)
-            waited += 0.02
+        deadline = time.monotonic() + timeout
+        while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
         if not self._server.started:
             raise TrackioError(f"the dashboard did not start on {self.host}:{self.port}")
         return self
@@ -180,7 +179,14 @@ def show(
     port = _free_port(host, port)
     loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
     allowed = LOOPBACK_HOSTS if loopback else None
-    app = create_app(directory, project=project, dataset_id=dataset_id, allowed_hosts=allowed, mcp_server=mcp_server)
+    app = create_app(
+        directory,
+        project=project,
+        dataset_id=dataset_id,
+        allowed_hosts=allowed,
+        mcp_server=mcp_server,
+        compress=not loopback,
+    )
     dashboard = Dashboard(app, host, port, mirror).start()
     if mirror is not None:
         mirror.start()
