@@ -52,7 +52,9 @@ from trackio_callback.tiny import (  # noqa: E402  (re-exported: the tests' one 
     ModelKind,
     build_model,
     build_tokenizer,
-    question_answer,
+    dpo_dataset,
+    grpo_dataset,
+    reward_len,
     sentence,
     sft_dataset,
 )
@@ -95,49 +97,6 @@ def lm_collator(tokenizer: PreTrainedTokenizerFast) -> DataCollatorForLanguageMo
     from transformers import DataCollatorForLanguageModeling
 
     return DataCollatorForLanguageModeling(tokenizer=tokenizer, mlm=False)
-
-
-def dpo_dataset(n: int = 16, conversational: bool = False, seed: int = SEED) -> Dataset:
-    """Preference data with ``prompt``/``chosen``/``rejected`` columns (strings, or message lists if conversational)."""
-    from datasets import Dataset
-
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        question, good, bad = question_answer(rng)
-        if conversational:
-            rows.append(
-                {
-                    "prompt": [{"role": "user", "content": question}],
-                    "chosen": [{"role": "assistant", "content": good}],
-                    "rejected": [{"role": "assistant", "content": bad}],
-                }
-            )
-        else:
-            rows.append({"prompt": question, "chosen": " " + good, "rejected": " " + bad})
-    return Dataset.from_list(rows)
-
-
-def grpo_dataset(n: int = 16, conversational: bool = False, seed: int = SEED) -> Dataset:
-    """Prompt-only data (``prompt`` column: strings, or a one-message list if conversational) for GRPO."""
-    from datasets import Dataset
-
-    rng = random.Random(seed)
-    questions = [question_answer(rng)[0] for _ in range(n)]
-    if conversational:
-        return Dataset.from_list([{"prompt": [{"role": "user", "content": q}]} for q in questions])
-    return Dataset.from_dict({"prompt": questions})
-
-
-def _completion_text(completion: str | list[dict[str, Any]]) -> str:
-    if isinstance(completion, str):
-        return completion
-    return " ".join(str(message.get("content", "")) for message in completion)
-
-
-def reward_len(completions: list[Any], **kwargs: Any) -> list[float]:
-    """Deterministic GRPO reward: longer completions score higher (number of characters / 10)."""
-    return [len(_completion_text(completion)) / 10.0 for completion in completions]
 
 
 # ----------------------------------------------------------------------------------------------------------- configs

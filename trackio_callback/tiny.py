@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -210,3 +210,46 @@ def sft_dataset(n: int = 32, conversational: bool = False, seed: int = SEED) -> 
         question, answer, _bad = question_answer(rng)
         rows.append({"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]})
     return Dataset.from_list(rows)
+
+
+def dpo_dataset(n: int = 16, conversational: bool = False, seed: int = SEED) -> Dataset:
+    """Preference data with ``prompt``/``chosen``/``rejected`` columns (strings, or message lists if conversational)."""
+    from datasets import Dataset
+
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        question, good, bad = question_answer(rng)
+        if conversational:
+            rows.append(
+                {
+                    "prompt": [{"role": "user", "content": question}],
+                    "chosen": [{"role": "assistant", "content": good}],
+                    "rejected": [{"role": "assistant", "content": bad}],
+                }
+            )
+        else:
+            rows.append({"prompt": question, "chosen": " " + good, "rejected": " " + bad})
+    return Dataset.from_list(rows)
+
+
+def grpo_dataset(n: int = 16, conversational: bool = False, seed: int = SEED) -> Dataset:
+    """Prompt-only data (``prompt`` column: strings, or a one-message list if conversational) for GRPO."""
+    from datasets import Dataset
+
+    rng = random.Random(seed)
+    questions = [question_answer(rng)[0] for _ in range(n)]
+    if conversational:
+        return Dataset.from_list([{"prompt": [{"role": "user", "content": q}]} for q in questions])
+    return Dataset.from_dict({"prompt": questions})
+
+
+def _completion_text(completion: str | list[dict[str, Any]]) -> str:
+    if isinstance(completion, str):
+        return completion
+    return " ".join(str(message.get("content", "")) for message in completion)
+
+
+def reward_len(completions: list[Any], **kwargs: Any) -> list[float]:
+    """Deterministic GRPO reward: longer completions score higher (number of characters / 10)."""
+    return [len(_completion_text(completion)) / 10.0 for completion in completions]
