@@ -192,6 +192,7 @@ def test_summaries_alerts_system_and_comparison(url, store):
     assert by_run["spiky"]["max"] == 40.0 and by_run["clean"]["count"] == 400
     assert compared["ranking_by_last"][0] in ("clean", "spiky") and compared["ranking_by_last"][-1] == "diverging"
     assert compared["config_diff"] == {"lr": {"clean": 1e-3, "diverging": 3e-3, "spiky": 1e-3}}
+    assert compared["unranked"] == []
 
 
 def test_analyze_run_names_the_shape_of_each_curve(url, store):

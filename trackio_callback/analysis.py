@@ -614,14 +614,14 @@ def _spike_finding(
     else:  # a baseline at or below zero: the same rise measured against the baseline's size
         big = top["value"] - top["baseline"] >= (SPIKE_WARNING_RATIO - 1) * abs(top["baseline"])
     severity = "warning" if big else "info"
-    size = f", {top['ratio']:.2g}x its baseline {_g(top['baseline'])}" if top["ratio"] else ""
+    size = f", {_times(top['ratio'])} its baseline {_g(top['baseline'])}" if top["ratio"] else ""
     count = len(spikes)
     message = (
         f"{count} {key} spike{'s' if count > 1 else ''} above the local median + {SPIKE_SIGMAS:g} robust sigma; "
         f"largest {_g(top['value'])} at step {top['step']}{size}"
     )
     headline = f"loss spike to {_g(top['value'])} at step {top['step']}" + (
-        f" ({top['ratio']:.2g}x baseline)" if top["ratio"] else ""
+        f" ({_times(top['ratio'])} baseline)" if top["ratio"] else ""
     )
     if count > 1:
         headline += f", {count} spikes in all"
@@ -652,7 +652,7 @@ def _divergence(
         return None
     critical = (ratio is not None and ratio >= DIVERGENCE_CRITICAL_RATIO) or (giveback is not None and giveback >= 1)
     size = (
-        f"{ratio:.2g}x its minimum"
+        f"{_times(ratio)} its minimum"
         if ratio is not None
         else f"{giveback:.0%} of its improvement back above its minimum"
     )
@@ -661,7 +661,7 @@ def _divergence(
         f"reached around step {min_step}; it started at {_g(initial_level)}"
     )
     headline = (
-        f"diverging: loss rose {ratio:.2g}x above its minimum at step {min_step}"
+        f"diverging: loss rose {_times(ratio)} above its minimum at step {min_step}"
         if ratio is not None
         else f"diverging: loss gave back {giveback:.0%} of its improvement since step {min_step}"
     )
@@ -956,6 +956,11 @@ def _healthy_verdict(key: str | None, loss: _LossAnalysis | None) -> str:
 def _percent(fraction: float) -> str:
     """A fraction for a sentence: "50%", "4.2%", "0.031%"."""
     return f"{100 * fraction:.2g}%" if abs(fraction) < 0.1 else f"{fraction:.0%}"
+
+
+def _times(ratio: float) -> str:
+    """A ratio for a sentence: "1.3x", "21x", "213x" (never in scientific notation)."""
+    return f"{ratio:.2g}x" if ratio < 10 else f"{ratio:.0f}x"
 
 
 def _g(value: float) -> str:

@@ -126,7 +126,8 @@ class TrackioTools:
         """The values of one metric of one run as [{"step", "timestamp" (unix seconds), "value"}],
         optionally within [min_step, max_step]. Long series are downsampled to at most max_points
         (default 500, at most 5000) keeping each bucket's first, last, lowest and highest point, so
-        spikes and NaNs stay visible; "total_points" says how many there are in the step range."""
+        spikes and NaNs stay visible (on smooth stretches those coincide, so fewer points come back);
+        "total_points" says how many there are in the step range."""
         max_points = _bounded_max_points(max_points)
         series = self.reader.series(project, run, metric_name, min_step, max_step, max_points=max_points)
         return {
@@ -224,8 +225,9 @@ class TrackioTools:
 
     def compare_runs(self, project: str, runs: list[str], metric: str) -> dict[str, Any]:
         """Compare one metric across runs: per run its last, min (and step), max, count and the mean
-        of its last 10% of points; runs ranked by last value (lowest first); plus the config keys
-        whose values differ between the runs."""
+        of its last 10% of points; runs ranked by last value (lowest first; runs whose last value is
+        NaN or infinite are listed in "unranked" instead); plus the config keys whose values differ
+        between the runs."""
         if not runs:
             raise ValueError("runs must name at least one run")
         rows = []
@@ -256,6 +258,7 @@ class TrackioTools:
             "metric": metric,
             "runs": rows,
             "ranking_by_last": [r["run"] for r in ranked],
+            "unranked": [r["run"] for r in rows if r not in ranked],
             "config_diff": self.reader.config_diff(project, runs),
         }
 
