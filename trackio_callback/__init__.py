@@ -72,6 +72,10 @@ def __getattr__(name: str):
         from .run import _require_run
 
         return _require_run("config").config
+    if name == "TrackioCallback":  # imports transformers: only when asked for
+        from .callback import TrackioCallback
+
+        return TrackioCallback
     raise AttributeError(f"module 'trackio_callback' has no attribute {name!r}")
 
 

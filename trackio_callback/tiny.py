@@ -181,7 +181,13 @@ def build_model(
 
 
 def save_pretrained(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, directory: str | Path) -> Path:
-    """Save model and tokenizer side by side, so ``directory`` can be passed as a model path (loaded offline)."""
+    """Save model and tokenizer side by side, so ``directory`` can be passed as a model path (loaded offline).
+
+    With a ``"qwen2"`` model, pass the tokenizer *object* along (``processing_class=tokenizer``):
+    transformers 5 picks ``Qwen2Tokenizer`` for that model type when ``AutoTokenizer`` loads the
+    directory, and it replaces the word-level pre-tokenizer with Qwen's byte-level one (the ids
+    come out wrong, silently). ``"gpt2"`` and ``"llama"`` directories reload as saved.
+    """
     directory = Path(directory)
     model.save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))

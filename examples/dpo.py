@@ -1,0 +1,181 @@
+# /// script
+# requires-python = ">=3.10"
+# dependencies = [
+#     "trl>=0.12.0",
+#     "trackio-callback",  # stands in for "trackio": report_to="trackio" and trackio.init/log/finish
+#     "transformers",
+#     "datasets",
+# ]
+# ///
+"""DPO of Qwen/Qwen2.5-0.5B-Instruct on trl-lib/ultrafeedback_binarized, tracked as the guide says.
+
+``trackio.init(project, name, group, space_id, config)`` -> ``DPOConfig(report_to="trackio")`` -> ``trainer.train()``
+-> ``trackio.finish()``. Besides the loss, TRL logs DPO's implicit rewards and log-probabilities
+(``train/rewards/chosen``, ``train/rewards/rejected``, ``train/rewards/accuracies``, ``train/rewards/margins``,
+``train/logps/chosen``, ...). The reference model is a frozen copy of the starting model, which TRL loads from the
+same id. Metrics go to a local SQLite store and, with a Space id, to the Hub dataset ``<space_id>-dataset`` every
+5 minutes and at the end (what keeps them when the machine is an ephemeral HF Jobs runner)::
+
+    hf jobs uv run --flavor a10g-small --secrets HF_TOKEN examples/dpo.py --space-id username/trackio
+    uv run examples/dpo.py --space-id username/trackio    # on your own GPU machine
+    python examples/dpo.py --tiny                         # offline: a tiny model, a few steps on CPU, local only
+
+``--tiny`` builds a 2-layer Qwen2-style model, a word-level tokenizer and generated preference pairs locally
+(``trackio_callback.tiny``) and saves the model, so the trainer loads it (and its reference copy) by path as it loads
+the real one by name (the tokenizer is passed as an object: see ``tiny_model``). Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from datetime import datetime
+
+MODEL = "Qwen/Qwen2.5-0.5B-Instruct"
+DATASET = "trl-lib/ultrafeedback_binarized"
+DEFAULT_PROJECT = "qwen-ultrafeedback-dpo"
+GROUP = "DPO"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=f"DPO of {MODEL} on {DATASET}, tracked with trackio-callback.")
+    parser.add_argument("--tiny", action="store_true", help="offline: tiny model and data, a few steps on CPU")
+    parser.add_argument(
+        "--project", default=os.environ.get("TRACKIO_PROJECT") or DEFAULT_PROJECT, help="default: $TRACKIO_PROJECT"
+    )
+    parser.add_argument(
+        "--space-id",
+        default=os.environ.get("TRACKIO_SPACE_ID") or None,
+        help="e.g. username/trackio: sync to the dataset <space-id>-dataset and keep the Space's dashboard current "
+        "(needs HF_TOKEN; default: $TRACKIO_SPACE_ID; unset: metrics stay local)",
+    )
+    parser.add_argument(
+        "--dataset-id",
+        default=os.environ.get("TRACKIO_DATASET_ID") or None,
+        help="sync to this dataset instead of <space-id>-dataset (default: $TRACKIO_DATASET_ID)",
+    )
+    parser.add_argument("--max-steps", type=int, default=None, help="default: 8 with --tiny, else -1 (use --epochs)")
+    parser.add_argument("--epochs", type=float, default=1.0, help="number of epochs when --max-steps is not set")
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: 1e-6 (1e-3 with --tiny)")
+    parser.add_argument("--output-dir", default=None, help="default: Qwen2.5-0.5B-Instruct-DPO (tiny-dpo with --tiny)")
+    parser.add_argument("--hub-model-id", default=None, help="push the trained model there (a Jobs runner's disk goes)")
+    return parser.parse_args(argv)
+
+
+def tiny_model(directory: str):
+    """Build the tiny model and its tokenizer offline; save the model: ``directory`` then stands in for the Hub id.
+
+    The tokenizer is passed as an object: saved next to a Qwen2 config, transformers would reload it as a
+    ``Qwen2Tokenizer`` with byte-level pre-tokenization, which maps the tiny word-level vocabulary to unknown tokens.
+    """
+    from trackio_callback.tiny import build_model, build_tokenizer
+
+    tokenizer = build_tokenizer()
+    build_model("qwen2", tokenizer=tokenizer).save_pretrained(directory)
+    return directory, tokenizer
+
+
+def tiny_settings(config_class: type) -> dict:
+    """Fast on a CPU: small batches, fp32, no checkpoints, a log line per step."""
+    names = {field.name for field in dataclasses.fields(config_class)}
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return {
+        "per_device_train_batch_size": 4,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "use_cpu": True,
+        "bf16": False,
+        "dataloader_pin_memory": False,
+        "disable_tqdm": True,
+        checkpointing: False,
+    }
+
+
+def print_where(run) -> None:
+    """Where the metrics are, and the commands that show them."""
+    print(f"\nRun {run.name!r} of project {run.project!r} (group {run.group!r}) finished.")
+    print(f"Metrics: local store {run.path}")
+    dataset_id = run.settings.get("dataset_id")
+    if dataset_id:
+        print(f"         synced to the Hub dataset {dataset_id} (every 5 minutes and at finish)")
+        if run.space_id:
+            print(f"         dashboard: https://huggingface.co/spaces/{run.space_id}")
+    else:
+        print("         not synced to the Hub (no --space-id): on an HF Jobs runner they go with its disk")
+    print("View them with:")
+    print(f"  trackio-callback show --project {run.project}")
+    if os.environ.get("TRACKIO_DIR"):
+        print(f"  (with TRACKIO_DIR={os.environ['TRACKIO_DIR']}, or: trackio-callback --dir {run.dir} show ...)")
+    if dataset_id:
+        print(f"  trackio-callback show --dataset-id {dataset_id}   # from any machine")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.tiny:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before transformers is imported: any Hub call fails fast
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from datasets import load_dataset
+    from trl import DPOConfig, DPOTrainer
+
+    import trackio_callback as trackio
+
+    learning_rate = args.learning_rate or (1e-3 if args.tiny else 1e-6)
+    max_steps = args.max_steps if args.max_steps is not None else (8 if args.tiny else -1)
+    output_dir = args.output_dir or ("tiny-dpo" if args.tiny else f"{MODEL.split('/')[-1]}-DPO")
+    if args.tiny:
+        from trackio_callback.tiny import dpo_dataset
+
+        model, tokenizer = tiny_model(os.path.join(output_dir, "tiny-model"))
+        train_dataset = dpo_dataset(n=32, conversational=True)  # chosen/rejected conversations, like ultrafeedback's
+        model_name, dataset_name = "tiny Qwen2 (trackio_callback.tiny)", "generated preferences (trackio_callback.tiny)"
+        settings = {**tiny_settings(DPOConfig), "max_length": 32}
+    else:
+        model, tokenizer = MODEL, None  # TRL loads the tokenizer from the model id
+        train_dataset = load_dataset(DATASET, split="train")
+        model_name, dataset_name = MODEL, DATASET
+        settings = {}
+
+    name = f"dpo-{datetime.now():%Y%m%d-%H%M%S}"
+    run = trackio.init(
+        project=args.project,
+        name=name,
+        group=GROUP,
+        space_id=args.space_id,  # CRITICAL on Jobs: without it the metrics die with the runner
+        dataset_id=args.dataset_id,
+        config={
+            "model": model_name,
+            "dataset": dataset_name,
+            "beta": 0.1,
+            "learning_rate": learning_rate,
+            "num_epochs": args.epochs,
+            "max_steps": max_steps,
+        },
+    )
+    trainer = DPOTrainer(
+        model=model,  # ref_model=None: TRL loads the reference model from the same id
+        processing_class=tokenizer,
+        train_dataset=train_dataset,
+        args=DPOConfig(
+            output_dir=output_dir,
+            run_name=name,
+            learning_rate=learning_rate,
+            num_train_epochs=args.epochs,
+            max_steps=max_steps,
+            beta=0.1,
+            report_to="trackio",
+            push_to_hub=args.hub_model_id is not None,
+            hub_model_id=args.hub_model_id,
+            **settings,
+        ),
+    )
+    trainer.train()
+    if args.hub_model_id:
+        trainer.push_to_hub()
+    trackio.finish()  # the final flush and Hub sync
+    print_where(run)
+
+
+if __name__ == "__main__":
+    main()
