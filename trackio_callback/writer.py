@@ -3,7 +3,10 @@
 ``log()`` only appends to `Writer.calls` (a deque: appends and pops are atomic, no lock); the
 thread wakes every ``interval`` seconds, or when asked to flush, and commits everything waiting in
 one transaction. A failed write (disk full, a lock held for over a minute) keeps the data in memory
-and is retried on the next wake-up, with one warning.
+and is retried on the next wake-up, with one warning. Memory stays bounded while writes keep
+failing: past `MAX_BUFFERED_CALLS` waiting calls, every other one is dropped (the curves keep their
+shape over the whole outage, at half the resolution each time the limit is hit), loudly, and the
+run gets a ``storage_failure`` alert counting what was lost once writing works again.
 
 Example::
 
@@ -17,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import warnings
@@ -33,6 +37,9 @@ BATCH_LIMIT = 8192  # calls per batch row: large enough to compress, small enoug
 SMALL_BATCH = 1024  # batches below this are merged by compaction
 COMPACT_EVERY = 64  # small batches written before the writer compacts them
 HEARTBEAT_S = 10.0  # how often an idle run still touches its row, so readers can tell it is alive
+# Calls held in memory while SQLite cannot be written (~1 kB each with 10 keys: ~200 MB); also
+# bounds system samples, tables and alerts. $TRACKIO_MAX_BUFFERED_CALLS overrides it.
+MAX_BUFFERED_CALLS = 200_000
 
 
 class Writer:
@@ -46,8 +53,13 @@ class Writer:
         *,
         interval: float = 1.0,
         snapshots: dict[str, Callable[[], str]] | None = None,
+        max_buffered: int | None = None,
     ):
         self.store = store
+        if max_buffered is None:
+            max_buffered = int(os.environ.get("TRACKIO_MAX_BUFFERED_CALLS", MAX_BUFFERED_CALLS))
+        self.max_buffered = max(2, max_buffered)
+        self.dropped = 0  # calls (and samples) dropped to bound memory while writes failed
         self.run_id = run_id
         self.interval = interval
         self.calls: deque[Call] = deque()
@@ -125,11 +137,25 @@ class Writer:
         self._pending_system.extend(_drain(self.system))
         self._pending_tables.extend(_drain(self.tables))
         self._pending_alerts.extend(_drain(self.alerts))
+        if self._failing:
+            self._bound_memory()
         heartbeat_due = time.monotonic() - self._last_write > HEARTBEAT_S
         pending = self._pending_calls or self._pending_system or self._pending_tables or self._pending_alerts
         if not (pending or self._dirty or controls or heartbeat_due):
             return
-        self._write(self._closing)
+        # What was dropped is told with the data that follows it: the alert goes in the same write.
+        dropped_alert = self._dropped_alert() if self.dropped else None
+        if dropped_alert is not None:
+            self._pending_alerts.append(dropped_alert)
+        try:
+            self._write(self._closing)
+        except BaseException:
+            if dropped_alert is not None:
+                self._pending_alerts.remove(dropped_alert)
+            raise
+        if dropped_alert is not None:
+            warnings.warn(f"trackio-callback writes again; {dropped_alert[3]}", TrackioWarning, stacklevel=1)
+            self.dropped = 0
         self._failing = False
         if self._closing is not None:
             self._closed.set()
@@ -173,6 +199,36 @@ class Writer:
                 self.store.compact(self.run_id, small=SMALL_BATCH, target=BATCH_LIMIT)
             except Exception:  # the data is committed; compaction is only an optimisation
                 logger.warning("compacting run %s of %s failed", self.run_id, self.store.path, exc_info=True)
+
+    def _bound_memory(self) -> None:
+        """While writes fail: keep at most `max_buffered` calls (every other one past it), and as many samples."""
+        calls = kept = self._pending_calls
+        while len(kept) > self.max_buffered:
+            kept = kept[::2] if len(kept) % 2 else [*kept[:-1:2], kept[-1]]  # the last call stays
+        if len(kept) < len(calls):
+            self.dropped += len(calls) - len(kept)
+            self._pending_calls = kept
+            warnings.warn(
+                f"trackio-callback still cannot write to {self.store.path}: to bound memory, {len(calls)} "
+                f"waiting calls were thinned to {len(kept)} ({self.dropped} dropped so far); "
+                "free the disk to keep the rest",
+                TrackioWarning,
+                stacklevel=1,
+            )
+        for name in ("_pending_system", "_pending_tables", "_pending_alerts"):
+            items = getattr(self, name)
+            if len(items) > self.max_buffered:
+                self.dropped += len(items) - self.max_buffered
+                setattr(self, name, items[-self.max_buffered :])
+
+    def _dropped_alert(self) -> tuple[float, int | None, str, str, float | None]:
+        """The run's ``storage_failure`` alert: how many calls or samples were dropped to bound memory."""
+        message = (
+            f"{self.dropped} logged calls or samples were dropped while {self.store.path} could not be written "
+            f"(memory is bounded at {self.max_buffered} waiting calls)"
+        )
+        step = self._pending_calls[-1][0] if self._pending_calls else None
+        return (time.time(), step, "storage_failure", message, float(self.dropped))
 
     def _warn_failure(self, error: Exception) -> None:
         if not self._failing:
