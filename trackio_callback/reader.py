@@ -372,10 +372,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _status(row: RunRow, now: float, host: str) -> str:
-    """The stored status, except that a ``running`` run whose process is gone is ``crashed``."""
+def derived_status(row: RunRow, now: float | None = None, host: str | None = None) -> str:
+    """The stored status, except that a ``running`` run whose process is gone is ``crashed``.
+
+    Gone: on this host, its pid is not alive; anywhere, its heartbeat is over `STALE_AFTER_S` old.
+    The uploader exports this status too, so a dataset agrees with `Reader` about killed runs.
+    """
     if row.status != "running":
         return row.status
+    now = time.time() if now is None else now
+    host = settings.hostname() if host is None else host
     if row.hostname == host and row.pid and row.pid != os.getpid() and not _pid_alive(row.pid):
         return "crashed"
     if now - row.heartbeat_at > STALE_AFTER_S:
@@ -388,7 +394,7 @@ def _run_info(row: RunRow, now: float, host: str) -> dict[str, Any]:
         "name": row.name,
         "uid": row.uid,
         "group": row.group,
-        "status": _status(row, now, host),
+        "status": derived_status(row, now, host),
         "created_at": row.created_at,
         "finished_at": row.finished_at,
         "heartbeat_at": row.heartbeat_at,

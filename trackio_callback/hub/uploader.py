@@ -35,6 +35,7 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from ..errors import TrackioWarning
+from ..reader import derived_status
 from ..store.db import RunRow, Store
 from . import export
 from .card import dataset_card
@@ -192,10 +193,12 @@ class Uploader:
             self._lock.release()
 
     def _runs(self, store: Store) -> list[RunRow]:
+        """The runs this uploader syncs, with the status readers see (a killed "running" run is "crashed")."""
         runs = store.runs()
         if self.run_uids is not None:
             runs = [r for r in runs if r.uid in self.run_uids]
-        return runs
+        now = time.time()
+        return [r._replace(status=derived_status(r, now)) for r in runs]
 
     def _sync(self, store: Store, deadline: float) -> SyncResult:
         """Plan what the dataset lacks, then send it in commits of at most `MAX_FILES_PER_COMMIT` files."""
