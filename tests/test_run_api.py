@@ -78,7 +78,7 @@ def test_reasonable_project_names_are_accepted(good, store_dir):
 def test_bad_arguments_name_the_value(store_dir):
     with pytest.raises(ValueError, match=r"resume='sometimes'.*'never', 'allow', 'must'"):
         trackio.init(project="p", resume="sometimes")
-    with pytest.raises(ValueError, match=r"sync_every=10.*>= 60"):
+    with pytest.raises(ValueError, match=r"sync_every=10.*from 60 to"):
         trackio.init(project="p", sync_every=10)
     with pytest.raises(TypeError, match="config must be a dict"):
         trackio.init(project="p", config=[1, 2])

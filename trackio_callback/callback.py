@@ -407,8 +407,13 @@ class TrackioCallback(TrainerCallback):
     def _tokens(self, state, logs: dict[str, Any], world: int) -> tuple[int | None, str]:
         """Cumulative tokens seen, from the best source available, and the source's name."""
         if "num_tokens" in logs:  # TRL: gathered over all processes
-            self._remove_hook()
-            return int(logs["num_tokens"]), "trl_num_tokens"
+            try:
+                tokens = int(logs["num_tokens"])
+            except (TypeError, ValueError, OverflowError):  # not a count: the other sources still work
+                tokens = None
+            if tokens is not None:
+                self._remove_hook()
+                return tokens, "trl_num_tokens"
         seen = getattr(state, "num_input_tokens_seen", 0)
         if seen:
             self._remove_hook()

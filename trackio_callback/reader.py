@@ -159,6 +159,8 @@ class Reader:
         for label, value in (("min_step", min_step), ("max_step", max_step), ("until_seq", until_seq)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise TypeError(f"{label} must be an integer or None, got {value!r}")
+            if value is not None and not -(2**63) <= value < 2**63:
+                raise ValueError(f"{label} must be a 64-bit integer (steps are at most 2**62), got {value}")
         store = self.store(project)
         row = self._run_row(project, run)
         key_id = store.key_id(key)

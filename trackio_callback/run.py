@@ -39,6 +39,8 @@ from .writer import Writer
 logger = logging.getLogger(__name__)
 
 MIN_SYNC_EVERY_S = 60  # the Hub rate-limits commits per repo
+MAX_SYNC_EVERY_S = 7 * 24 * 3600  # a week: longer would never sync before the final one anyway
+MAX_FLUSH_EVERY_S = 3600  # a writer that sleeps longer would hold an hour of data in memory
 DEFAULT_FINISH_TIMEOUT_S = 60.0
 MAX_STEP = 2**62
 
@@ -88,6 +90,18 @@ class Config(MutableMapping):
         return json.dumps(dict(self._data), default=str)
 
 
+def _jsonable_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``config`` as stored: JSON values kept, others as ``str()``; keys are strings (numbers become strings)."""
+    config = dict(config or {})
+    for key in config:
+        if key is not None and not isinstance(key, (str, int, float)):
+            raise TypeError(f"config keys must be strings, got {type(key).__name__}: {key!r}")
+    try:
+        return json.loads(json.dumps(config, default=str))
+    except ValueError as error:  # a value that contains itself
+        raise ValueError(f"config cannot be stored as JSON ({error}): a value refers to itself") from None
+
+
 class Run:
     """One training run: what `init` returns. Use `log`, `config`, `finish`, or ``with init(...) as run``."""
 
@@ -115,8 +129,14 @@ class Run:
             raise TypeError(f"config must be a dict, got {type(config).__name__}")
         if resume not in RESUME_MODES:
             raise ValueError(f"resume={resume!r} is not one of {', '.join(map(repr, RESUME_MODES))}")
-        if isinstance(flush_every, bool) or not isinstance(flush_every, (int, float)) or not flush_every > 0:
-            raise ValueError(f"flush_every must be a number of seconds > 0, got {flush_every!r}")
+        if (
+            isinstance(flush_every, bool)
+            or not isinstance(flush_every, (int, float))
+            or not 0 < flush_every <= MAX_FLUSH_EVERY_S
+        ):
+            raise ValueError(
+                f"flush_every must be a number of seconds > 0 and <= {MAX_FLUSH_EVERY_S}, got {flush_every!r}"
+            )
         self.dir = settings.storage_dir(directory)
         self.path: Path = settings.project_path(self.dir, self.project)
         try:
@@ -130,7 +150,7 @@ class Run:
             opened = self._store.open_run(
                 name,
                 group=group,
-                config=json.loads(json.dumps(dict(config or {}), default=str)),
+                config=_jsonable_config(config),
                 settings=dict(run_settings or {}),
                 resume=resume,
                 hostname=settings.hostname(),
@@ -412,9 +432,13 @@ def init(
     validate_space_sdk(space_sdk)
     if not isinstance(private, bool):
         raise TypeError(f"private must be True or False, got {private!r}")
-    if isinstance(sync_every, bool) or not isinstance(sync_every, (int, float)) or sync_every < MIN_SYNC_EVERY_S:
+    if (
+        isinstance(sync_every, bool)
+        or not isinstance(sync_every, (int, float))
+        or not MIN_SYNC_EVERY_S <= sync_every <= MAX_SYNC_EVERY_S
+    ):
         raise ValueError(
-            f"sync_every={sync_every!r}: use a number of seconds >= {MIN_SYNC_EVERY_S} "
+            f"sync_every={sync_every!r}: use a number of seconds from {MIN_SYNC_EVERY_S} to {MAX_SYNC_EVERY_S} "
             "(the Hub limits how often a repo can be committed to)"
         )
     space_id = settings.env_default(space_id, "TRACKIO_SPACE_ID")

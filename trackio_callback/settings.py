@@ -22,7 +22,13 @@ def default_storage_dir() -> Path:
 
 
 def storage_dir(directory: str | os.PathLike | None = None) -> Path:
-    return Path(directory).expanduser() if directory is not None else default_storage_dir()
+    if directory is None:
+        return default_storage_dir()
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(
+            f"dir must be a path (str or os.PathLike) or None, got {type(directory).__name__}: {directory!r}"
+        )
+    return Path(directory).expanduser()
 
 
 def project_path(directory: Path, project: str) -> Path:

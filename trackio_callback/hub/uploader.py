@@ -204,8 +204,10 @@ class Uploader:
         """Plan what the dataset lacks, then send it in commits of at most `MAX_FILES_PER_COMMIT` files."""
         state = store.sync_state(self.dataset_id)
         planned: list[_Planned] = []
+        rows_per_call: dict[int, float] = {}
         for run in self._runs(store):
             last = store.last_seqs(run.id)
+            rows_per_call[run.id] = _values_per_call(store, run)
             for kind in ("system",) if self.node else export.KINDS:
                 synced, pending, _ = state.get((run.uid, self._state_kind(kind)), (-1, None, None))
                 planned += [_Planned(run, kind, low, high) for low, high in _ranges(synced, pending, last[kind])]
@@ -213,8 +215,8 @@ class Uploader:
             if not self.node and state.get((run.uid, "runs"), (None, None, None))[2] != digest:
                 planned.append(_Planned(run, "runs", digest=digest))
         result = SyncResult(committed=False)
-        for start in range(0, len(planned), MAX_FILES_PER_COMMIT):
-            self._send(store, planned[start : start + MAX_FILES_PER_COMMIT], deadline, result)
+        for commit in _commits(planned, rows_per_call):
+            self._send(store, commit, deadline, result)
         return result
 
     def _send(self, store: Store, planned: list[_Planned], deadline: float, result: SyncResult) -> None:
@@ -345,6 +347,34 @@ class Uploader:
 
 MAX_SEQS_PER_FILE = 25_000  # a file covers at most this many seqs: bounds the uploader's memory
 MAX_FILES_PER_COMMIT = 50  # a long offline run is sent in several commits, each a consistent prefix
+# A commit's files are held in memory until it is sent (~5 MB per million rows, plus what exporting
+# them leaves in Python's and Arrow's pools): commits stop at about this many rows, whatever the number
+# of files. File boundaries do not depend on it, so a re-sent pending range still gives the same files.
+MAX_ROWS_PER_COMMIT = 1_000_000
+
+
+def _values_per_call(store: Store, run: RunRow) -> float:
+    """How many metric rows a ``log()`` call of ``run`` makes, on average (its keys per call)."""
+    counts = sum(summary["count"] for summary in store.summaries(run.id).values())
+    return max(1.0, counts / max(1, run.next_seq))
+
+
+def _commits(planned: list[_Planned], rows_per_call: dict[int, float]) -> list[list[_Planned]]:
+    """``planned`` cut into commits of at most `MAX_FILES_PER_COMMIT` files and about `MAX_ROWS_PER_COMMIT` rows."""
+    commits: list[list[_Planned]] = []
+    current: list[_Planned] = []
+    rows = 0.0
+    for item in planned:
+        weight = rows_per_call[item.run.id] if item.kind == "metrics" else 1.0
+        size = 1.0 if item.kind == "runs" else (item.high - item.low + 1) * weight
+        if current and (len(current) >= MAX_FILES_PER_COMMIT or rows + size > MAX_ROWS_PER_COMMIT):
+            commits.append(current)
+            current, rows = [], 0.0
+        current.append(item)
+        rows += size
+    if current:
+        commits.append(current)
+    return commits
 
 
 def _ranges(synced: int, pending: int | None, last: int) -> list[tuple[int, int]]:
