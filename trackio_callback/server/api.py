@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_POINTS = 1000
 MAX_POINTS_LIMIT = 100_000
 POLL_MS = 2000
+MAX_VALUES_PER_PARAMETER = 500  # runs or keys in one request: the page asks per run, an assistant per key
 STATIC = resources.files(__package__) / "static"
 
 
@@ -136,7 +137,7 @@ class Api:
 
     def poll(self, request: Request) -> dict[str, Any]:
         project = _one(request, "project")
-        runs, afters = _many(request, "run"), _many(request, "after")
+        runs, afters = _many(request, "run", unique=False), _many(request, "after", unique=False)  # pairs
         if len(runs) != len(afters):
             raise BadRequest(f"every run needs its after= cursor: got {len(runs)} run and {len(afters)} after")
         keys = request.query_params.getlist("key") or None
@@ -243,10 +244,15 @@ def _one(request: Request, name: str) -> str:
     return values[0]
 
 
-def _many(request: Request, name: str) -> list[str]:
+def _many(request: Request, name: str, unique: bool = True) -> list[str]:
+    """A repeated parameter's values (each once, in order, if ``unique``); at most `MAX_VALUES_PER_PARAMETER`."""
     values = request.query_params.getlist(name)
     if not values or not all(values):
         raise BadRequest(f"query parameter {name!r} is required (repeat it for several), got {values!r}")
+    if unique:
+        values = list(dict.fromkeys(values))
+    if len(values) > MAX_VALUES_PER_PARAMETER:
+        raise BadRequest(f"at most {MAX_VALUES_PER_PARAMETER} values of {name!r} per request, got {len(values)}")
     return values
 
 
