@@ -143,10 +143,10 @@ def test_info_and_projects(client, served):
     projects = get(client, "/api/projects")["projects"]
     assert {"big", "proj"} <= set(projects) and "secret" not in projects and projects == sorted(projects)
     info = get(client, "/api/info")
+    assert info.pop("project") in projects  # the one written to last: see the test below
     assert info == {
         "mode": "server",
         "version": trackio.__version__,
-        "project": projects[-1],
         "dataset_id": None,
         "poll_ms": 2000,
         "max_points": 1000,
@@ -594,3 +594,13 @@ def test_answers_are_compressed_only_across_a_network(served):
             )
         assert response.status_code == 200 and len(response.json()["series"][0]["values"]) <= 1000
         assert response.headers.get("content-encoding") == ("gzip" if compress else None)
+
+
+def test_the_page_opens_the_project_written_to_last(tmp_path):
+    for project in ("zeta", "alpha"):  # alpha is written last, though zeta sorts last
+        run = trackio.init(project=project, name="r", dir=tmp_path)
+        run.log({"loss": 1.0})
+        run.finish()
+        time.sleep(0.05)
+    with _show(tmp_path) as dashboard:
+        assert httpx.get(dashboard.url + "api/info", trust_env=False).json()["project"] == "alpha"

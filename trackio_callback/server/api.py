@@ -43,7 +43,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import __version__
+from .. import __version__, settings
 from ..errors import InvalidNameError, NotFoundError, TrackioError
 from ..jsontext import dumps
 from ..reader import Reader, Series
@@ -82,7 +82,7 @@ class Api:
 
     def info(self, request: Request) -> dict[str, Any]:
         projects = self.reader.projects()
-        project = self.project if self.project in projects else (projects[-1] if projects else self.project)
+        project = self.project if self.project in projects else self._latest(projects)
         return {
             "mode": "server",
             "version": __version__,
@@ -91,6 +91,16 @@ class Api:
             "poll_ms": POLL_MS,
             "max_points": DEFAULT_MAX_POINTS,
         }
+
+    def _latest(self, projects: list[str]) -> str | None:
+        """The project written to last (its file's modification time, WAL included)."""
+
+        def written(project: str) -> float:
+            path = settings.project_path(self.reader.dir, project)
+            times = [p.stat().st_mtime for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
+            return max(times, default=0.0)
+
+        return max(projects, key=written, default=self.project)
 
     def projects(self, request: Request) -> dict[str, Any]:
         return {"projects": self.reader.projects()}
