@@ -364,3 +364,25 @@ def test_private_dataset_is_read_with_the_visitors_sign_in(page, hub):
         assert token.startswith("hf_oauth_")
     reads = [r for r in hub.requests() if r.endpoint == "resolve" and r.repo_id == "alice/secret-board-dataset"]
     assert reads and {r.user for r in reads} == {"alice"}
+
+
+def test_polling_backs_off_while_the_tab_is_hidden(page, dashboard):
+    open_dashboard(page, dashboard.url)
+    page.evaluate("window.trackioDashboard.pollNow()")
+    page.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    hidden = wait_for(page, lambda s: s["pollDelays"][-2:] == [4000, 8000], timeout=15)
+    assert hidden["pollDelays"][0] == 2000  # visible: every 2 s
+    polls = hidden["polls"]
+    page.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", {configurable: true, get: () => false});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    shown = wait_for(page, lambda s: s["polls"] > polls and s["pollDelays"][-1] == 2000, timeout=5)
+    assert shown["polls"] == polls + 1  # shown again: one poll at once, then every 2 s

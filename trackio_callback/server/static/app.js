@@ -14,7 +14,7 @@ const S = {
   hidden: new Set(), collapsed: new Set(),
   runFilter: "", runLimit: 20, metricFilter: "", smoothing: 0, xAxis: "step", logY: false, diffOnly: false,
   keys: {}, data: new Map(), cursors: {}, charts: new Map(), systemCharts: new Map(), system: {}, systemCursors: {},
-  tab: "metrics", polls: 0, pollBytes: [], draws: 0, timings: {}, pollTimer: null, hiddenPolls: 0, error: null,
+  tab: "metrics", polls: 0, pollBytes: [], pollDelays: [], draws: 0, timings: {}, pollTimer: null, hiddenPolls: 0, error: null,
   maxPoints: 1000, pollMs: 2000, generation: 0,
 };
 
@@ -430,6 +430,8 @@ function schedulePoll() {
   clearTimeout(S.pollTimer);
   const delay = document.hidden ? Math.min(S.pollMs * 2 ** (++S.hiddenPolls), MAX_HIDDEN_POLL_MS) : S.pollMs;
   if (!document.hidden) S.hiddenPolls = 0;
+  S.pollDelays.push(delay);
+  if (S.pollDelays.length > 20) S.pollDelays.shift();
   S.pollTimer = setTimeout(async () => {
     try {
       await poll();
@@ -440,8 +442,17 @@ function schedulePoll() {
   }, delay);
 }
 
-document.addEventListener("visibilitychange", () => {
-  if (!document.hidden && S.project) { S.hiddenPolls = 0; schedulePoll(); }
+// Hidden tab: each poll waits twice as long (up to a minute); shown again: poll at once.
+document.addEventListener("visibilitychange", async () => {
+  if (document.hidden || !S.project) return;
+  clearTimeout(S.pollTimer);
+  S.hiddenPolls = 0;
+  try {
+    await poll();
+  } catch (e) {
+    console.warn("poll failed", e);
+  }
+  schedulePoll();
 });
 
 // -- system tab ------------------------------------------------------------------------------------
@@ -734,6 +745,7 @@ window.trackioDashboard = {
       groups: Object.fromEntries([...document.querySelectorAll("details.group")].map((d) => [d.dataset.group, [...d.querySelectorAll("label.run")].map((l) => l.dataset.run)])),
       colors: Object.fromEntries(S.runs.map((r) => [r.name, color(r.name)])),
       cursors: { ...S.cursors }, charts, systemCharts, polls: S.polls, pollBytes: [...S.pollBytes],
+      pollDelays: [...S.pollDelays],
       sourceBytes: S.source?.bytes, timings: { ...S.timings }, draws: S.draws, error: S.error,
     };
   },
