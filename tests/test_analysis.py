@@ -524,7 +524,8 @@ def test_key_choice():
 
 
 def test_array_likes_and_none_values():
-    numpy = pytest.importorskip("numpy")
+    import numpy
+
     curve = loss_curve()
     result = analyze({"train/loss": Curve(numpy.array(curve.steps), numpy.array(curve.values))})
     assert roundtrips(result) == analyze({"train/loss": curve})
