@@ -32,7 +32,6 @@ A group needs ``trackio.init(group=...)`` or ``TrackioCallback(group=...)``: the
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 from datetime import datetime
 
@@ -49,37 +48,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=float, default=3.0, help="number of epochs when --max-steps is not set")
     parser.add_argument("--output-dir", default=None, help="default: Qwen2.5-0.5B-SFT (tiny-sft with --tiny)")
     return parser.parse_args(argv)
-
-
-def tiny_model(directory: str):
-    """Build the tiny model and its tokenizer offline; save the model: ``directory`` then stands in for the Hub id.
-
-    The tokenizer is passed as an object: saved next to a Qwen2 config, transformers would reload it as a
-    ``Qwen2Tokenizer`` with byte-level pre-tokenization, which maps the tiny word-level vocabulary to unknown tokens.
-    """
-    from trackio_callback.tiny import build_model, build_tokenizer
-
-    tokenizer = build_tokenizer()
-    build_model("qwen2", tokenizer=tokenizer).save_pretrained(directory)
-    return directory, tokenizer
-
-
-def tiny_settings(config_class: type) -> dict:
-    """Fast on a CPU: small batches, short sequences, fp32, no checkpoints, a log line per step."""
-    names = {field.name for field in dataclasses.fields(config_class)}
-    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
-    return {
-        "per_device_train_batch_size": 4,
-        "logging_steps": 1,
-        "save_strategy": "no",
-        "use_cpu": True,
-        "bf16": False,
-        "dataloader_pin_memory": False,
-        "disable_tqdm": True,
-        "learning_rate": 1e-3,
-        "max_length": 32,
-        checkpointing: False,
-    }
 
 
 def print_where(trainer) -> None:
@@ -120,11 +88,17 @@ def main(argv: list[str] | None = None) -> None:
     max_steps = args.max_steps if args.max_steps is not None else (8 if args.tiny else -1)
     output_dir = args.output_dir or ("tiny-sft" if args.tiny else f"{MODEL.split('/')[-1]}-SFT")
     if args.tiny:
-        from trackio_callback.tiny import sft_dataset
+        from trackio_callback.tiny import checkpoint, cpu_settings, sft_dataset
 
-        model, tokenizer = tiny_model(os.path.join(output_dir, "tiny-model"))
+        model, tokenizer = checkpoint(os.path.join(output_dir, "tiny-model"))
         train_dataset = sft_dataset(n=64, conversational=True)  # "messages" like Capybara's
-        settings = tiny_settings(SFTConfig)
+        settings = {
+            **cpu_settings(SFTConfig),
+            "per_device_train_batch_size": 4,
+            "logging_steps": 1,
+            "learning_rate": 1e-3,
+            "max_length": 32,
+        }
     else:
         model, tokenizer = MODEL, None  # TRL loads the tokenizer from the model id
         train_dataset = load_dataset(DATASET, split="train")

@@ -22,13 +22,12 @@ and at the end (what keeps them when the machine is an ephemeral HF Jobs runner)
 
 ``--tiny`` builds a 2-layer Qwen2-style model, a word-level tokenizer and generated prompts locally
 (``trackio_callback.tiny``) and saves the model, so the trainer loads it by path as it loads the real one by name
-(the tokenizer is passed as an object: see ``tiny_model``). Nothing is downloaded.
+(the tokenizer is passed as an object: see ``trackio_callback.tiny.checkpoint``). Nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 from datetime import datetime
 
@@ -70,35 +69,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def tiny_model(directory: str):
-    """Build the tiny model and its tokenizer offline; save the model: ``directory`` then stands in for the Hub id.
-
-    The tokenizer is passed as an object: saved next to a Qwen2 config, transformers would reload it as a
-    ``Qwen2Tokenizer`` with byte-level pre-tokenization, which maps the tiny word-level vocabulary to unknown tokens.
-    """
-    from trackio_callback.tiny import build_model, build_tokenizer
-
-    tokenizer = build_tokenizer()
-    build_model("qwen2", tokenizer=tokenizer).save_pretrained(directory)
-    return directory, tokenizer
-
-
-def tiny_settings(config_class: type) -> dict:
-    """Fast on a CPU: small batches, fp32, no checkpoints, a log line per step."""
-    names = {field.name for field in dataclasses.fields(config_class)}
-    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
-    return {
-        "per_device_train_batch_size": 4,
-        "logging_steps": 1,
-        "save_strategy": "no",
-        "use_cpu": True,
-        "bf16": False,
-        "dataloader_pin_memory": False,
-        "disable_tqdm": True,
-        checkpointing: False,
-    }
-
-
 def print_where(run) -> None:
     """Where the metrics are, and the commands that show them."""
     print(f"\nRun {run.name!r} of project {run.project!r} (group {run.group!r}) finished.")
@@ -132,13 +102,19 @@ def main(argv: list[str] | None = None) -> None:
     max_steps = args.max_steps if args.max_steps is not None else (6 if args.tiny else -1)
     output_dir = args.output_dir or ("tiny-grpo" if args.tiny else f"{MODEL.split('/')[-1]}-GRPO")
     if args.tiny:
-        from trackio_callback.tiny import grpo_dataset
+        from trackio_callback.tiny import checkpoint, cpu_settings, grpo_dataset
 
-        model, tokenizer = tiny_model(os.path.join(output_dir, "tiny-model"))
+        model, tokenizer = checkpoint(os.path.join(output_dir, "tiny-model"))
         train_dataset = grpo_dataset(n=32)  # a "prompt" column of plain text, like tldr's
         model_name, dataset_name = "tiny Qwen2 (trackio_callback.tiny)", "generated prompts (trackio_callback.tiny)"
         # 2 prompts x 2 completions of at most 8 tokens per step
-        settings = {**tiny_settings(GRPOConfig), "num_generations": 2, "max_completion_length": 8}
+        settings = {
+            **cpu_settings(GRPOConfig),
+            "per_device_train_batch_size": 4,
+            "logging_steps": 1,
+            "num_generations": 2,
+            "max_completion_length": 8,
+        }
     else:
         model, tokenizer = MODEL, None  # TRL loads the tokenizer from the model id
         train_dataset = load_dataset(DATASET, split="train")

@@ -20,13 +20,12 @@ runner)::
 
 ``--tiny`` builds a 2-layer Qwen2-style model, a word-level tokenizer and generated chat data locally
 (``trackio_callback.tiny``) and saves the model, so the trainer loads it by path as it loads ``Qwen/Qwen2.5-0.5B``
-by name (the tokenizer is passed as an object: see ``tiny_model``). Nothing is downloaded.
+by name (the tokenizer is passed as an object: see ``trackio_callback.tiny.checkpoint``). Nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 from datetime import datetime
 
@@ -59,35 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output-dir", default=None, help="default: Qwen2.5-0.5B-SFT (tiny-sft with --tiny)")
     parser.add_argument("--hub-model-id", default=None, help="push the trained model there (a Jobs runner's disk goes)")
     return parser.parse_args(argv)
-
-
-def tiny_model(directory: str):
-    """Build the tiny model and its tokenizer offline; save the model: ``directory`` then stands in for the Hub id.
-
-    The tokenizer is passed as an object: saved next to a Qwen2 config, transformers would reload it as a
-    ``Qwen2Tokenizer`` with byte-level pre-tokenization, which maps the tiny word-level vocabulary to unknown tokens.
-    """
-    from trackio_callback.tiny import build_model, build_tokenizer
-
-    tokenizer = build_tokenizer()
-    build_model("qwen2", tokenizer=tokenizer).save_pretrained(directory)
-    return directory, tokenizer
-
-
-def tiny_settings(config_class: type) -> dict:
-    """Fast on a CPU: small batches, short sequences, fp32, no checkpoints, a log line per step."""
-    names = {field.name for field in dataclasses.fields(config_class)}
-    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
-    return {
-        "per_device_train_batch_size": 4,
-        "logging_steps": 1,
-        "save_strategy": "no",
-        "use_cpu": True,
-        "bf16": False,
-        "dataloader_pin_memory": False,
-        "disable_tqdm": True,
-        checkpointing: False,
-    }
 
 
 def print_where(run) -> None:
@@ -123,12 +93,12 @@ def main(argv: list[str] | None = None) -> None:
     max_steps = args.max_steps if args.max_steps is not None else (8 if args.tiny else -1)
     output_dir = args.output_dir or ("tiny-sft" if args.tiny else f"{MODEL.split('/')[-1]}-SFT")
     if args.tiny:
-        from trackio_callback.tiny import sft_dataset
+        from trackio_callback.tiny import checkpoint, cpu_settings, sft_dataset
 
-        model, tokenizer = tiny_model(os.path.join(output_dir, "tiny-model"))
+        model, tokenizer = checkpoint(os.path.join(output_dir, "tiny-model"))
         train_dataset = sft_dataset(n=64, conversational=True)  # "messages" like Capybara's
         model_name, dataset_name = "tiny Qwen2 (trackio_callback.tiny)", "generated Q&A (trackio_callback.tiny)"
-        settings = {**tiny_settings(SFTConfig), "max_length": 32}
+        settings = {**cpu_settings(SFTConfig), "per_device_train_batch_size": 4, "logging_steps": 1, "max_length": 32}
     else:
         model, tokenizer = MODEL, None  # TRL loads the tokenizer from the model id
         train_dataset = load_dataset(DATASET, split="train")

@@ -41,7 +41,6 @@ for _variable, _value in {
     os.environ.setdefault(_variable, _value)
 
 import copy  # noqa: E402
-import dataclasses  # noqa: E402
 import random  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
@@ -52,6 +51,7 @@ from trackio_callback.tiny import (  # noqa: E402  (re-exported: the tests' one 
     ModelKind,
     build_model,
     build_tokenizer,
+    cpu_settings,
     dpo_dataset,
     grpo_dataset,
     reward_len,
@@ -101,7 +101,8 @@ def lm_collator(tokenizer: PreTrainedTokenizerFast) -> DataCollatorForLanguageMo
 
 # ----------------------------------------------------------------------------------------------------------- configs
 
-# Shared by every factory: a few steps, log every step, no checkpoints, no reporting, fp32 on CPU, no worker processes.
+# Shared by every factory: a few steps, log every step, no reporting; plus `cpu_settings` (fp32, no checkpoints, no
+# worker processes, activation checkpointing off).
 _COMMON: dict[str, Any] = {
     "max_steps": 4,
     "per_device_train_batch_size": 4,
@@ -109,26 +110,12 @@ _COMMON: dict[str, Any] = {
     "learning_rate": 1e-3,
     "logging_steps": 1,
     "report_to": "none",
-    "save_strategy": "no",
-    "use_cpu": True,
-    "bf16": False,
-    "fp16": False,
-    "dataloader_num_workers": 0,
-    "dataloader_pin_memory": False,
-    "disable_tqdm": True,
     "seed": SEED,
 }
 
 
-def _trl_common(config_class: type) -> dict[str, Any]:
-    """TRL configs default to bf16=True and gradient checkpointing on, both slower here: turn checkpointing off.
-
-    transformers >= 5.24 renamed ``gradient_checkpointing`` to ``activation_checkpointing`` and warns (FutureWarning)
-    when the old name is set and the new is not, which TRL's default does; setting the new name silences it.
-    """
-    names = {field.name for field in dataclasses.fields(config_class)}
-    flag = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
-    return {**_COMMON, flag: False}
+def _settings(config_class: type) -> dict[str, Any]:
+    return {**cpu_settings(config_class), **_COMMON}
 
 
 def _evaluation(eval_steps: int | None) -> dict[str, Any]:
@@ -139,14 +126,16 @@ def trainer_args(output_dir: str | Path, eval_steps: int | None = None, **overri
     """``TrainingArguments`` for a plain ``Trainer``; ``eval_steps=2`` evaluates every 2 steps (needs an eval set)."""
     from transformers import TrainingArguments
 
-    return TrainingArguments(output_dir=str(output_dir), **{**_COMMON, **_evaluation(eval_steps), **overrides})
+    return TrainingArguments(
+        output_dir=str(output_dir), **{**_settings(TrainingArguments), **_evaluation(eval_steps), **overrides}
+    )
 
 
 def sft_config(output_dir: str | Path, eval_steps: int | None = None, **overrides: Any) -> SFTConfig:
     """``SFTConfig`` with sequences cut at 32 tokens."""
     from trl import SFTConfig
 
-    settings = {**_trl_common(SFTConfig), "max_length": 32, **_evaluation(eval_steps), **overrides}
+    settings = {**_settings(SFTConfig), "max_length": 32, **_evaluation(eval_steps), **overrides}
     return SFTConfig(output_dir=str(output_dir), **settings)
 
 
@@ -154,7 +143,7 @@ def dpo_config(output_dir: str | Path, eval_steps: int | None = None, **override
     """``DPOConfig`` with prompt+completion cut at 32 tokens."""
     from trl import DPOConfig
 
-    settings = {**_trl_common(DPOConfig), "max_length": 32, **_evaluation(eval_steps), **overrides}
+    settings = {**_settings(DPOConfig), "max_length": 32, **_evaluation(eval_steps), **overrides}
     return DPOConfig(output_dir=str(output_dir), **settings)
 
 
@@ -167,7 +156,7 @@ def grpo_config(output_dir: str | Path, eval_steps: int | None = None, **overrid
     from trl import GRPOConfig
 
     settings = {
-        **_trl_common(GRPOConfig),
+        **_settings(GRPOConfig),
         "num_generations": 2,
         "max_completion_length": 8,
         "log_completions": True,

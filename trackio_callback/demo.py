@@ -43,7 +43,7 @@ def _tiny_sft(project: str, steps: int, directory) -> Run:
     from transformers import PrinterCallback
     from trl import SFTConfig, SFTTrainer
 
-    from .tiny import build_model, build_tokenizer, sft_dataset
+    from .tiny import build_model, build_tokenizer, cpu_settings, sft_dataset
 
     tokenizer = build_tokenizer()
     model = build_model("qwen2", tokenizer=tokenizer)
@@ -65,11 +65,7 @@ def _tiny_sft(project: str, steps: int, directory) -> Run:
             eval_steps=max(1, steps // 4),
             max_length=32,
             report_to="trackio",
-            save_strategy="no",
-            use_cpu=True,
-            bf16=False,
-            disable_tqdm=True,
-            activation_checkpointing=False,
+            **cpu_settings(SFTConfig),
         )
         trainer = SFTTrainer(
             model=model,

@@ -13,6 +13,7 @@ there is no network (CI, the demo) and train in seconds on a CPU::
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -180,18 +181,39 @@ def build_model(
     return model
 
 
-def save_pretrained(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, directory: str | Path) -> Path:
-    """Save model and tokenizer side by side, so ``directory`` can be passed as a model path (loaded offline).
+def checkpoint(directory: str | Path, kind: ModelKind = "qwen2") -> tuple[str, PreTrainedTokenizerFast]:
+    """Build a tiny model and its tokenizer, save the model to ``directory``; return the path and the tokenizer.
 
-    With a ``"qwen2"`` model, pass the tokenizer *object* along (``processing_class=tokenizer``):
-    transformers 5 picks ``Qwen2Tokenizer`` for that model type when ``AutoTokenizer`` loads the
-    directory, and it replaces the word-level pre-tokenizer with Qwen's byte-level one (the ids
-    come out wrong, silently). ``"gpt2"`` and ``"llama"`` directories reload as saved.
+    Pass both to a trainer (``model=path, processing_class=tokenizer``): the path stands in for a
+    Hub id. The tokenizer goes as an object because, saved next to a Qwen2 config, transformers 5
+    would reload it as a ``Qwen2Tokenizer`` with byte-level pre-tokenization, which silently maps
+    the word-level vocabulary to wrong ids.
     """
-    directory = Path(directory)
-    model.save_pretrained(str(directory))
-    tokenizer.save_pretrained(str(directory))
-    return directory
+    tokenizer = build_tokenizer()
+    build_model(kind, tokenizer=tokenizer).save_pretrained(str(directory))
+    return str(directory), tokenizer
+
+
+def cpu_settings(config_class: type) -> dict[str, Any]:
+    """``TrainingArguments`` (or a TRL config of ``config_class``) settings that train fast on a CPU.
+
+    fp32, no checkpoints saved, no worker processes or pinned memory, no progress bar, and activation
+    checkpointing off (TRL turns it on by default). transformers >= 5.24 renamed
+    ``gradient_checkpointing`` to ``activation_checkpointing`` and warns when only the old name is
+    set, so the field the class has is the one set.
+    """
+    names = {field.name for field in dataclasses.fields(config_class)}
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return {
+        "save_strategy": "no",
+        "use_cpu": True,
+        "bf16": False,
+        "fp16": False,
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": False,
+        "disable_tqdm": True,
+        checkpointing: False,
+    }
 
 
 # --- data
