@@ -26,7 +26,6 @@ import gc
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -38,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from machine import cpu_model, usable_cores
+from machine import machine_info, write_results
 
 PACKAGES = ("trackio", "trackio-callback")
 PROJECT = "bench"
@@ -319,24 +318,6 @@ def time_import(python: str, package: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def machine_info(python: str) -> dict[str, Any]:
-    model = cpu_model()
-    probe = (
-        "import json, platform, sqlite3\n"
-        "from importlib.metadata import version\n"
-        "print(json.dumps({'python': platform.python_version(), 'sqlite': sqlite3.sqlite_version,"
-        " 'trackio': version('trackio'), 'trackio_callback': version('trackio-callback')}))"
-    )
-    versions = json.loads(subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout)
-    return {
-        "cpu_model": model,
-        "cores": os.cpu_count(),
-        "usable_cores": usable_cores(),
-        "platform": platform.platform(),
-        **versions,
-    }
-
-
 def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
     python = args.python
     base = Path(args.workdir) if args.workdir else Path(tempfile.gettempdir())
@@ -602,23 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = summarize(raw, args.calls)
     table = render(rows, machine, args, raw)
     print(table)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     config = {k: v for k, v in vars(args).items() if not k.startswith("child") and k not in ("package", "dir", "reps")}
-    out.write_text(
-        json.dumps(
-            {
-                "machine": machine,
-                "config": config,
-                "started": started,
-                "duration_s": time.time() - started,
-                "summary": rows,
-                **raw,
-            },
-            indent=2,
-        )
-    )
-    print(f"\nResults: {out}", file=sys.stderr)
+    write_results(args.out, machine, config, started, rows, raw)
     heavy = [r for r in rows if r["metric"] == HEAVY_ROW]
     if heavy and not heavy[0]["met"]:  # the one assertion: untimed, so it may fail the run
         print(f"FAILED: import trackio_callback loaded {heavy[0]['trackio-callback']}", file=sys.stderr)

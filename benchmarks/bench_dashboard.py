@@ -28,7 +28,6 @@ import http.client
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import socket
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from machine import cpu_model, usable_cores
+from machine import machine_info, write_results
 
 PACKAGES = ("trackio", "trackio-callback")
 PROJECT = "bench"
@@ -1017,27 +1016,6 @@ def check_lines(raw: dict[str, Any], args: argparse.Namespace) -> list[str]:
     return notes
 
 
-def machine_info(python: str) -> dict[str, Any]:
-    probe = (
-        "import json, platform, sqlite3\n"
-        "from importlib.metadata import version\n"
-        "print(json.dumps({'python': platform.python_version(), 'sqlite': sqlite3.sqlite_version,"
-        " 'trackio': version('trackio'), 'trackio_callback': version('trackio-callback'),"
-        " 'playwright': version('playwright')}))"
-    )
-    env = {**os.environ, "TRACKIO_CALLBACK_NO_HOOK": "1"}
-    versions = json.loads(
-        subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True, env=env).stdout
-    )
-    return {
-        "cpu_model": cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": usable_cores(),
-        "platform": platform.platform(),
-        **versions,
-    }
-
-
 def _rates(text: str) -> list[float]:
     return [float(v) for v in text.split(",") if v.strip()]
 
@@ -1088,7 +1066,7 @@ def main(argv: list[str] | None = None) -> int:
         children[args.child](args)
         return 0
 
-    machine = machine_info(args.python)
+    machine = machine_info(args.python, ("trackio", "trackio-callback", "playwright"))
     started = time.time()
     root = Path(args.workdir) if args.workdir else Path(tempfile.gettempdir())
     root.mkdir(parents=True, exist_ok=True)
@@ -1103,24 +1081,9 @@ def main(argv: list[str] | None = None) -> int:
     machine["chromium"] = raw["reps"][0]["trackio-callback"]["page"].get("chromium")
     rows = summarize(raw, args)
     print(render(rows, machine, args, raw))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     hidden = ("child", "package", "dir", "child_out", "port", "url", "project", "shot")
     config = {k: v for k, v in vars(args).items() if k not in hidden}
-    out.write_text(
-        json.dumps(
-            {
-                "machine": machine,
-                "config": config,
-                "started": started,
-                "duration_s": time.time() - started,
-                "summary": rows,
-                **raw,
-            },
-            indent=2,
-        )
-    )
-    print(f"\nResults: {out}", file=sys.stderr)
+    write_results(args.out, machine, config, started, rows, raw)
     return 0
 
 
