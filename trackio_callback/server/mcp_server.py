@@ -13,6 +13,7 @@ to ``max_points``, lists are cut to a stated limit, and each cut is said in the 
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..errors import TrackioError
-from ..jsontext import jsonable
+from ..jsontext import dumps
 from .readers import ThreadReaders
 
 DEFAULT_MAX_POINTS = 500
@@ -331,9 +332,6 @@ def _json_tool(method: Callable[..., dict[str, Any]]) -> Callable[..., str]:
 
     Unknown names and bad arguments become tool errors with our message (which lists the nearest
     names); anything else stays a crash the SDK reports without details."""
-    import functools
-
-    from ..jsontext import dumps
 
     @functools.wraps(method)
     def tool(*args: Any, **kwargs: Any) -> str:
@@ -343,7 +341,7 @@ def _json_tool(method: Callable[..., dict[str, Any]]) -> Callable[..., str]:
         except (TrackioError, ValueError, TypeError) as error:  # bad names or arguments: say what exists
             raise ToolError(str(error)) from error
         result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
-        return dumps(jsonable(result))
+        return dumps(result)
 
     tool.__annotations__ = {**method.__annotations__, "return": str}
     return tool
@@ -356,17 +354,12 @@ def serve_stdio(directory: Any = None, dataset_id: str | None = None, pull_every
     Nothing but MCP messages goes to stdout.
     """
     from .. import settings
-    from .show import DatasetMirror, mirror_dir
+    from .show import DatasetMirror
 
     mirror = None
     if dataset_id is not None:
-        from ..hub.repo import resolve
-
-        if "/" not in dataset_id:
-            dataset_id = resolve(None, dataset_id).dataset_id
-        directory = mirror_dir(dataset_id, directory)
-        mirror = DatasetMirror(dataset_id, directory, pull_every)
-        mirror.pull()
+        mirror = DatasetMirror.of(dataset_id, directory, pull_every)
+        directory = mirror.directory
         mirror.start()
     readers = ThreadReaders(settings.storage_dir(directory))
     try:

@@ -37,13 +37,12 @@ PULL_EVERY_S = 30.0
 class DatasetMirror:
     """Keeps a local copy of a trackio-callback Hub dataset, pulling it again every ``every`` seconds.
 
-    The first `pull` runs in the caller (so a dashboard opens with data); `start` then pulls in a
+    The first `pull` runs in the caller (`of` does it, so a dashboard opens with data); `start` then pulls in a
     daemon thread until `stop`. A failed pull warns once and is retried on the next round.
 
     Example::
 
-        mirror = DatasetMirror("alice/trackio-dataset", Path("~/.cache/trackio-mirror"))
-        mirror.pull()
+        mirror = DatasetMirror.of("alice/trackio-dataset")  # <storage dir>/mirrors/alice--trackio-dataset, pulled
         mirror.start()
         ...
         mirror.stop()
@@ -59,6 +58,24 @@ class DatasetMirror:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._warned = False
+
+    @classmethod
+    def of(
+        cls,
+        dataset_id: str,
+        directory: str | os.PathLike | None = None,
+        every: float = PULL_EVERY_S,
+        project: str | None = None,
+    ) -> DatasetMirror:
+        """The mirror of ``dataset_id`` (a bare name is the token owner's) in ``<dir>/mirrors/``, pulled once."""
+        if "/" not in dataset_id:
+            from ..hub.repo import resolve
+
+            dataset_id = resolve(None, dataset_id).dataset_id
+        folder = settings.storage_dir(directory) / "mirrors" / dataset_id.replace("/", "--")
+        mirror = cls(dataset_id, folder, every, project)
+        mirror.pull()
+        return mirror
 
     def pull(self) -> dict[str, int] | None:
         from ..hub.pull import pull
@@ -169,13 +186,8 @@ def show(
     mirror = None
     directory = settings.storage_dir(dir)
     if dataset_id is not None:
-        from ..hub.repo import resolve
-
-        if "/" not in dataset_id:
-            dataset_id = resolve(None, dataset_id).dataset_id
-        directory = mirror_dir(dataset_id, dir)
-        mirror = DatasetMirror(dataset_id, directory, pull_every, project)
-        mirror.pull()
+        mirror = DatasetMirror.of(dataset_id, dir, pull_every, project)
+        dataset_id, directory = mirror.dataset_id, mirror.directory
     port = _free_port(host, port)
     loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
     allowed = LOOPBACK_HOSTS if loopback else None
@@ -228,7 +240,3 @@ def _ephemeral(host: str) -> int:
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
-
-
-def mirror_dir(dataset_id: str, directory: str | os.PathLike | None = None) -> Path:
-    return settings.storage_dir(directory) / "mirrors" / dataset_id.replace("/", "--")
