@@ -88,7 +88,7 @@ function visibleRuns() {
 function setRuns(runs) {
   S.runs = runs;
   S.byName = new Map(runs.map((r) => [r.name, r]));
-  runs.forEach((r, i) => { if (!S.colors.has(r.uid)) S.colors.set(r.uid, PALETTE[S.colors.size % PALETTE.length]); });
+  for (const r of runs) if (!S.colors.has(r.uid)) S.colors.set(r.uid, PALETTE[S.colors.size % PALETTE.length]);
 }
 
 function color(run) {
@@ -118,13 +118,13 @@ function renderSidebar() {
       el("summary", {}, toggle, el("span", { class: "group-name", text: `${group}` }), el("span", { class: "muted", text: ` (${runs.length})` })));
     details.addEventListener("toggle", () => (details.open ? S.collapsed.delete(group) : S.collapsed.add(group)));
     for (const r of runs) {
-      const box = el("input", { type: "checkbox", class: "run-toggle", "data-run": r.name, checked: !S.hidden.has(r.name) });
-      box.addEventListener("change", () => {
-        box.checked ? S.hidden.delete(r.name) : S.hidden.add(r.name);
+      const check = el("input", { type: "checkbox", class: "run-toggle", "data-run": r.name, checked: !S.hidden.has(r.name) });
+      check.addEventListener("change", () => {
+        check.checked ? S.hidden.delete(r.name) : S.hidden.add(r.name);
         refresh();
       });
       details.append(el("label", { class: "run", "data-run": r.name, title: r.name },
-        box, el("span", { class: "swatch", style: `background:${color(r.name)}` }),
+        check, el("span", { class: "swatch", style: `background:${color(r.name)}` }),
         el("span", { class: "run-name", text: r.name }), el("span", { class: `status ${r.status}`, text: r.status })));
     }
     box.append(details);
@@ -283,7 +283,7 @@ function makeChart(key, container, lines, width, kind = "metric") {
           links.append(a);
         }
       }
-    }, { once: false });
+    });
   }
   card.append(head);
   container.append(card);
