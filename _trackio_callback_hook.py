@@ -5,7 +5,7 @@ interpreter start. It puts one finder at the front of ``sys.meta_path`` that
 
 - answers ``import trackio`` with trackio-callback's trackio-compatible module (so TRL's direct
   ``trackio.log`` / ``trackio.Table`` calls, and transformers' ``is_trackio_available()``, see it);
-- runs ``trackio_callback.integration.patch(module)`` right after
+- runs ``trackio_callback.integrations.registry.patch(module)`` right after
   ``transformers.integrations.integration_utils`` or ``accelerate.tracking`` is imported, which
   registers trackio-callback's ``TrackioCallback`` / tracker under the name ``"trackio"``.
 
@@ -30,7 +30,7 @@ class TrackioCallbackFinder:
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname == "trackio":
-            from trackio_callback import integration
+            from trackio_callback.integrations import registry as integration
 
             return integration.trackio_spec()
         if fullname in WATCHED:
@@ -86,7 +86,7 @@ def install() -> bool:
 
 def _patch(module) -> None:
     try:
-        from trackio_callback import integration
+        from trackio_callback.integrations import registry as integration
 
         integration.patch(module)
     except Exception:  # registration must never break the user's import

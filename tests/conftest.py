@@ -6,7 +6,7 @@ import pytest
 
 import trackio_callback
 from tests.hub_emulator import hub_fixture  # noqa: F401  (the `hub` fixture)
-from trackio_callback import run as run_module
+from trackio_callback.core import run as run_module
 
 
 @pytest.fixture(autouse=True)

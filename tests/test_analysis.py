@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from trackio_callback import analysis
-from trackio_callback.analysis import Curve, analyze
+from trackio_callback.analysis import diagnosis as analysis
+from trackio_callback.analysis.diagnosis import Curve, analyze
 
 STEPS = list(range(0, 5000, 5))  # 1,000 log events, every 5 optimizer steps
 

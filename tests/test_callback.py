@@ -14,7 +14,7 @@ import pytest
 import trackio_callback as trackio
 from tests import tiny
 from trackio_callback import InvalidNameError, Reader, TrackioWarning
-from trackio_callback.callback import SUMMARY_KEYS, TrackioCallback, rewrite_keys
+from trackio_callback.integrations.callback import SUMMARY_KEYS, TrackioCallback, rewrite_keys
 
 pytestmark = pytest.mark.filterwarnings(*tiny.KNOWN_WARNINGS)
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import trackio_callback as trackio
-from trackio_callback.cli import main
+from trackio_callback.cli.main import main
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from playwright.sync_api import Page, sync_playwright
 
 import trackio_callback as trackio
 from tests.space_host import SpaceHost
+from trackio_callback.core.table import Table
 from trackio_callback.server.show import show
-from trackio_callback.table import Table
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("TRACKIO_TEST_ARTIFACTS", Path(__file__).parent.parent / ".artifacts"))

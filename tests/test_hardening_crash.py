@@ -67,7 +67,7 @@ SHARD = re.compile(r"^(metrics|system|tables|alerts)/crash/([0-9a-f-]+)/(\d{12})
 CHILD = r"""
 import json, math, os, random, struct, threading, time
 import trackio_callback as trackio
-from trackio_callback.table import Table
+from trackio_callback.core.table import Table
 from trackio_callback.store import db
 
 INDEX = __INDEX__

@@ -24,8 +24,8 @@ import pytest
 import trackio_callback as trackio
 from tests.helpers import ROOT
 from trackio_callback import Reader
+from trackio_callback.errors import TransientSyncError
 from trackio_callback.hub.commands import sync
-from trackio_callback.hub.uploader import TransientSyncError
 
 pytestmark = pytest.mark.slow
 

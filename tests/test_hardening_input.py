@@ -42,7 +42,7 @@ from mcp.client.streamable_http import streamable_http_client
 import trackio_callback as trackio
 from tests import tiny
 from trackio_callback import InvalidNameError, Reader, TrackioWarning
-from trackio_callback.cli import main
+from trackio_callback.cli.main import main
 from trackio_callback.server.show import show
 
 SQL = "'; DROP TABLE runs; --"

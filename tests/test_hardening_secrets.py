@@ -42,7 +42,7 @@ import trackio_callback as trackio
 from tests import tiny
 from tests.hub_emulator import DEFAULT_TOKEN, DEFAULT_USER
 from trackio_callback import Reader
-from trackio_callback.cli import build_parser
+from trackio_callback.cli.main import build_parser
 from trackio_callback.server.api import LOOPBACK_HOSTS, create_app
 from trackio_callback.server.mcp_server import MCP_PATHS, TOOL_NAMES
 from trackio_callback.server.show import show

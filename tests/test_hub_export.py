@@ -10,10 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import trackio_callback as trackio
-from trackio_callback.hub import export
+from trackio_callback.core.table import Table
+from trackio_callback.hub import export, layout
 from trackio_callback.hub.card import dataset_card
 from trackio_callback.store.db import Store
-from trackio_callback.table import Table
 
 
 @pytest.fixture
@@ -64,11 +64,11 @@ def _write_dataset(folder: Path, store: Store, run) -> None:
         for low, high in ((0, last[kind] // 2), (last[kind] // 2 + 1, last[kind])):
             table = export.kind_table(store, "proj", run, kind, low - 1, high)
             if table.num_rows:
-                path = folder / export.shard_path(kind, "proj", run.uid, low, high)
+                path = folder / layout.shard_path(kind, "proj", run.uid, low, high)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(export.parquet_bytes(table))
                 kinds.append(kind)
-    path = folder / export.run_path("proj", run.uid)
+    path = folder / layout.run_path("proj", run.uid)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(export.parquet_bytes(export.run_table("proj", run)))
     runs = [{"project": "proj", "name": run.name, "group": run.group, "status": run.status, "last_step": 49}]

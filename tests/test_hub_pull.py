@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 import trackio_callback as trackio
-from trackio_callback.hub import export
+from trackio_callback.core.table import Table
+from trackio_callback.hub import export, layout
 from trackio_callback.hub.commands import sync
 from trackio_callback.hub.pull import pull
 from trackio_callback.store.db import Store
-from trackio_callback.table import Table
 
 DATASET = "alice/ds"
 ZERO = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0}
@@ -170,8 +170,8 @@ def test_calls_stop_at_a_gap_and_continue_once_it_is_filled(store_dir, tmp_path,
         (low, high): export.kind_table(store, "p", row, "metrics", low - 1, high)
         for low, high in ((0, 9), (10, 19), (20, row.next_seq - 1))
     }
-    files = {export.shard_path("metrics", "p", row.uid, *r): export.parquet_bytes(t) for r, t in shards.items()}
-    files[export.run_path("p", row.uid)] = export.parquet_bytes(export.run_table("p", row))
+    files = {layout.shard_path("metrics", "p", row.uid, *r): export.parquet_bytes(t) for r, t in shards.items()}
+    files[layout.run_path("p", row.uid)] = export.parquet_bytes(export.run_table("p", row))
     store.close()
     hub.create_repo(DATASET)
     hub.put_files(DATASET, {path: data for path, data in files.items() if "000000000010-" not in path})

@@ -14,9 +14,9 @@ import pytest
 import trackio_callback as trackio
 from tests.helpers import run_python, spawn_python
 from trackio_callback import TrackioWarning
-from trackio_callback.cli import main
-from trackio_callback.hub.repo import HubTokenError
-from trackio_callback.hub.uploader import TransientSyncError, Uploader
+from trackio_callback.cli.main import main
+from trackio_callback.errors import HubTokenError, TransientSyncError
+from trackio_callback.hub.uploader import Uploader
 from trackio_callback.store.db import Store
 
 DATASET = "alice/ds"
@@ -330,7 +330,7 @@ def test_sigterm_syncs_once_more_before_the_process_dies(store_dir, hub, tmp_pat
 def test_a_multi_node_job_syncs_every_node_into_one_run(hub, tmp_path, monkeypatch):
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-    from trackio_callback.callback import TrackioCallback
+    from trackio_callback.integrations.callback import TrackioCallback
 
     args = TrainingArguments(output_dir=str(tmp_path / "out"), report_to="none", use_cpu=True)  # before the env
     for variable, value in {"WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "1", "LOCAL_RANK": "0",

@@ -25,7 +25,7 @@ print(json.dumps({
     "imported": "trackio_callback" in sys.modules,
 }))
 """
-OURS = "trackio_callback.callback.TrackioCallback"
+OURS = "trackio_callback.integrations.callback.TrackioCallback"
 THEIRS = "transformers.integrations.integration_utils.TrackioCallback"
 
 
@@ -58,7 +58,10 @@ def test_importing_the_package_registers_even_if_transformers_came_first_without
     """
     result = run_python(code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["transformers.integrations.integration_utils", "trackio_callback.callback"]
+    assert result.stdout.split() == [
+        "transformers.integrations.integration_utils",
+        "trackio_callback.integrations.callback",
+    ]
 
 
 def test_opt_out_leaves_transformers_and_import_trackio_alone():
@@ -75,7 +78,7 @@ def test_import_trackio_is_this_package_and_shadows_an_installed_trackio(tmp_pat
     (fake / "__init__.py").write_text("REAL = True\n")
     code = """
     import trackio
-    print(trackio.__file__.endswith("trackio_compat.py"), hasattr(trackio, "REAL"))
+    print(trackio.__file__.endswith("trackio_module.py"), hasattr(trackio, "REAL"))
     """
     env = {"PYTHONPATH": f"{tmp_path / 'site'}:{run_python.__globals__['ROOT']}"}
     assert run_python(code, env=env).stdout.split() == ["True", "False"]
@@ -122,7 +125,7 @@ def test_accelerate_log_with_trackio(store_dir):
     """
     result = run_python(code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "trackio_callback.integration"
+    assert result.stdout.strip() == "trackio_callback.integrations.registry"
     reader = Reader(store_dir)
     assert reader.series("acc-project", "acc-run", "loss").values == [1.0, 0.5, 1 / 3]
     info = reader.run("acc-project", "acc-run")

@@ -26,8 +26,8 @@ import pytest
 
 import trackio_callback as trackio
 from trackio_callback import Reader, TrackioError
+from trackio_callback.core.table import Table
 from trackio_callback.server.show import show
-from trackio_callback.table import Table
 
 NAN, INF = math.nan, math.inf
 WEIRD = [NAN, INF, -INF, 1.5]

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 import trackio_callback as trackio
 from trackio_callback import Reader
-from trackio_callback import reader as reader_module
 from trackio_callback.store import arrays, codec, db
+from trackio_callback.store import reader as reader_module
 from trackio_callback.store.db import SeriesData, Store
 from trackio_callback.store.downsample import minmax_indices
 

@@ -15,15 +15,10 @@ import pytest
 
 import trackio_callback as tc
 from tests.helpers import run_python
-from trackio_callback import system
-from trackio_callback.system import (
-    BYTES_PER_GB,
-    SystemSampler,
-    default_node_name,
-    interval_from_env,
-    should_sample_on_this_process,
-    visible_devices,
-)
+from trackio_callback.settings import system_metrics_interval as interval_from_env
+from trackio_callback.telemetry import system
+from trackio_callback.telemetry.nodes import default_node_name, should_sample_on_this_process
+from trackio_callback.telemetry.system import BYTES_PER_GB, SystemSampler, visible_devices
 
 GiB = 2**30
 PID = os.getpid()
@@ -327,7 +322,7 @@ def test_all_gpus_read_exactly_in_documented_units():
 
 
 def test_an_unsupported_query_leaves_out_that_key_only(caplog):
-    caplog.set_level(logging.DEBUG, logger="trackio_callback.system")
+    caplog.set_level(logging.DEBUG, logger="trackio_callback.telemetry.system")
     metrics = sample_with(FakeNVML())
     assert "system/gpu1/power_w" not in metrics
     assert metrics["system/gpu1/utilization"] == 10.0
@@ -439,7 +434,7 @@ def test_cuda_visible_devices_is_read_when_the_sampler_is_created(monkeypatch):
 
 
 def test_mig_devices_open_by_uuid_and_unknown_ones_are_skipped(monkeypatch, caplog):
-    caplog.set_level(logging.DEBUG, logger="trackio_callback.system")
+    caplog.set_level(logging.DEBUG, logger="trackio_callback.telemetry.system")
     mig = physical_gpus()[3]
     mig.unsupported = {"utilization", "power"}  # as on MIG devices
     fake = FakeNVML(mig={"MIG-good": mig})
@@ -470,7 +465,7 @@ def assert_host_metrics(metrics: dict[str, float]) -> None:
 
 @pytest.mark.parametrize("how", ["init raises", "no module"])
 def test_without_nvml_it_is_silent_and_still_samples_the_host(monkeypatch, caplog, how):
-    caplog.set_level(logging.DEBUG, logger="trackio_callback.system")
+    caplog.set_level(logging.DEBUG, logger="trackio_callback.telemetry.system")
     if how == "init raises":
         fake = FakeNVML(init_error=NVMLError_DriverNotLoaded("Driver Not Loaded"))
     else:
@@ -548,7 +543,7 @@ def test_importing_the_module_loads_neither_pynvml_nor_psutil():
     result = run_python(
         """
         import sys
-        import trackio_callback, trackio_callback.system
+        import trackio_callback, trackio_callback.telemetry.system
         print([m for m in ("pynvml", "psutil") if m in sys.modules])
         """
     )

@@ -11,13 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trackio_callback import throughput
-from trackio_callback.throughput import (
+from trackio_callback.telemetry import flops, throughput
+from trackio_callback.telemetry.flops import parse_flops, peak_flops
+from trackio_callback.telemetry.throughput import (
     DEFAULT_WINDOW,
     Throughput,
     format_eta,
-    parse_flops,
-    peak_flops,
     training_flops_per_token,
 )
 
@@ -535,7 +534,7 @@ def test_a10_and_a100_and_l4_and_l40_are_not_confused():
 
 
 def test_table_is_consistent():
-    for chip, by_dtype in throughput._PEAK_FLOPS.items():
+    for chip, by_dtype in flops._PEAK_FLOPS.items():
         assert set(by_dtype) <= {"fp32", "tf32", "bf16", "fp16", "fp8", "int8"}, chip
         for value in by_dtype.values():
             assert math.isfinite(value) and 1e12 <= value <= 1e16, chip
@@ -598,13 +597,15 @@ def test_parse_flops_rejects_bad_values_naming_them(value):
 
 def test_module_docstring_example_runs():
     failures, tried = doctest.testmod(throughput, raise_on_error=False, verbose=False)
+    flops_failures, flops_tried = doctest.testmod(flops, raise_on_error=False, verbose=False)
+    failures, tried = failures + flops_failures, tried + flops_tried
     assert tried >= 4
     assert failures == 0
 
 
 def test_importing_loads_only_the_standard_library():
     code = (
-        "import sys; import trackio_callback.throughput; "
+        "import sys; import trackio_callback.telemetry.throughput; "
         "print(sorted(m for m in ('torch', 'transformers', 'numpy', 'accelerate') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,6 +14,7 @@ huggingface_hub and the dashboard stack are imported where they are used.
 
 from __future__ import annotations
 
+from .core.run import Config, Run, current_run, finish, init, log
 from .errors import (
     InvalidNameError,
     MetricNotFoundError,
@@ -23,8 +24,7 @@ from .errors import (
     TrackioError,
     TrackioWarning,
 )
-from .reader import Reader, Series
-from .run import Config, Run, current_run, finish, init, log
+from .store.reader import Reader, Series
 
 __version__ = "0.1.0"
 
@@ -69,11 +69,11 @@ def show(project: str | None = None, **kwargs):
 def __getattr__(name: str):
     # `trackio_callback.config` is the current run's config, as `trackio.config` is.
     if name == "config":
-        from .run import _require_run
+        from .core.run import _require_run
 
         return _require_run("config").config
     if name == "TrackioCallback":  # imports transformers: only when asked for
-        from .callback import TrackioCallback
+        from .integrations.callback import TrackioCallback
 
         return TrackioCallback
     raise AttributeError(f"module 'trackio_callback' has no attribute {name!r}")

@@ -1,4 +1,11 @@
-"""Exceptions raised by trackio-callback. Each names the bad value and what is accepted."""
+"""Every exception and warning trackio-callback raises on purpose.
+
+Each message names the bad value and what is accepted.
+
+All errors derive from `TrackioError` (so ``except TrackioError`` catches any of them), and keep the
+built-in base a caller would expect (``ValueError`` for a bad name or token, ``LookupError`` for a
+missing run, ``TypeError`` for a value ``log()`` cannot store). Warnings are `TrackioWarning`.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +18,15 @@ class TrackioWarning(UserWarning):
     """Something logged was not recorded, or could not be written yet; training goes on."""
 
 
+# -- names and values -------------------------------------------------------------------------------
+
+
 class InvalidNameError(TrackioError, ValueError):
     """A project, run or metric name that cannot be used."""
+
+
+class RejectedValue(TrackioError, TypeError):
+    """A value ``log()`` cannot store as a number; the message says what it is."""
 
 
 class NotFoundError(TrackioError, LookupError):
@@ -44,9 +58,34 @@ class MetricNotFoundError(NotFoundError):
     pass
 
 
+# -- the store --------------------------------------------------------------------------------------
+
+
 class SchemaVersionError(TrackioError):
     """The database was written by a newer trackio-callback than the one reading it."""
 
 
 class StoreBusyError(TrackioError):
     """SQLite stayed locked by other writers for longer than the retry budget."""
+
+
+# -- the Hub ----------------------------------------------------------------------------------------
+
+
+class HubTokenError(TrackioError, ValueError):
+    """HF_TOKEN is missing or the Hub rejects it."""
+
+
+class PermanentSyncError(TrackioError):
+    """The Hub refused in a way that retrying will not heal (bad token, no access, no repo)."""
+
+
+class TransientSyncError(TrackioError):
+    """The sync did not finish within its time budget; the next sync continues from the watermark."""
+
+
+# -- the dashboard server ---------------------------------------------------------------------------
+
+
+class BadRequest(TrackioError):
+    """A query parameter that is missing or malformed (the dashboard API answers 400)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .export import KINDS
+from .layout import KINDS
 
 _DESCRIPTIONS = {
     "metrics": "one row per logged value: project, run_id, run_name, seq, step, timestamp, key, value",

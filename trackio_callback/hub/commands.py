@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..reader import Reader
-from .repo import HubTokenError, find_token, resolve
+from ..errors import HubTokenError
+from ..store.reader import Reader
+from .repo import find_token, resolve
 from .uploader import SyncResult, Uploader
 
 

@@ -1,18 +1,14 @@
 """Parquet files of a run's data: the layout of a trackio-callback Hub dataset (pure: no network).
 
 One long schema per kind, the same in every file of that kind, so that a whole folder loads as
-one table (``datasets.load_dataset(repo_id, "metrics")``, pandas, polars, duckdb)::
+one table (``datasets.load_dataset(repo_id, "metrics")``, pandas, polars, duckdb). Where each file
+goes is `layout`'s; its columns::
 
-    metrics/<project>/<run uid>/<first seq>-<last seq>.parquet
-        project, run_id, run_name, seq, step, timestamp, key, value
-    system/<project>/<run uid>/<first>-<last>.parquet
-        project, run_id, run_name, seq, timestamp, step, node, key, value
-    tables/<project>/<run uid>/<first>-<last>.parquet
-        project, run_id, run_name, seq, step, timestamp, key, data (JSON)
-    alerts/<project>/<run uid>/<first>-<last>.parquet
-        project, run_id, run_name, seq, step, timestamp, kind, message, value
-    runs/<project>/<run uid>.parquet
-        one row: name, group, status, times, last step, config, summary, settings (JSON)
+    metrics   project, run_id, run_name, seq, step, timestamp, key, value
+    system    project, run_id, run_name, seq, timestamp, step, node, key, value
+    tables    project, run_id, run_name, seq, step, timestamp, key, data (JSON)
+    alerts    project, run_id, run_name, seq, step, timestamp, kind, message, value
+    runs      one row: name, group, status, times, last step, config, summary, settings (JSON)
 
 ``run_id`` is the run's uid (unique across machines); ``seq`` numbers a run's ``log()`` calls (for
 system, tables and alerts: their rows) and is what makes syncing exactly-once: a file's path is
@@ -31,8 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..store.db import RunRow, Store
+from .layout import KINDS
 
-KINDS = ("metrics", "system", "tables", "alerts")
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
 _ID_COLUMNS = [("project", pa.string()), ("run_id", pa.string()), ("run_name", pa.string()), ("seq", pa.int64())]
 
@@ -87,16 +83,6 @@ _ENCODINGS = {
     "timestamp": "DELTA_BINARY_PACKED",
     "value": "BYTE_STREAM_SPLIT",
 }
-
-
-def shard_path(kind: str, project: str, run_uid: str, first_seq: int, last_seq: int, node: str | None = None) -> str:
-    """A shard's path; ``node``: system samples another node of a multi-node job sent (its own folder)."""
-    folder = f"{kind}/{project}/{run_uid}" + (f"/{node}" if node is not None else "")
-    return f"{folder}/{first_seq:012d}-{last_seq:012d}.parquet"
-
-
-def run_path(project: str, run_uid: str) -> str:
-    return f"runs/{project}/{run_uid}.parquet"
 
 
 def kind_table(

@@ -1,6 +1,6 @@
 """``pull``: copy the runs of a trackio-callback Hub dataset into local project files, idempotently.
 
-The dataset's Parquet files (see `export` for the layout) are downloaded at one commit and imported
+The dataset's Parquet files (see `layout` and `export`) are downloaded at one commit and imported
 into ``<directory>/<project>.db``. Runs are matched by uid: a run not here is created with the same
 uid (a name taken by another run gets a ``-2``, ``-3``, ... suffix), a run already here gets only
 what it lacks. Metrics continue the run's ``log()`` calls (``seq``): calls after the local last one
@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,18 +33,17 @@ import pyarrow.parquet as pq
 from huggingface_hub import HfApi, snapshot_download
 
 from .. import settings
-from ..names import validate_project
+from ..core.names import validate_project
+from ..core.writer import BATCH_LIMIT
+from ..store import files
 from ..store.batch import Call, build_batch, split_calls
 from ..store.db import RunRow, Store
-from ..writer import BATCH_LIMIT
-from . import export
+from . import export, layout
 from .repo import find_token, resolve
 
 logger = logging.getLogger(__name__)
 
 OTHER_KINDS = ("system", "tables", "alerts")  # numbered by the store that logged them
-_SHARD = re.compile(r"^(metrics|system|tables|alerts)/([^/]+)/([^/]+)/(\d+)-(\d+)\.parquet$")
-_RUN = re.compile(r"^runs/([^/]+)/([^/]+)\.parquet$")
 
 
 @dataclass
@@ -92,12 +90,12 @@ def pull(
         validate_project(project)
     api = HfApi(endpoint=endpoint, token=token)
     revision = api.dataset_info(dataset_id).sha
-    layout = _layout(api.list_repo_files(dataset_id, repo_type="dataset", revision=revision), project)
+    remote_runs = _remote_runs(api.list_repo_files(dataset_id, repo_type="dataset", revision=revision), project)
     counts = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0}
     folder = settings.storage_dir(directory)
     with tempfile.TemporaryDirectory(prefix="trackio-pull-") as tmp:
-        for name, runs in layout.items():
-            store = Store(settings.project_path(folder, name))
+        for name, runs in remote_runs.items():
+            store = Store(files.project_path(folder, name))
             try:
                 plans = [_plan(store, dataset_id, uid, remote) for uid, remote in runs.items()]
                 paths = [path for plan in plans for path in plan.files()]
@@ -120,25 +118,26 @@ def pull(
 # -- what the dataset holds -------------------------------------------------------------------------
 
 
-def _layout(paths: list[str], project: str | None) -> dict[str, dict[str, RemoteRun]]:
+def _remote_runs(paths: list[str], project: str | None) -> dict[str, dict[str, RemoteRun]]:
     """``{project: {run uid: RemoteRun}}`` of the dataset's files; runs without a runs file are left out."""
-    layout: dict[str, dict[str, RemoteRun]] = {}
+    found: dict[str, dict[str, RemoteRun]] = {}
     for path in paths:
-        shard, run = _SHARD.match(path), _RUN.match(path)
-        name = shard.group(2) if shard else run.group(1) if run else None
-        if name is None or (project is not None and name != project) or not _valid_project(name):
+        file = layout.parse(path)
+        # Another node's system samples (a node folder) are that node's: not imported here.
+        if file is None or file.node is not None or (project is not None and file.project != project):
             continue
-        if shard:
-            kind, _, uid, first, last = shard.groups()
-            remote = layout.setdefault(name, {}).setdefault(uid, RemoteRun())
-            remote.shards.setdefault(kind, []).append((path, int(first), int(last)))
+        if not _valid_project(file.project):
+            continue
+        remote = found.setdefault(file.project, {}).setdefault(file.run_uid, RemoteRun())
+        if file.kind == "runs":
+            remote.run_file = path
         else:
-            layout.setdefault(name, {}).setdefault(run.group(2), RemoteRun()).run_file = path
-    for name, runs in layout.items():
+            remote.shards.setdefault(file.kind, []).append((path, file.first_seq, file.last_seq))
+    for name, runs in found.items():
         for uid in [uid for uid, remote in runs.items() if remote.run_file is None]:
             logger.info("run %s of project %s has data but no runs file yet: skipped", uid, name)
             del runs[uid]
-    return {name: runs for name, runs in layout.items() if runs}
+    return {name: runs for name, runs in found.items() if runs}
 
 
 def _valid_project(name: str) -> bool:

@@ -9,14 +9,12 @@ never work. A Hub that cannot be reached is not: the run logs locally and syncs 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 
+from .. import settings
+from ..errors import HubTokenError
+
 logger = logging.getLogger(__name__)
-
-
-class HubTokenError(ValueError):
-    """HF_TOKEN is missing or the Hub rejects it."""
 
 
 @dataclass
@@ -29,8 +27,9 @@ class SyncTarget:
 
 def find_token() -> str | None:
     """``$HF_TOKEN``, else the token saved by ``hf auth login``."""
-    if os.environ.get("HF_TOKEN"):
-        return os.environ["HF_TOKEN"]
+    token = settings.hf_token()
+    if token:
+        return token
     from huggingface_hub import get_token
 
     return get_token()

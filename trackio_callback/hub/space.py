@@ -28,7 +28,7 @@ from importlib import resources
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
 from .. import __version__
-from ..names import validate_space_sdk
+from ..core.names import validate_space_sdk
 
 logger = logging.getLogger(__name__)
 

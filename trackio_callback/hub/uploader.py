@@ -34,10 +34,10 @@ from typing import NamedTuple
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from ..errors import TrackioWarning
-from ..reader import derived_status
+from ..errors import PermanentSyncError, TrackioWarning, TransientSyncError
 from ..store.db import RunRow, Store
-from . import export
+from ..store.reader import derived_status
+from . import export, layout
 from .card import dataset_card
 
 logger = logging.getLogger(__name__)
@@ -46,14 +46,6 @@ logger = logging.getLogger(__name__)
 # connections, timeouts) and HfHubHTTPError, a subclass, for HTTP answers.
 _HTTP_ERROR = HfHubHTTPError.__bases__[0]
 PERMANENT_STATUSES = frozenset({401, 403, 404})
-
-
-class PermanentSyncError(Exception):
-    """The Hub refused in a way that retrying will not heal (bad token, no access, no repo)."""
-
-
-class TransientSyncError(Exception):
-    """The sync did not finish within its time budget; the next sync continues from the watermark."""
 
 
 class _Planned(NamedTuple):
@@ -208,7 +200,7 @@ class Uploader:
         for run in self._runs(store):
             last = store.last_seqs(run.id)
             rows_per_call[run.id] = _values_per_call(store, run)
-            for kind in ("system",) if self.node else export.KINDS:
+            for kind in ("system",) if self.node else layout.KINDS:
                 synced, pending, _ = state.get((run.uid, self._state_kind(kind)), (-1, None, None))
                 planned += [_Planned(run, kind, low, high) for low, high in _ranges(synced, pending, last[kind])]
             digest = export.run_digest(self.project, run)
@@ -224,7 +216,7 @@ class Uploader:
         operations, files, reach, digests = [], [], {}, {}
         for run, kind, low, high, digest in planned:
             if kind == "runs":
-                path = export.run_path(self.project, run.uid)
+                path = layout.run_path(self.project, run.uid)
                 operations.append(CommitOperationAdd(path, export.parquet_bytes(export.run_table(self.project, run))))
                 files.append((path, run.uid, "runs", 0, 0))
                 digests[run.uid] = digest
@@ -233,7 +225,7 @@ class Uploader:
             table = self._table(store, run, kind, low, high)
             if table.num_rows == 0:  # another node's samples only: nothing of ours in this range
                 continue
-            path = export.shard_path(kind, self.project, run.uid, low, high, node=self.node)
+            path = layout.shard_path(kind, self.project, run.uid, low, high, node=self.node)
             operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
             files.append((path, run.uid, kind, low, high))
             result.rows += table.num_rows
@@ -272,9 +264,9 @@ class Uploader:
         for run in self._runs(store):
             if run.status == "running":
                 continue
-            shards = [f for f in store.synced_files(self.dataset_id, run.uid) if f[2] in export.KINDS]
+            shards = [f for f in store.synced_files(self.dataset_id, run.uid) if f[2] in layout.KINDS]
             operations, files, deleted = [], [], []
-            for kind in export.KINDS:
+            for kind in layout.KINDS:
                 mine = [f for f in shards if f[2] == kind]
                 merged = _split(mine[0][3], mine[-1][4]) if mine else []
                 if len(mine) <= len(merged):
@@ -284,7 +276,7 @@ class Uploader:
                     table = self._table(store, run, kind, low, high)
                     if table.num_rows == 0:
                         continue
-                    path = export.shard_path(kind, self.project, run.uid, low, high)
+                    path = layout.shard_path(kind, self.project, run.uid, low, high)
                     operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
                     files.append((path, run.uid, kind, low, high))
                     paths.add(path)

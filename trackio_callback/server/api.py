@@ -43,10 +43,11 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import __version__, settings
-from ..errors import InvalidNameError, NotFoundError, TrackioError
-from ..jsontext import dumps
-from ..reader import Reader, Series
+from .. import __version__
+from ..errors import BadRequest, InvalidNameError, NotFoundError, TrackioError
+from ..store import files
+from ..store.reader import Reader, Series
+from ..utils.jsontext import dumps
 from .readers import ThreadReaders
 
 logger = logging.getLogger(__name__)
@@ -56,10 +57,6 @@ MAX_POINTS_LIMIT = 100_000
 POLL_MS = 2000
 MAX_VALUES_PER_PARAMETER = 500  # runs or keys in one request: the page asks per run, an assistant per key
 STATIC = resources.files(__package__) / "static"
-
-
-class BadRequest(TrackioError):
-    """A query parameter that is missing or malformed (answered 400)."""
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
@@ -94,13 +91,7 @@ class Api:
 
     def _latest(self, projects: list[str]) -> str | None:
         """The project written to last (its file's modification time, WAL included)."""
-
-        def written(project: str) -> float:
-            path = settings.project_path(self.reader.dir, project)
-            times = [p.stat().st_mtime for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
-            return max(times, default=0.0)
-
-        return max(projects, key=written, default=self.project)
+        return files.latest_project(self.reader.dir, projects) or self.project
 
     def projects(self, request: Request) -> dict[str, Any]:
         return {"projects": self.reader.projects()}

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..errors import TrackioError
-from ..jsontext import dumps
+from ..utils.jsontext import dumps
 from .readers import ThreadReaders
 
 DEFAULT_MAX_POINTS = 500
@@ -268,7 +268,7 @@ class TrackioTools:
         over recent windows, plateau, spikes, NaN/inf, divergence, eval-vs-train gap (overfitting),
         learning-rate schedule phase and throughput drops; plus a one-sentence verdict. loss_key
         overrides which metric is the loss (default "train/loss")."""
-        from ..analysis import Curve, analyze
+        from ..analysis.diagnosis import Curve, analyze
 
         keys = self.reader.metric_keys(project, run)
         if loss_key is not None and loss_key not in keys:

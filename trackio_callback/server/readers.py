@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from ..reader import Reader
+from ..store.reader import Reader
 
 
 class ThreadReaders:

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import settings
+from ..core.names import validate_project
 from ..errors import TrackioError, TrackioWarning
-from ..names import validate_project
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def show(
     ``<url>gradio_api/mcp/`` and ``<url>mcp``.
     """
     if mcp_server is None:
-        mcp_server = os.environ.get("GRADIO_MCP_SERVER", "").strip().lower() in ("1", "true", "yes", "on")
+        mcp_server = settings.mcp_server_requested()
     if project is not None:
         validate_project(project)
     from .api import LOOPBACK_HOSTS, create_app
@@ -205,7 +205,7 @@ def show(
     print(f"* trackio-callback dashboard: {dashboard.url}" + (f" (project {project})" if project else ""))
     if mcp_server:
         print(f"* MCP server: {dashboard.url}gradio_api/mcp/  (also {dashboard.url}mcp)")
-    if open_browser and os.environ.get("TRACKIO_NO_BROWSER") is None:
+    if open_browser and not settings.no_browser():
         webbrowser.open(dashboard.url)
     if block:
         dashboard.wait()

@@ -26,8 +26,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from ..core.names import generate_run_name
 from ..errors import RunNotFoundError, SchemaVersionError, StoreBusyError
-from ..names import generate_run_name
 from . import codec, fs
 from .batch import Batch
 from .schema import MIGRATIONS, SCHEMA_VERSION, UPSERT_SUMMARY, new_run_uid

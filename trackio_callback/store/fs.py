@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import settings
+
 NETWORK_FILESYSTEMS = frozenset(
     {
         "nfs",
@@ -38,7 +40,6 @@ NETWORK_FILESYSTEMS = frozenset(
         "orangefs",
     }
 )
-JOURNAL_MODES = ("wal", "delete")
 
 
 def filesystem_type(path: Path, mounts_text: str | None = None) -> str | None:
@@ -69,9 +70,7 @@ def is_network_filesystem(fs_type: str | None) -> bool:
 
 
 def journal_mode(path: Path, mounts_text: str | None = None) -> str:
-    forced = os.environ.get("TRACKIO_SQLITE_JOURNAL", "").strip().lower()
+    forced = settings.sqlite_journal()
     if forced:
-        if forced not in JOURNAL_MODES:
-            raise ValueError(f"TRACKIO_SQLITE_JOURNAL={forced!r} is not one of {', '.join(JOURNAL_MODES)}")
         return forced
     return "delete" if is_network_filesystem(filesystem_type(path, mounts_text)) else "wal"

@@ -1,6 +1,6 @@
 """The ``trackio`` module as trackio-callback provides it: what ``import trackio`` returns.
 
-Loaded under the name ``trackio`` by the start-up hook (see `trackio_callback.integration`), so that
+Loaded under the name ``trackio`` by the start-up hook (see `trackio_callback.integrations.registry`), so that
 code written for trackio — TRL's GRPO/RLOO completion tables and profiling, accelerate's tracker,
 user scripts — writes into trackio-callback's current run:
 
@@ -19,10 +19,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from trackio_callback import __version__
-from trackio_callback import run as _run
-from trackio_callback.table import Image, Table
+from trackio_callback.core import run as _run
+from trackio_callback.core.table import Image, Table
 
-logger = logging.getLogger("trackio_callback.trackio_compat")
+logger = logging.getLogger("trackio_callback.integrations.trackio_module")
 
 __all__ = ["Image", "Table", "__version__", "context_vars", "current_run", "finish", "init", "log", "show"]
 

@@ -27,13 +27,14 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from . import settings
-from .errors import TrackioWarning
+from .. import settings
+from ..errors import RejectedValue, TrackioWarning
+from ..store import files
+from ..store.db import RESUME_MODES, Store
 from .lifecycle import ExitHooks
 from .names import validate_project, validate_run_name, validate_space_sdk
-from .store.db import RESUME_MODES, Store
 from .table import Table
-from .values import RejectedValue, coerce, key_problem
+from .values import coerce, key_problem
 from .writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class Run:
                 f"flush_every must be a number of seconds > 0 and <= {MAX_FLUSH_EVERY_S}, got {flush_every!r}"
             )
         self.dir = settings.storage_dir(directory)
-        self.path: Path = settings.project_path(self.dir, self.project)
+        self.path: Path = files.project_path(self.dir, self.project)
         try:
             self._store = Store(self.path)
         except (OSError, sqlite3.Error) as error:  # fail before training starts, saying where
@@ -338,7 +339,7 @@ class Run:
         ``node``: this process samples another node's system metrics into the run (an observer); it
         sends only those, under the node's own folder, and never the run's metadata.
         """
-        from .hub.uploader import Uploader
+        from ..hub.uploader import Uploader
 
         self._uploader = Uploader(
             self.path, self.project, dataset_id, token=token, private=private, interval=interval,
@@ -441,8 +442,8 @@ def init(
             f"sync_every={sync_every!r}: use a number of seconds from {MIN_SYNC_EVERY_S} to {MAX_SYNC_EVERY_S} "
             "(the Hub limits how often a repo can be committed to)"
         )
-    space_id = settings.env_default(space_id, "TRACKIO_SPACE_ID")
-    dataset_id = settings.env_default(dataset_id, "TRACKIO_DATASET_ID")
+    space_id = settings.space_id(space_id)
+    dataset_id = settings.dataset_id(dataset_id)
     for label, value in (("space_id", space_id), ("dataset_id", dataset_id)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{label} must be a string like 'username/trackio', got {value!r}")
@@ -451,12 +452,12 @@ def init(
         _current.finish()
     target = None
     if space_id is not None or dataset_id is not None:
-        from .hub import repo
+        from ..hub import repo
 
         target = repo.resolve(space_id, dataset_id)  # a missing or rejected HF_TOKEN stops here
         space_id, dataset_id = target.space_id, target.dataset_id
     run = Run(
-        settings.env_default(project, "TRACKIO_PROJECT", settings.DEFAULT_PROJECT),
+        settings.project(project),
         name=name,
         group=group,
         config=config,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .errors import InvalidNameError
+from ..errors import InvalidNameError
 
 MAX_PROJECT_LENGTH = 128
 MAX_RUN_LENGTH = 256

@@ -5,11 +5,11 @@ start-up hook ``_trackio_callback_hook`` (run by a ``.pth`` file at interpreter 
 ``import trackio_callback``) calls `patch` right after these modules are imported:
 
 - ``transformers.integrations.integration_utils``: ``INTEGRATION_TO_CALLBACK["trackio"]`` becomes
-  `trackio_callback.callback.TrackioCallback` (``report_to="trackio"``, lists containing it, and
+  `trackio_callback.integrations.callback.TrackioCallback` (``report_to="trackio"``, lists containing it, and
   ``"all"``, since ``is_trackio_available()`` finds the ``trackio`` module below);
 - ``accelerate.tracking``: ``Accelerator(log_with="trackio")`` gets `TrackioTracker`.
 
-``import trackio`` is answered by `trackio_callback.trackio_compat` — also when the real ``trackio``
+``import trackio`` is answered by `trackio_callback.integrations.trackio_module` — also when the real ``trackio``
 package is installed, so that TRL's direct calls land in the same run as the callback's.
 ``TRACKIO_CALLBACK_NO_HOOK=1`` turns every part of this off: transformers, accelerate and
 ``import trackio`` then behave as if this package were not installed (``callbacks=[TrackioCallback()]``
@@ -26,11 +26,11 @@ from types import ModuleType
 
 logger = logging.getLogger(__name__)
 
-_COMPAT = Path(__file__).with_name("trackio_compat.py")
+_COMPAT = Path(__file__).with_name("trackio_module.py")
 
 
 def trackio_spec():
-    """The module spec that makes ``import trackio`` load `trackio_callback.trackio_compat`."""
+    """The module spec that makes ``import trackio`` load `trackio_callback.integrations.trackio_module`."""
     return importlib.util.spec_from_file_location("trackio", _COMPAT)
 
 
@@ -90,7 +90,7 @@ def tracker_class(base: type, on_main_process) -> type:
 
         @on_main_process
         def start(self):
-            from . import run as run_module
+            from ..core import run as run_module
 
             self.run = run_module.current_run() or run_module.init(project=self.run_name, **self.init_kwargs)
 

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import numbers
 
+from ..errors import RejectedValue
 from .names import MAX_KEY_LENGTH
 
 _ARRAY_MODULES = frozenset({"numpy", "torch", "jax", "jaxlib"})
-
-
-class RejectedValue(TypeError):
-    """Raised by `coerce` with a message saying why the value cannot be logged."""
 
 
 def coerce(value: object) -> float:

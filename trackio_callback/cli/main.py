@@ -26,10 +26,10 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-from .errors import TrackioError
-from .jsontext import jsonable as _jsonable
-from .jsontext import number as _number
-from .reader import Reader
+from ..errors import TrackioError
+from ..store.reader import Reader
+from ..utils.jsontext import jsonable as _jsonable
+from ..utils.jsontext import number as _number
 
 
 def _print_json(value: Any) -> None:
@@ -139,7 +139,7 @@ def write_points_json(out: BinaryIO, steps: list[int], micros: list[int], values
 
 
 def cmd_sync(args: argparse.Namespace, reader: Reader) -> None:
-    from .hub.commands import sync
+    from ..hub.commands import sync
 
     results = sync(args.dir, project=args.project, dataset_id=args.dataset_id)
     if not results:
@@ -152,14 +152,14 @@ def cmd_sync(args: argparse.Namespace, reader: Reader) -> None:
 
 
 def cmd_pull(args: argparse.Namespace, reader: Reader) -> None:
-    from .hub.pull import pull
+    from ..hub.pull import pull
 
     counts = pull(args.dataset_id, args.dir, project=args.project)
     sys.stdout.write(", ".join(f"{count} {kind}" for kind, count in counts.items()) + f" imported into {reader.dir}\n")
 
 
 def cmd_demo(args: argparse.Namespace, reader: Reader) -> None:
-    from .demo import main as demo
+    from ..demos.demo import main as demo
 
     demo(project=args.project or "demo", steps=args.steps, directory=args.dir, synthetic=args.synthetic)
 
@@ -172,7 +172,7 @@ def _dashboard_extra(error: ImportError) -> TrackioError:
 
 def cmd_show(args: argparse.Namespace, reader: Reader) -> None:
     try:
-        from .server.show import show
+        from ..server.show import show
     except ImportError as error:
         raise _dashboard_extra(error) from None
     show(
@@ -188,7 +188,7 @@ def cmd_show(args: argparse.Namespace, reader: Reader) -> None:
 
 def cmd_mcp(args: argparse.Namespace, reader: Reader) -> None:
     try:
-        from .server.mcp_server import serve_stdio
+        from ..server.mcp_server import serve_stdio
     except ImportError as error:
         raise _dashboard_extra(error) from None
     serve_stdio(args.dir, dataset_id=args.dataset_id)

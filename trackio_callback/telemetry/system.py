@@ -4,11 +4,11 @@
 (the ``nvidia-ml-py`` package, module ``pynvml``) and the CPU and memory through ``psutil``, and
 hands each reading to a callback, typically `Run.log_system`::
 
-    from trackio_callback.system import (
-        SystemSampler, default_node_name, interval_from_env, should_sample_on_this_process,
-    )
+    from trackio_callback import settings
+    from trackio_callback.telemetry.nodes import default_node_name, should_sample_on_this_process
+    from trackio_callback.telemetry.system import SystemSampler
 
-    interval = interval_from_env(default=10.0)  # $TRACKIO_SYSTEM_METRICS, None when switched off
+    interval = settings.system_metrics_interval(default=10.0)  # None when $TRACKIO_SYSTEM_METRICS is off
     if interval is not None and should_sample_on_this_process():
         sampler = SystemSampler(
             lambda metrics, node: run.log_system(metrics, step=run.step, node=node),
@@ -48,101 +48,19 @@ from __future__ import annotations
 import logging
 import math
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .. import settings
+
 logger = logging.getLogger(__name__)
 
 BYTES_PER_GB = 2**30
-DEFAULT_INTERVAL_S = 10.0
 MIN_CPU_WINDOW_S = 0.1  # a CPU percentage over less time is noise (the kernel counts in 10 ms ticks)
-ENV_SWITCH = "TRACKIO_SYSTEM_METRICS"
-_OFF = ("false", "off", "no")
-_ON = ("true", "on", "yes")  # "1" is a number: one second
 
 Record = Callable[[dict[str, float], "str | None"], None]
-
-
-# -- which process samples, and how it is tagged --------------------------------------------------
-
-
-def interval_from_env(default: float = DEFAULT_INTERVAL_S) -> float | None:
-    """The sampling interval ``$TRACKIO_SYSTEM_METRICS`` asks for: None when it switches sampling off.
-
-    Unset or empty: ``default``. ``0``, ``false``, ``off``, ``no``: None (off). ``true``, ``on``,
-    ``yes``: ``default``. A number of seconds > 0 (``30``, ``2.5``): that interval. Anything else
-    raises ValueError naming the value.
-    """
-    raw = os.environ.get(ENV_SWITCH)
-    if raw is None or not raw.strip():
-        return default
-    value = raw.strip().lower()
-    if value in _OFF:
-        return None
-    if value in _ON:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if seconds == 0:
-        return None
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise ValueError(
-            f"{ENV_SWITCH}={raw!r} is not understood: use 0/false/off/no to switch system metrics off, "
-            "true/on/yes for the default interval, or a number of seconds > 0 such as 10"
-        )
-    return seconds
-
-
-def should_sample_on_this_process() -> bool:
-    """True on the process that samples its machine: local rank 0, or a process without a local rank.
-
-    Reads ``LOCAL_RANK`` (torchrun, accelerate, deepspeed), else ``SLURM_LOCALID`` (processes that
-    ``srun`` starts directly). No collective calls.
-    """
-    for variable in ("LOCAL_RANK", "SLURM_LOCALID"):
-        raw = os.environ.get(variable)
-        if raw is not None and raw.strip():
-            try:
-                return int(raw) == 0
-            except ValueError:
-                return raw.strip() == "0"
-    return True
-
-
-def default_node_name() -> str | None:
-    """A tag for this machine when the job spans several: ``"node{rank}"``, else None.
-
-    Several nodes: ``WORLD_SIZE`` > ``LOCAL_WORLD_SIZE`` (torchrun), or, without those, ``SLURM_NNODES``
-    / ``SLURM_JOB_NUM_NODES`` > 1. The rank is ``GROUP_RANK`` (torchrun), ``NODE_RANK`` (accelerate,
-    Lightning) or ``SLURM_NODEID``; without any, the tag is the hostname.
-    """
-    world, local_world = _env_int("WORLD_SIZE"), _env_int("LOCAL_WORLD_SIZE")
-    if world is not None and local_world is not None and local_world > 0:
-        multi_node = world > local_world
-    else:
-        nodes = _env_int("SLURM_NNODES")
-        if nodes is None:
-            nodes = _env_int("SLURM_JOB_NUM_NODES")
-        multi_node = nodes is not None and nodes > 1
-    if not multi_node:
-        return None
-    for variable in ("GROUP_RANK", "NODE_RANK", "SLURM_NODEID"):
-        rank = _env_int(variable)
-        if rank is not None and rank >= 0:
-            return f"node{rank}"
-    return socket.gethostname()
-
-
-def _env_int(variable: str) -> int | None:
-    try:
-        return int(os.environ[variable])
-    except (KeyError, ValueError):
-        return None
 
 
 # -- CUDA_VISIBLE_DEVICES --------------------------------------------------------------------------
@@ -224,7 +142,7 @@ class SystemSampler:
         self,
         record: Record,
         *,
-        interval: float = DEFAULT_INTERVAL_S,
+        interval: float = settings.DEFAULT_SYSTEM_INTERVAL_S,
         node: str | None = None,
         gpus: bool = True,
         nvml: Any = None,
@@ -240,7 +158,7 @@ class SystemSampler:
         self.node = node
         self.gpus = gpus
         self._nvml_module = nvml
-        self._cuda_visible_devices = os.environ.get("CUDA_VISIBLE_DEVICES")
+        self._cuda_visible_devices = settings.cuda_visible_devices()
         self._pid = os.getpid()
         self._lock = threading.Lock()  # one reading at a time; guards the NVML session
         self._stop_event = threading.Event()

@@ -20,16 +20,16 @@ Example::
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import warnings
 from collections import deque
 from collections.abc import Callable
 
-from .errors import TrackioWarning
-from .store.batch import Call, build_batch, split_calls
-from .store.db import RunUpdate, Store
+from .. import settings
+from ..errors import TrackioWarning
+from ..store.batch import Call, build_batch, split_calls
+from ..store.db import RunUpdate, Store
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,6 @@ BATCH_LIMIT = 8192  # calls per batch row: large enough to compress, small enoug
 SMALL_BATCH = 1024  # batches below this are merged by compaction
 COMPACT_EVERY = 64  # small batches written before the writer compacts them
 HEARTBEAT_S = 10.0  # how often an idle run still touches its row, so readers can tell it is alive
-# Calls held in memory while SQLite cannot be written (~1 kB each with 10 keys: ~200 MB); also
-# bounds system samples, tables and alerts. $TRACKIO_MAX_BUFFERED_CALLS overrides it.
-MAX_BUFFERED_CALLS = 200_000
 
 
 class Writer:
@@ -57,7 +54,7 @@ class Writer:
     ):
         self.store = store
         if max_buffered is None:
-            max_buffered = int(os.environ.get("TRACKIO_MAX_BUFFERED_CALLS", MAX_BUFFERED_CALLS))
+            max_buffered = settings.max_buffered_calls()
         self.max_buffered = max(2, max_buffered)
         self.dropped = 0  # calls (and samples) dropped to bound memory while writes failed
         self.run_id = run_id

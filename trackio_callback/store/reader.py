@@ -23,12 +23,12 @@ import re
 import time
 from typing import Any
 
-from . import settings
-from .errors import MetricNotFoundError, ProjectNotFoundError, RunNotFoundError
-from .names import validate_project
-from .store import codec
-from .store.db import RunRow, Store
-from .store.downsample import minmax_indices
+from .. import settings
+from ..core.names import validate_project
+from ..errors import MetricNotFoundError, ProjectNotFoundError, RunNotFoundError
+from . import codec, files
+from .db import RunRow, Store
+from .downsample import minmax_indices
 
 STALE_AFTER_S = 120.0  # a running run whose writer has not been heard from for this long has crashed
 
@@ -100,14 +100,12 @@ class Reader:
     # -- projects and runs ----------------------------------------------------------------------
 
     def projects(self) -> list[str]:
-        if not self.dir.is_dir():
-            return []
-        return sorted(p.name[: -len(settings.DB_SUFFIX)] for p in self.dir.glob("*" + settings.DB_SUFFIX))
+        return files.projects(self.dir)
 
     def store(self, project: str) -> Store:
         store = self._stores.get(project)
         if store is None:
-            path = settings.project_path(self.dir, validate_project(project))
+            path = files.project_path(self.dir, validate_project(project))
             if not path.exists():
                 raise ProjectNotFoundError("project", project, self.projects(), f" in {self.dir}")
             store = self._stores[project] = Store(path, create=False)
@@ -302,7 +300,7 @@ class Reader:
 def _arrays() -> Any:
     """The numpy read path (`store.arrays`), or None without numpy."""
     try:
-        from .store import arrays
+        from . import arrays
     except ImportError:
         return None
     return arrays

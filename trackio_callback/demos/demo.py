@@ -2,7 +2,7 @@
 
 It follows the guide's pattern — ``init`` with a project, name, group and config, an ``SFTConfig``
 with ``report_to="trackio"``, ``train()``, ``finish()`` — on a 2-layer Qwen2-style model and
-generated question/answer data built locally (`trackio_callback.tiny`), so it needs no network
+generated question/answer data built locally (`trackio_callback.demos.tiny`), so it needs no network
 and finishes in well under a minute on a CPU. ``--synthetic`` logs a made-up curve instead, with no
 training libraries involved.
 """
@@ -15,7 +15,7 @@ import random
 import tempfile
 from datetime import datetime
 
-from .run import Run, finish, init
+from ..core.run import Run, finish, init
 
 
 def main(

@@ -1,0 +1,11 @@
+"""Analysis: a numeric diagnosis of a run from its curves (pure: no I/O, no store).
+
+Owns: ``diagnosis`` (`Curve`, `analyze`: trend, plateau, spikes, divergence, overfitting, learning-rate
+phase, throughput drops). The MCP tool ``analyze_run`` feeds it curves read with `Reader`.
+
+May import: the standard library and `.utils`.
+"""
+
+from .diagnosis import Curve, analyze
+
+__all__ = ["Curve", "analyze"]

@@ -1,0 +1,10 @@
+"""The ``trackio-callback`` command: a thin layer that parses arguments and calls the library.
+
+Owns: ``main`` (the commands), ``points`` (the fast JSON writer of ``get metric --json``).
+
+May import: everything public; the server, the Hub and the demos only inside the command that needs them.
+"""
+
+from .main import entry, main
+
+__all__ = ["entry", "main"]

@@ -1,0 +1,10 @@
+"""Integrations: how transformers, TRL, accelerate and ``import trackio`` reach the core.
+
+Owns: ``callback`` (`TrackioCallback`, the Trainer callback), ``config_capture`` (a Trainer's
+arguments and model config as a flat, secret-free run config), ``registry`` (registration as
+``"trackio"`` with transformers and accelerate, called by the start-up hook), ``accelerate``
+(the ``log_with="trackio"`` tracker), ``trackio_module`` (what ``import trackio`` returns).
+
+May import: `.core`, `.telemetry`, `.settings`, `.errors`, `.utils`; transformers/accelerate only in
+``callback`` and where a patched module hands them over. Never the server or the Hub at module level.
+"""

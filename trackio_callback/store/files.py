@@ -1,0 +1,42 @@
+"""The one module that knows how project files are named and found: ``<storage dir>/<project>.db``.
+
+SQLite keeps beside each file its ``-wal`` (and ``-shm``) companions in WAL mode; `last_written`
+counts the WAL, which is where recent writes are until a checkpoint.
+
+Example::
+
+    project_path(Path("runs"), "demo")     # runs/demo.db
+    projects(Path("runs"))                 # ["demo", ...], sorted
+    latest_project(Path("runs"), ["a", "b"])  # the one written to last
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DB_SUFFIX = ".db"
+WAL_SUFFIX = "-wal"
+
+
+def project_path(directory: Path, project: str) -> Path:
+    """The SQLite file of ``project`` (a validated name: one path component) in ``directory``."""
+    return directory / f"{project}{DB_SUFFIX}"
+
+
+def projects(directory: Path) -> list[str]:
+    """The projects with a file in ``directory``, sorted by name ([] when the directory does not exist)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p.name[: -len(DB_SUFFIX)] for p in directory.glob("*" + DB_SUFFIX))
+
+
+def last_written(directory: Path, project: str) -> float:
+    """When ``project`` was last written (its file's or its WAL's modification time; 0 when missing)."""
+    path = project_path(directory, project)
+    times = [p.stat().st_mtime for p in (path, path.with_name(path.name + WAL_SUFFIX)) if p.exists()]
+    return max(times, default=0.0)
+
+
+def latest_project(directory: Path, names: list[str]) -> str | None:
+    """The project of ``names`` written to last, or None when ``names`` is empty."""
+    return max(names, key=lambda name: last_written(directory, name), default=None)
