@@ -400,7 +400,7 @@ def restamped_metrics_bytes(store_path: Path, calls: int) -> int:
     import pyarrow as pa
 
     from trackio_callback.hub import export
-    from trackio_callback.store.db import Store
+    from trackio_callback.store import Store
 
     store = Store(store_path, create=False)
     try:

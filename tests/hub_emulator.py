@@ -112,6 +112,8 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import pytest
 
+from tests.serving import ServerThread
+
 DEFAULT_TOKEN = "hf_test_token"
 DEFAULT_USER = "alice"
 OTHER_TOKEN = "hf_other_token"
@@ -576,8 +578,7 @@ class HubEmulator:
         self._oauth_apps: dict[str, OAuthApp] = {}
         self._oauth_codes: dict[str, _OAuthCode] = {}
         self._oauth_grants: dict[str, OAuthGrant] = {}
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ServerThread("hub-emulator")
         self.port = 0
 
     # ------------------------------------------------------------------------------------------------ lifecycle
@@ -588,26 +589,14 @@ class HubEmulator:
 
     @property
     def is_up(self) -> bool:
-        return self._server is not None
+        return self._serving.running
 
     def start(self) -> HubEmulator:
-        if self._server is None:
-            self._server = _Server(self.port, self)
-            self.port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="hub-emulator", daemon=True
-            )
-            self._thread.start()
+        self.port = self._serving.start(lambda: _Server(self.port, self))
         return self
 
     def stop(self) -> None:
-        server, thread, self._server, self._thread = self._server, self._thread, None, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            server.close_connections()
-        if thread is not None:
-            thread.join(timeout=5)
+        self._serving.stop()
 
     def go_down(self) -> None:
         """Close the listening socket and every open connection: new connections are refused until ``come_up``."""

@@ -44,6 +44,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tests.hub_emulator import OAUTH_BASE_SCOPES, HubEmulator
+from tests.serving import ServerThread
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -127,8 +128,7 @@ class SpaceHost:
         self.client_id = str(uuid.uuid4())
         self._lock = threading.Lock()
         self._log: list[tuple[str, str, int]] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ServerThread("space-host")
 
     @property
     def url(self) -> str:
@@ -140,22 +140,11 @@ class SpaceHost:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> SpaceHost:
-        if self._server is None:
-            self._server = _Server(self)
-            self.port = self._server.server_address[1]
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="space-host", daemon=True
-            )
-            self._thread.start()
+        self.port = self._serving.start(lambda: _Server(self))
         return self
 
     def stop(self) -> None:
-        server, thread, self._server, self._thread = self._server, self._thread, None, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        self._serving.stop()
 
     def __enter__(self) -> SpaceHost:
         return self.start()

@@ -567,6 +567,37 @@ def test_every_result_is_strict_json():
             assert isinstance(finding["message"], str) and finding["message"]
 
 
+def test_numbers_that_overflow_follow_the_packages_json_policy():
+    # Values near the float limit: their differences overflow, so the fitted slopes are NaN. The result holds
+    # them as the package's JSON strings ("NaN", "Infinity", "-Infinity"), as every JSON it writes does.
+    result = roundtrips(analyze({"train/loss": Curve(STEPS, [1e308 * (1 + i % 2) for i in range(len(STEPS))])}))
+    trend = result["trend"]
+    assert trend["slope_per_1k_steps"] == "NaN"
+    assert [(w["fit_start"], w["fit_end"], w["relative_change"]) for w in trend["windows"]] == [("NaN",) * 3] * 3
+    assert trend["initial"] == 1e308 and trend["min"] == 1e308  # finite numbers stay numbers
+
+
+def test_result_numbers_are_rounded_and_strict_json():
+    value = {"a": math.inf, "b": -math.inf, "c": math.nan, "d": 1.23456789, "e": (7, 2.5e-9), "f": None, "g": True}
+    assert analysis._jsonable(value) == {
+        "a": "Infinity",
+        "b": "-Infinity",
+        "c": "NaN",
+        "d": 1.23457,
+        "e": [7, 2.5e-9],
+        "f": None,
+        "g": True,
+    }
+    assert analysis._jsonable([0.1234567891, [1 / 3]]) == [0.123457, [0.333333]]
+
+
+def test_interquartile_range_is_the_inclusive_quartiles_spread():
+    # statistics.quantiles(method="inclusive"): positions q * (n - 1), linear between sorted points
+    assert analysis._interquartile_range([1.0, 2.0, 4.0, 8.0, 16.0]) == 8.0 - 2.0
+    assert analysis._interquartile_range([0.0, 1.0]) == 0.75 - 0.25
+    assert analysis._interquartile_range([5.0]) == 0.0  # one point: no spread (and no error before Python 3.13)
+
+
 def test_findings_are_sorted_most_severe_first():
     values = [v if s < 4000 else math.nan for s, v in zip(STEPS, divergent(0.001)[0].values)]
     values[STEPS.index(1000)] = 20.0

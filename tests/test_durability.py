@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import spawn_python
 from trackio_callback import Reader
-from trackio_callback.store.db import Store
+from trackio_callback.store import Store
 
 LOG_FOREVER = """
 import time, trackio_callback as t

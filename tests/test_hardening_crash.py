@@ -45,7 +45,8 @@ import pytest
 from tests.helpers import ROOT, spawn_python
 from tests.hub_emulator import HubEmulator
 from trackio_callback import Reader
-from trackio_callback.store.db import Store
+from trackio_callback.store import Store
+from trackio_callback.store.rows import NO_SYNC
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +69,7 @@ CHILD = r"""
 import json, math, os, random, struct, threading, time
 import trackio_callback as trackio
 from trackio_callback.core.table import Table
-from trackio_callback.store import db
+from trackio_callback.store import Store
 
 INDEX = __INDEX__
 
@@ -82,7 +83,7 @@ def bits(values):
     return json.dumps({k: struct.pack("<d", v).hex() for k, v in values.items()}, separators=(",", ":"))
 
 
-real_mark_pending = db.Store.mark_pending
+real_mark_pending = Store.mark_pending
 
 
 def mark_pending(self, dataset_id, pending):  # observation only: tells the parent a commit is about to be sent
@@ -90,7 +91,7 @@ def mark_pending(self, dataset_id, pending):  # observation only: tells the pare
     emit("P")
 
 
-db.Store.mark_pending = mark_pending
+Store.mark_pending = mark_pending
 run = trackio.init(project="crash", name=f"r{INDEX}", dataset_id="crash-data", flush_every=__FLUSH__)
 emit("ready", run.uid)
 
@@ -288,8 +289,8 @@ def _stored_calls(store: Store, run_id: int) -> dict[int, tuple[int, int, dict[s
 def _stored_samples(store: Store, run_id: int) -> list[tuple[int, str | None, dict[str, str], float]]:
     """The run's system samples in log order: (step, node, {key: bits}, time); a sample's rows share its time."""
     samples: dict[float, tuple[int, str | None, dict[str, str], float]] = {}
-    for _seq, key, at, step, node, value in store.system_rows(run_id, -1, 2**62):
-        samples.setdefault(at, (step, node, {}, at))[2][key] = _bits(value)
+    for row in store.system_rows(run_id, -1, 2**62):
+        samples.setdefault(row.timestamp, (row.step, row.node, {}, row.timestamp))[2][row.key] = _bits(row.value)
     return list(samples.values())
 
 
@@ -324,7 +325,7 @@ def check_killed(child: Child, store: Store, reader: Reader) -> tuple[dict, list
     samples = _stored_samples(store, row.id)
     if [s[:3] for s in samples] != logged.samples[: len(samples)]:
         problems.append(f"{where}: stored system samples are not a prefix of the logged ones")
-    tables = [(step, data) for _seq, _key, step, _at, data in store.table_rows(row.id, -1, 2**62)]
+    tables = [(table.step, table.data) for table in store.table_rows(row.id, -1, 2**62)]
     if tables != logged.tables[: len(tables)]:
         problems.append(f"{where}: stored tables are not a prefix of the logged ones")
     deadline = child.killed_at - FLUSH_EVERY - MARGIN
@@ -399,14 +400,14 @@ def _store_rows(store: Store) -> dict[str, list[tuple]]:
                 for seq, step, micros, value in zip(data.seqs, data.steps, data.micros, data.values)
             ]
         expected["system"] += [
-            (run.uid, seq, key, step, node, round(at * 1e6), _bits(value))
-            for seq, key, at, step, node, value in store.system_rows(run.id, -1, 2**62)
+            (run.uid, v.seq, v.key, v.step, v.node, round(v.timestamp * 1e6), _bits(v.value))
+            for v in store.system_rows(run.id, -1, 2**62)
         ]
         expected["tables"] += [
-            (run.uid, seq, key, step, round(at * 1e6), data)
-            for seq, key, step, at, data in store.table_rows(run.id, -1, 2**62)
+            (run.uid, t.seq, t.key, t.step, round(t.timestamp * 1e6), t.data)
+            for t in store.table_rows(run.id, -1, 2**62)
         ]
-        expected["alerts"] += [(run.uid, *row[:2]) for row in store.alert_rows(run.id, -1, 2**62)]
+        expected["alerts"] += [(run.uid, a.seq, a.step) for a in store.alert_rows(run.id, -1, 2**62)]
     return {kind: sorted(rows) for kind, rows in expected.items()}
 
 
@@ -470,7 +471,9 @@ def campaign(tmp_path_factory):
         finally:
             store.close()
         files = hub.repo_files(DATASET)
-        pending = [(uid, kind, synced, seq) for (uid, kind), (synced, seq, _) in state.items() if seq is not None]
+        pending = [
+            (uid, kind, m.synced_seq, m.pending_seq) for (uid, kind), m in state.items() if m.pending_seq is not None
+        ]
         landed = sum(
             1
             for uid, kind, synced, seq in pending
@@ -505,12 +508,12 @@ def campaign(tmp_path_factory):
         result["expected"] = _store_rows(store)
         result["store_runs"] = {run.uid: run for run in store.runs()}
         state = store.sync_state(DATASET)
-        result["pending_after_sync"] = sum(1 for synced, seq, _ in state.values() if seq is not None)
+        result["pending_after_sync"] = sum(1 for mark in state.values() if mark.pending_seq is not None)
         result["watermarks_behind"] = [  # every watermark is at the run's last seq of its kind
             (run.name, kind)
             for run in store.runs()
             for kind, last in store.last_seqs(run.id).items()
-            if last >= 0 and state.get((run.uid, kind), (-1,))[0] != last
+            if last >= 0 and state.get((run.uid, kind), NO_SYNC).synced_seq != last
         ]
     finally:
         store.close()

@@ -41,7 +41,7 @@ from tests.helpers import ROOT, run_python, spawn_python
 from trackio_callback import Reader
 from trackio_callback.server.api import MAX_POINTS_LIMIT
 from trackio_callback.server.show import show
-from trackio_callback.store.db import Store
+from trackio_callback.store import Store
 
 pytestmark = pytest.mark.slow
 

@@ -43,9 +43,9 @@ from tests import tiny
 from tests.hub_emulator import DEFAULT_TOKEN, DEFAULT_USER
 from trackio_callback import Reader
 from trackio_callback.cli.main import build_parser
-from trackio_callback.server.api import LOOPBACK_HOSTS, create_app
+from trackio_callback.server.api import LOOPBACK_HOSTS
 from trackio_callback.server.mcp_server import MCP_PATHS, TOOL_NAMES
-from trackio_callback.server.show import show
+from trackio_callback.server.show import build_app, show
 
 TOKEN = "hf_Xq9ZtR4mLk2WvB7nPd3sYc8JfH6gTa1E"
 STATIC_SPACE, STATIC_DATASET = "alice/secret-board", "alice/secret-board-dataset"
@@ -366,7 +366,7 @@ def test_servers_default_to_loopback_and_have_no_write_route(store_dir):
     assert inspect.signature(show).parameters["host"].default == "127.0.0.1"
     assert build_parser().parse_args(["show"]).host == "127.0.0.1"
     trackio.init(project="p", name="r").finish()
-    app = create_app(store_dir, allowed_hosts=LOOPBACK_HOSTS, mcp_server=True)
+    app = build_app(store_dir, allowed_hosts=LOOPBACK_HOSTS, mcp_server=True)
     routes = {route.path: getattr(route, "methods", None) for route in app.routes}
     for path, methods in routes.items():
         if path in MCP_PATHS:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from huggingface_hub import DatasetCard
 
 import trackio_callback as trackio
 from trackio_callback.core.table import Table
 from trackio_callback.hub import export, layout
 from trackio_callback.hub.card import dataset_card
-from trackio_callback.store.db import Store
+from trackio_callback.store import Store
 
 
 @pytest.fixture
@@ -87,8 +88,21 @@ def test_the_dataset_loads_with_pyarrow_and_datasets(logged, tmp_path):
     assert sorted(r["value"] for r in loaded if r["key"] == "train/loss") == sorted(1 / (s + 1) for s in range(50))
     runs = datasets.load_dataset(str(tmp_path / "ds"), "runs", split="train")
     assert runs[0]["run_name"] == "r"
-    card = (tmp_path / "ds" / "README.md").read_text()
-    assert card.startswith("---\nconfigs:\n- config_name: metrics") and "| proj | r | g | finished | 49 |" in card
+    card = DatasetCard((tmp_path / "ds" / "README.md").read_text())  # front matter at the top, as the Hub reads it
+    front = card.data.to_dict()
+    assert front["configs"] == [
+        {"config_name": kind, "data_files": [{"split": "train", "path": f"{kind}/**/*.parquet"}]}
+        for kind in ("metrics", "system", "tables", "alerts", "runs")
+    ]
+    assert front["tags"] == ["trackio", "trackio-callback"]
+    assert card.text.startswith("\n# alice/ds\n") and "| proj | r | g | finished | 49 |" in card.text
+
+
+def test_the_card_names_only_the_kinds_that_have_files():
+    card = DatasetCard(dataset_card("alice/ds", ["runs", "metrics", "metrics"], []))
+    assert [c["config_name"] for c in card.data.to_dict()["configs"]] == ["metrics", "runs"]
+    assert "- `metrics`: one row per logged value" in card.text and "`system`" not in card.text
+    assert "| project |" not in card.text  # no runs, no table
 
 
 def test_parquet_bytes_per_value(store_dir):

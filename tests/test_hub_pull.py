@@ -12,7 +12,7 @@ from trackio_callback.core.table import Table
 from trackio_callback.hub import export, layout
 from trackio_callback.hub.commands import sync
 from trackio_callback.hub.pull import pull
-from trackio_callback.store.db import Store
+from trackio_callback.store import Store
 
 DATASET = "alice/ds"
 ZERO = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0}
@@ -90,7 +90,7 @@ def test_pull_copies_every_kind_of_data(store_dir, tmp_path, origin):
     assert run["settings"]["dataset_id"] == DATASET and run["num_logs"] == 24 and run["last_step"] == 19
     assert run["metrics"]["train/loss"][3][3] == "nan" and run["metrics"]["eval/loss"][1] == [0, 5, 10, 15]
     assert {p[3] for p in run["system"]["system/gpu0/power"]} == {"nan"}
-    assert run["tables"][0][3:] == (["prompt", "reward"], [["2+2=", 1.0], ["x", "nan"]])
+    assert run["tables"][0][3:] == (["prompt", "reward"], [["2+2=", 1.0], ["x", "NaN"]])
     assert [alert[4] for alert in run["alerts"]] == ["9.0", "None"]
 
 

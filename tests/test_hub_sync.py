@@ -17,7 +17,7 @@ from trackio_callback import TrackioWarning
 from trackio_callback.cli.main import main
 from trackio_callback.errors import HubTokenError, TransientSyncError
 from trackio_callback.hub.uploader import Uploader
-from trackio_callback.store.db import Store
+from trackio_callback.store import Store
 
 DATASET = "alice/ds"
 

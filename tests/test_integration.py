@@ -125,7 +125,7 @@ def test_accelerate_log_with_trackio(store_dir):
     """
     result = run_python(code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "trackio_callback.integrations.registry"
+    assert result.stdout.strip() == "trackio_callback.integrations.accelerate"
     reader = Reader(store_dir)
     assert reader.series("acc-project", "acc-run", "loss").values == [1.0, 0.5, 1 / 3]
     info = reader.run("acc-project", "acc-run")

@@ -28,6 +28,7 @@ from tests.helpers import ROOT
 from trackio_callback import Reader
 from trackio_callback.server.mcp_server import TOOL_NAMES
 from trackio_callback.server.show import show
+from trackio_callback.store.downsample import minmax_indices
 
 
 class ToolFailed(Exception):
@@ -193,6 +194,32 @@ def test_summaries_alerts_system_and_comparison(url, store):
     assert compared["ranking_by_last"][0] in ("clean", "spiky") and compared["ranking_by_last"][-1] == "diverging"
     assert compared["config_diff"] == {"lr": {"clean": 1e-3, "diverging": 3e-3, "spiky": 1e-3}}
     assert compared["unranked"] == []
+
+
+def test_long_system_series_keep_their_spikes_dips_and_last_sample(tmp_path):
+    """More samples than max_points: min/max downsampling (`minmax_indices` over the values), as for metrics."""
+    run = trackio.init(project="machine", name="long", dir=tmp_path)
+    values = [50.0 + i % 5 for i in range(1000)]
+    values[333], values[777] = 100.0, 0.0  # a spike and a dip that an every-n-th sample would miss
+    for step, value in enumerate(values):
+        run.log_system({"system/gpu.0.utilization": value}, step=step)
+    run.finish()
+    with show(dir=tmp_path, open_browser=False, block=False, port=0, mcp_server=True) as dashboard:
+        (answer,) = call_http(
+            dashboard.url + "mcp",
+            [
+                (
+                    "get_system_metrics",
+                    {"project": "machine", "run": "long", "metric_name": "system/gpu.0.utilization", "max_points": 40},
+                )
+            ],
+        )
+    samples = answer["samples"]
+    assert answer["total_samples"] == 1000 and answer["returned_samples"] == len(samples) <= 40
+    assert [s["step"] for s in samples] == minmax_indices(values, 40)  # step == index here
+    assert [s["value"] for s in samples] == [values[s["step"]] for s in samples]
+    kept = {s["step"]: s["value"] for s in samples}
+    assert kept[333] == 100.0 and kept[777] == 0.0 and samples[-1]["step"] == 999  # max, min, last
 
 
 def test_analyze_run_names_the_shape_of_each_curve(url, store):

@@ -258,7 +258,7 @@ def test_tables_alerts_and_config_diff(client, reader):
     (table,) = get(client, "/api/tables?project=proj&run=base")["tables"]
     assert (table["key"], table["step"], table["columns"]) == ("completions", 299, ["prompt", "reward"])
     assert (
-        table["rows"] == [["2+2=", 1.0], ["x", "nan"]]
+        table["rows"] == [["2+2=", 1.0], ["x", "NaN"]]  # a NaN cell: the JSON policy's string
         and table["timestamp"] == reader.tables("proj", "base")[0]["timestamp"]
     )
     assert get(client, "/api/tables?project=proj&run=base&key=completions")["tables"] == [table]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
+from huggingface_hub import SpaceCard
 
 import trackio_callback as trackio
 from trackio_callback.hub import space as space_module
-from trackio_callback.hub.space import SpaceDeployer, front_end_files, git_blob_id
+from trackio_callback.hub.space import SpaceDeployer, front_end_files
 
 
 def test_a_static_space_holds_the_front_end_and_names_the_dataset(hub):
@@ -22,6 +24,19 @@ def test_a_static_space_holds_the_front_end_and_names_the_dataset(hub):
     card = hub.card_data("alice/board", "space")
     assert card["sdk"] == "static" and card["app_file"] == "index.html"
     assert card["hf_oauth"] is True and card["hf_oauth_scopes"] == ["read-repos"]
+    assert SpaceCard(files["README.md"].decode()).data.to_dict() == {
+        "title": "trackio-callback dashboard",
+        "emoji": "📈",
+        "colorFrom": "yellow",
+        "colorTo": "gray",
+        "sdk": "static",
+        "app_file": "index.html",
+        "hf_oauth": True,
+        "hf_oauth_scopes": ["read-repos"],
+        "pinned": False,
+        "tags": ["trackio", "trackio-callback"],
+    }
+    assert "sign in with Hugging Face on the page" in SpaceCard(files["README.md"].decode()).text
     repo = hub.repo("alice/board", repo_type="space")
     assert repo.private, "Spaces the package creates are private unless asked otherwise"
 
@@ -58,6 +73,7 @@ def test_server_spaces_run_the_dashboard_on_the_dataset(hub, sdk):
     command = ["show", "--dataset-id", "alice/board-dataset", "--host", "0.0.0.0", "--port", "7860"]
     if sdk == "gradio":
         assert repr(command) in files["app.py"].decode()
+        assert hub.card_data("alice/board", "space")["app_file"] == "app.py"
         assert files["requirements.txt"].decode().startswith("trackio-callback[dashboard]>=")
     else:
         assert json.dumps(["trackio-callback", *command]) in files["Dockerfile"].decode()
@@ -101,9 +117,20 @@ def test_a_bad_space_sdk_is_refused_naming_the_choices():
         trackio.init(project="p", space_sdk="streamlit")
 
 
-def test_git_blob_ids_match_the_hub(hub):
-    SpaceDeployer(hub.api(), "alice/board", "alice/data").deploy()
-    entries = hub.api().list_repo_tree("alice/board", repo_type="space", recursive=True)
-    tree = {e.path: e.blob_id for e in entries if hasattr(e, "blob_id")}
-    for path, content in hub.repo_files("alice/board", repo_type="space").items():
-        assert tree[path] == git_blob_id(content)
+def test_unchanged_files_do_not_travel_and_an_unchanged_space_is_not_news(hub, monkeypatch, caplog):
+    deployer = SpaceDeployer(hub.api(), "alice/board", "alice/data")
+    deployer.deploy()
+    commits = len(hub.requests("commit", "alice/board"))
+    with caplog.at_level(logging.INFO):
+        assert deployer.deploy() == []
+    assert len(hub.requests("commit", "alice/board")) == commits, "no commit request at all"
+    assert "up to date" in caplog.text and "empty commit" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+    original = front_end_files()
+    newer = original["static/app.js"] + b"\n// a newer release\n"
+    monkeypatch.setattr(space_module, "front_end_files", lambda: dict(original, **{"static/app.js": newer}))
+    before = hub.bytes_received("commit", "alice/board")
+    assert deployer.deploy() == ["static/app.js"]
+    sent = hub.bytes_received("commit", "alice/board") - before
+    assert len(newer) < sent < len(newer) * 4 / 3 + 2000, "only the changed file's content is in the commit"

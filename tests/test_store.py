@@ -13,9 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from trackio_callback.errors import SchemaVersionError
-from trackio_callback.store import codec, fs
+from trackio_callback.store import RunUpdate, Store, codec, fs
 from trackio_callback.store.batch import build_batch
-from trackio_callback.store.db import RunUpdate, Store
 from trackio_callback.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 int64 = st.integers(min_value=-(2**62), max_value=2**62)

@@ -1,6 +1,6 @@
 """The numpy read path (`store.arrays`) gives exactly what the pure-Python reference gives.
 
-`downsample.minmax_indices` and `db._decode_chunks` are the reference; `arrays.minmax_indices_array`
+`downsample.minmax_indices` and `chunks.decode_chunks` are the reference; `arrays.minmax_indices_array`
 and `arrays.decode_chunks` must return the same indices, seqs, steps, timestamps and value bits,
 on real stores written with ``init`` / ``log`` / ``finish``.
 """
@@ -19,34 +19,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import trackio_callback as trackio
+from tests.strategies import VALUE, long_series
 from trackio_callback import Reader
-from trackio_callback.store import arrays, codec, db
+from trackio_callback.store import Store, arrays, codec
 from trackio_callback.store import reader as reader_module
-from trackio_callback.store.db import SeriesData, Store
+from trackio_callback.store.chunks import SeriesData, decode_chunks
 from trackio_callback.store.downsample import minmax_indices
 
 NAN, INF = math.nan, math.inf
 
 # -- minmax_indices_array == minmax_indices ---------------------------------------------------------
-
-SPECIAL = st.sampled_from([NAN, INF, -INF, -0.0, 0.0, 1.0, -1.0, 1e308, -1e308, 5e-324])
-VALUE = st.one_of(SPECIAL, st.floats(allow_nan=True, allow_infinity=True))
-
-
-@st.composite
-def long_series(draw) -> list[float]:
-    """Up to 3000 values drawn from a small palette (repeats, NaN, ±inf, -0.0) or a random walk with specials."""
-    n = draw(st.integers(0, 3000))
-    palette = draw(st.lists(VALUE, min_size=1, max_size=12))
-    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
-    if draw(st.booleans()):
-        return [rng.choice(palette) for _ in range(n)]
-    special_rate = draw(st.sampled_from([0.0, 0.001, 0.02, 0.3]))
-    values, level = [], 0.0
-    for _ in range(n):
-        level += rng.gauss(0, 1)
-        values.append(rng.choice(palette) if rng.random() < special_rate else level)
-    return values
 
 
 def _check_minmax(values: list[float], max_points: int) -> None:
@@ -109,7 +91,7 @@ def test_decode_ints_equals_the_codec(xs):
     assert decoded.tolist() == codec.decode_ints(encoded, len(xs)) == xs
 
 
-# -- decode_chunks == _decode_chunks, on a real store ------------------------------------------------
+# -- arrays.decode_chunks == chunks.decode_chunks, on a real store ------------------------------------------------
 
 KEYS = ("dense", "sparse", "scattered", "rare", "early")
 
@@ -191,11 +173,11 @@ def _assert_same(decoded: arrays.SeriesArrays, reference: SeriesData) -> None:
 def test_the_store_has_the_chunk_shapes_under_test(rich):
     live, compacted = rich["live"], rich["compacted"]
     assert len(live["dense"]) == 30 + 3 and len(compacted["dense"]) < len(live["dense"])  # 30 small + 3 of <= 8192
-    assert all(row[5] is None for row in live["dense"])  # dense: no positions
-    assert all(row[5] is not None for row in live["sparse"] + live["scattered"] + compacted["sparse"])
-    assert any(row[6] == 1 for row in live["rare"])  # one point in a batch
-    assert any(row[5] is not None and row[5][0] == codec._PROGRESSION for row in live["sparse"])
-    assert any(row[5] is not None and row[5][0] == codec._DELTAS for row in live["scattered"])
+    assert all(row.positions is None for row in live["dense"])  # dense: no positions
+    assert all(row.positions is not None for row in live["sparse"] + live["scattered"] + compacted["sparse"])
+    assert any(row.count == 1 for row in live["rare"])  # one point in a batch
+    assert any(row.positions is not None and row.positions[0] == codec._PROGRESSION for row in live["sparse"])
+    assert any(row.positions is not None and row.positions[0] == codec._DELTAS for row in live["scattered"])
     steps = [s for _, s, _ in rich["expected"]["dense"]]
     assert any(b < a for a, b in zip(steps, steps[1:]))  # rewinds happened
 
@@ -204,11 +186,11 @@ def test_the_store_has_the_chunk_shapes_under_test(rich):
 @pytest.mark.parametrize("key", KEYS)
 def test_decode_chunks_equals_the_pure_decoder(rich, stage, key):
     rows = rich[stage][key]
-    reference = db._decode_chunks(rows)
-    assert list(reference) == [rows[0][0]]
-    _assert_same(arrays.decode_chunks(rows), reference[rows[0][0]])
+    reference = decode_chunks(rows)
+    assert list(reference) == [rows[0].key_id]
+    _assert_same(arrays.decode_chunks(rows), reference[rows[0].key_id])
     logged = rich["expected"][key]
-    ref = reference[rows[0][0]]
+    ref = reference[rows[0].key_id]
     assert [(q, s) for q, s, _ in logged] == list(zip(ref.seqs, ref.steps))
     assert [repr(v) for _, _, v in logged] == [repr(v) for v in ref.values]
 
@@ -217,7 +199,7 @@ def test_decode_chunks_equals_the_pure_decoder(rich, stage, key):
 def test_decode_chunks_of_a_step_window_equals_the_pure_decoder(rich, window):
     for key in KEYS:
         rows = _chunks(rich["store"], "mixed", key, *window)
-        expected = db._decode_chunks(rows).get(rich["store"].key_id(key), SeriesData([], [], [], []))
+        expected = decode_chunks(rows).get(rich["store"].key_id(key), SeriesData([], [], [], []))
         _assert_same(arrays.decode_chunks(rows), expected)
 
 
@@ -225,7 +207,7 @@ def test_decode_chunks_of_extreme_steps_and_of_nothing(rich):
     store = rich["store"]
     for key in ("x", "y"):
         rows = _chunks(store, "extreme", key)
-        reference = db._decode_chunks(rows)[store.key_id(key)]
+        reference = decode_chunks(rows)[store.key_id(key)]
         _assert_same(arrays.decode_chunks(rows), reference)
     assert reference.steps == [2**62, 5, 1, 3] and reference.seqs == [1, 3, 5, 7]
     empty = arrays.decode_chunks([])

@@ -14,7 +14,6 @@ huggingface_hub and the dashboard stack are imported where they are used.
 
 from __future__ import annotations
 
-from .core.run import Config, Run, current_run, finish, init, log
 from .errors import (
     InvalidNameError,
     MetricNotFoundError,
@@ -24,9 +23,21 @@ from .errors import (
     TrackioError,
     TrackioWarning,
 )
-from .store.reader import Reader, Series
+from .version import __version__ as __version__
 
-__version__ = "0.1.0"
+# The public map: name -> the module that defines it, imported on first use (the core is light, but
+# `trackio-callback --help` and the start-up hook need none of it; TrackioCallback imports transformers).
+_LAZY = {
+    "Config": ".core.config",
+    "Run": ".core.run",
+    "current_run": ".core.run",
+    "finish": ".core.run",
+    "init": ".core.run",
+    "log": ".core.run",
+    "Reader": ".store.reader",
+    "Series": ".store.reader",
+    "TrackioCallback": ".integrations.callback",
+}
 
 __all__ = [
     "Config",
@@ -38,6 +49,7 @@ __all__ = [
     "Run",
     "RunNotFoundError",
     "Series",
+    "TrackioCallback",
     "TrackioError",
     "TrackioWarning",
     "current_run",
@@ -59,28 +71,33 @@ def show(project: str | None = None, **kwargs):
     try:
         from .server.show import show as serve
     except ImportError as error:
-        raise TrackioError(
-            f"the dashboard needs the 'dashboard' extra ({error.name} is missing): "
-            "pip install 'trackio-callback[dashboard]'"
-        ) from None
+        from .server import missing_extra
+
+        raise missing_extra(error, "the dashboard") from None
     return serve(project, **kwargs)
 
 
 def __getattr__(name: str):
     # `trackio_callback.config` is the current run's config, as `trackio.config` is.
     if name == "config":
-        from .core.run import _require_run
+        from .core.run import require_run
 
-        return _require_run("config").config
-    if name == "TrackioCallback":  # imports transformers: only when asked for
-        from .integrations.callback import TrackioCallback
+        return require_run("config").config
+    if name in _LAZY:
+        import importlib
 
-        return TrackioCallback
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
     raise AttributeError(f"module 'trackio_callback' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
 def _register() -> None:
-    """Register as "trackio" with transformers/accelerate/`import trackio` (see `integration`)."""
+    """Register as "trackio" with transformers/accelerate/`import trackio` (see `integrations.registry`)."""
     try:
         import _trackio_callback_hook  # installed next to this package (a top-level module)
     except ImportError:

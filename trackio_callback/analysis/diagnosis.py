@@ -5,10 +5,10 @@ given each metric as a `Curve` (steps and values in log order) and returns stric
 assistant can reason from: which keys it read, the loss trend over the whole run and over its last 10%,
 25% and 50% of steps, a list of findings (NaN/inf, divergence, plateau, spikes, overfitting, learning
 rate phase, throughput drop), each with its numbers, and a one-sentence verdict. Only the standard
-library is imported, and the work is O(n log n), mostly sorting blocks of points. Measured with
-CPython 3.11 on one core of an AMD EPYC cloud VM: a 1M-point loss curve in 0.32 s; with 1M-point
-learning rate, gradient norm and throughput curves besides, 0.54 s; a 1M-point loss logged with its
-steps shuffled, which costs a full sort, 0.9 s; five curves of 3,000 points, 6 ms.
+library (and the package's JSON policy) is imported, and the work is O(n log n), mostly sorting blocks
+of points. Measured with CPython 3.11 on one core of an AMD EPYC cloud VM: a 1M-point loss curve in
+0.32 s; with 1M-point learning rate, gradient norm and throughput curves besides, 0.54 s; a 1M-point
+loss logged with its steps shuffled, which costs a full sort, 0.9 s; five curves of 3,000 points, 6 ms.
 
     >>> from trackio_callback.analysis.diagnosis import Curve, analyze
     >>> steps = list(range(0, 2000, 10))
@@ -20,21 +20,26 @@ steps shuffled, which costs a full sort, 0.9 s; five curves of 3,000 points, 6 m
     >>> [finding["kind"] for finding in result["findings"]]
     []
 
-Numbers in the result are finite ints and floats (floats rounded to 6 significant digits) or None
-where a number does not exist (a ratio to a minimum of zero, a window with too few points): NaN and
-infinities never appear, so ``json.dumps(result, allow_nan=False)`` works. Non-finite values in the
-data are counted in the ``nan_or_inf`` finding instead.
+Numbers in the result are ints and floats (finite floats rounded to 6 significant digits) or None
+where a number does not exist (a ratio to a minimum of zero, a window with too few points). The result
+follows the package's JSON policy (`trackio_callback.utils.jsontext`): a number that comes out non-finite
+(an overflow on values near the float limit) is the string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``,
+so ``json.dumps(result, allow_nan=False)`` works. Non-finite values in the data are counted in the
+``nan_or_inf`` finding.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice, pairwise
 from typing import Any
+
+from ..utils import jsontext
 
 __all__ = [
     "Curve",
@@ -389,7 +394,7 @@ def _blocks(steps: list, values: list, spreads: bool = True) -> _Blocks:
         ordered = sorted(values[start:end])
         sorted_values.append(ordered)
         centers.append(steps[(start + end - 1) // 2])
-        medians.append(_quantile(ordered, 0.5))
+        medians.append(statistics.median(ordered))
     if not spreads:
         return _Blocks(bounds, centers, medians, [], sorted_values, math.nan)
     # The spread comes from the differences between consecutive points: a difference of two independent
@@ -398,7 +403,7 @@ def _blocks(steps: list, values: list, spreads: bool = True) -> _Blocks:
     differences = list(map(operator.sub, islice(values, 1, None), values))
     reach = max(0, math.ceil((SPREAD_POINTS / size - 1) / 2))  # blocks on each side pooled with this one
     spreads = [_spread(differences, bounds, j, reach) for j in range(count)]
-    noise = _median(spreads)
+    noise = statistics.median(spreads)
     if reach > 1:
         # Where the noise is higher than over the wider pool (early in training, where it scales with the
         # loss), the points are judged against their own: the larger of the two spreads counts.
@@ -410,18 +415,14 @@ def _spread(differences: list[float], bounds: list[int], j: int, reach: int) -> 
     """Robust standard deviation of the points of blocks j - reach to j + reach, from their differences."""
     count = len(bounds) - 1
     pool = sorted(differences[bounds[max(0, j - reach)] : bounds[min(count, j + reach + 1)] - 1] or [0.0])
-    return (_quantile(pool, 0.75) - _quantile(pool, 0.25)) / (_IQR_TO_SIGMA * math.sqrt(2))
+    return _interquartile_range(pool) / (_IQR_TO_SIGMA * math.sqrt(2))
 
 
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (position - low) * (ordered[high] - ordered[low])
-
-
-def _median(values: Sequence[float]) -> float:
-    return _quantile(sorted(values), 0.5)
+def _interquartile_range(pool: list[float]) -> float:
+    if len(pool) < 2:  # statistics.quantiles needs two points before Python 3.13
+        return 0.0
+    low, _, high = statistics.quantiles(pool, n=4, method="inclusive")
+    return high - low
 
 
 def _window_start(steps: list, fraction: float) -> int:
@@ -541,7 +542,7 @@ def _analyze_loss(key: str, loss: _Series, lr: _Finding | None) -> _LossAnalysis
         windows.append(window)
 
     recent_start = _window_start(steps, RECENT_FRACTION)
-    recent_level = _median(values[recent_start:])
+    recent_level = statistics.median(values[recent_start:])
     lowest = min(range(len(blocks.medians)), key=blocks.medians.__getitem__)
     min_level, min_level_step = blocks.medians[lowest], blocks.centers[lowest]
     initial_level = blocks.medians[0]
@@ -586,7 +587,7 @@ def _spikes(steps: list, values: list, blocks: _Blocks) -> list[tuple[int, float
             margin = max(SPIKE_SIGMAS * spread, SPIKE_MIN_RELATIVE * abs(baseline))
             if index < 2:
                 continue  # one point before is too little to tell a spike from the fall at the start
-            before = _median(values[max(0, index - SPIKE_PRECEDING_POINTS) : index])
+            before = statistics.median(values[max(0, index - SPIKE_PRECEDING_POINTS) : index])
             if value > baseline + margin and value > before + margin:
                 found.append((index, value - baseline, baseline))
     return found
@@ -772,7 +773,7 @@ def _overfitting(
     lowest = values.index(min(values))
     eval_min, eval_min_step = values[lowest], steps[lowest]
     after = len(values) - 1 - lowest
-    recent = _median(values[-min(after, OVERFIT_RECENT_EVALS) :]) if after else eval_min
+    recent = statistics.median(values[-min(after, OVERFIT_RECENT_EVALS) :]) if after else eval_min
     eval_rise = (recent - eval_min) / abs(eval_min) if eval_min != 0 else None
     blocks = train.blocks if train is not None else None
 
@@ -881,9 +882,9 @@ def _throughput_drop(key: str | None, curve: _Series | None) -> list[_Finding]:
         return []
     steps, values = curve.fsteps, curve.fvalues
     blocks = _blocks(steps, values, spreads=False)
-    run_median = _median(blocks.medians)
+    run_median = statistics.median(blocks.medians)
     start = _window_start(steps, RECENT_FRACTION)
-    recent = _median(values[start:])
+    recent = statistics.median(values[start:])
     if run_median <= 0 or recent >= THROUGHPUT_DROP_RATIO * run_median:
         return []
     # Where the drop began: back from the end over the blocks below the midpoint of the two levels,
@@ -975,16 +976,16 @@ def _step(step: Any) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
-    """Finite floats rounded to 6 significant digits, non-finite ones as None, integers as int."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(f"{value:.6g}") if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    item = getattr(value, "item", None)  # numpy scalars
-    return _jsonable(item()) if callable(item) else str(value)
+    """``value`` by the package's JSON policy (`jsontext.jsonable`), finite floats rounded to 6 significant digits."""
+    return _rounded(jsontext.jsonable(value))
+
+
+def _rounded(value: Any) -> Any:
+    kind = type(value)
+    if kind is float:  # jsonable leaves only finite floats ("NaN"/"Infinity" are strings by then)
+        return float(f"{value:.6g}")
+    if kind is dict:
+        return {key: _rounded(item) for key, item in value.items()}
+    if kind is list:
+        return [_rounded(item) for item in value]
+    return value

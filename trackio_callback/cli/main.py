@@ -20,20 +20,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from datetime import datetime, timezone
-from typing import Any, BinaryIO
+from typing import Any
 
 from ..errors import TrackioError
 from ..store.reader import Reader
-from ..utils.jsontext import jsonable as _jsonable
+from ..utils.jsontext import dumps
 from ..utils.jsontext import number as _number
+from .points import write_points_json
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(_jsonable(value), indent=2) + "\n")
+    sys.stdout.write(dumps(value, indent=2) + "\n")
 
 
 def _time(seconds: float | None) -> str:
@@ -105,39 +105,6 @@ def cmd_get(args: argparse.Namespace, reader: Reader) -> None:
         )
 
 
-_POINT = b'{"step": %d, "timestamp": %d.%06d, "value": %r},\n'
-_CHUNK = 8192  # points per %-format: keeps memory flat and the buffers in cache
-
-
-def write_points_json(out: BinaryIO, steps: list[int], micros: list[int], values: list[float]) -> None:
-    """Write ``[{"step", "timestamp", "value"}, ...]`` to ``out``: the CLI's hot loop for 1e5+ points.
-
-    One %-format per chunk of points runs in C from start to end (about twice as fast as
-    `json.dumps` of a list of dicts); timestamps come from the stored integer microseconds and
-    values keep their shortest round-trip repr.
-    """
-    n = len(values)
-    if not n:
-        out.write(b"[]\n")
-        return
-    total = sum(values)
-    finite = total - total == 0  # False if any value is NaN or infinite
-    template = _POINT if finite else _POINT.replace(b"%r", b"%s")
-    out.write(b"[\n")
-    for start in range(0, n, _CHUNK):
-        stop = min(start + _CHUNK, n)
-        size = stop - start
-        arguments: list = [None] * (4 * size)
-        arguments[0::4] = steps[start:stop]
-        chunk_micros = micros[start:stop]
-        arguments[1::4] = [m // 1_000_000 for m in chunk_micros]
-        arguments[2::4] = [m % 1_000_000 for m in chunk_micros]
-        arguments[3::4] = values[start:stop] if finite else [_number(v).encode() for v in values[start:stop]]
-        text = (template * size) % tuple(arguments)
-        out.write(memoryview(text)[:-2] if stop == n else text)  # no comma after the last point
-    out.write(b"\n]\n")
-
-
 def cmd_sync(args: argparse.Namespace, reader: Reader) -> None:
     from ..hub.commands import sync
 
@@ -165,16 +132,14 @@ def cmd_demo(args: argparse.Namespace, reader: Reader) -> None:
 
 
 def _dashboard_extra(error: ImportError) -> TrackioError:
-    return TrackioError(
-        f"this needs the 'dashboard' extra ({error.name} is missing): pip install 'trackio-callback[dashboard]'"
-    )
+    from ..server import missing_extra  # the package itself needs no extra
+
+    return missing_extra(error, "this")
 
 
 def cmd_show(args: argparse.Namespace, reader: Reader) -> None:
-    try:
-        from ..server.show import show
-    except ImportError as error:
-        raise _dashboard_extra(error) from None
+    from .. import show  # names the 'dashboard' extra when it is missing
+
     show(
         args.project,
         host=args.host,

@@ -16,23 +16,24 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
 import operator
 import os
 import sqlite3
 import time
 import warnings
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .. import settings
 from ..errors import RejectedValue, TrackioWarning
-from ..store import files
-from ..store.db import RESUME_MODES, Store
+from ..store import RESUME_MODES, AlertRow, Store, SystemSample, TableRow, files
+from ..store.files import validate_project
+from ..utils.warn import WarnOnce
+from .config import Config, storable_config
 from .lifecycle import ExitHooks
-from .names import validate_project, validate_run_name, validate_space_sdk
+from .names import validate_run_name, validate_space_sdk
 from .table import Table
 from .values import coerce, key_problem
 from .writer import Writer
@@ -44,63 +45,6 @@ MAX_SYNC_EVERY_S = 7 * 24 * 3600  # a week: longer would never sync before the f
 MAX_FLUSH_EVERY_S = 3600  # a writer that sleeps longer would hold an hour of data in memory
 DEFAULT_FINISH_TIMEOUT_S = 60.0
 MAX_STEP = 2**62
-
-
-class Config(MutableMapping):
-    """A run's config: a dict whose changes are saved with the run (``run.config["lr"] = 1e-4``).
-
-    Values are stored as JSON; anything JSON cannot hold is stored as its ``str()``.
-    """
-
-    def __init__(self, data: Mapping[str, Any], on_change=None):
-        self._data = dict(data)
-        self._on_change = on_change
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if not isinstance(key, str):
-            raise TypeError(f"config keys must be strings, got {type(key).__name__}: {key!r}")
-        self._data[key] = value
-        if self._on_change:
-            self._on_change()
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-        if self._on_change:
-            self._on_change()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        return f"Config({self._data!r})"
-
-    def update(self, other: Any = (), /, allow_val_change: bool | None = None, **kwargs: Any) -> None:
-        """``dict.update``; ``allow_val_change`` is accepted for trackio/wandb compatibility (values always change)."""
-        super().update(other, **kwargs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self._data)
-
-    def to_json(self) -> str:
-        return json.dumps(dict(self._data), default=str)
-
-
-def _jsonable_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``config`` as stored: JSON values kept, others as ``str()``; keys are strings (numbers become strings)."""
-    config = dict(config or {})
-    for key in config:
-        if key is not None and not isinstance(key, (str, int, float)):
-            raise TypeError(f"config keys must be strings, got {type(key).__name__}: {key!r}")
-    try:
-        return json.loads(json.dumps(config, default=str))
-    except ValueError as error:  # a value that contains itself
-        raise ValueError(f"config cannot be stored as JSON ({error}): a value refers to itself") from None
 
 
 class Run:
@@ -151,7 +95,7 @@ class Run:
             opened = self._store.open_run(
                 name,
                 group=group,
-                config=_jsonable_config(config),
+                config=storable_config(config),
                 settings=dict(run_settings or {}),
                 resume=resume,
                 hostname=settings.hostname(),
@@ -181,7 +125,7 @@ class Run:
         self.owner_pid = os.getpid()
         self._next_step = 0 if row.last_step is None else row.last_step + 1
         self._known_keys: set[str] = set()
-        self._warned: set[tuple[str, str]] = set()
+        self._warn = WarnOnce()
         self._last_tables: dict[str, tuple[int, str]] = {}
         self._finished = False
         self.config = Config(row.config, on_change=lambda: self._writer.changed("config"))
@@ -254,14 +198,14 @@ class Run:
         try:
             record = self._convert(metrics, step)
             if record:
-                self._writer.system.append((time.time(), step, node, record))
+                self._writer.system.append(SystemSample(time.time(), step, node, record))
         except Exception as error:
             self._warn_once("", "log_system", f"log_system() failed: {type(error).__name__}: {error}")
 
     def alert(self, kind: str, message: str, step: int | None = None, value: float | None = None) -> None:
         """Record a health alert (e.g. ``"nan_loss"``) with the run; readers list them with `Reader.alerts`."""
         if not self._finished:
-            self._writer.alerts.append((time.time(), step, str(kind), str(message), value))
+            self._writer.alerts.append(AlertRow(time.time(), step, str(kind), str(message), value))
 
     def _convert(self, metrics: Mapping[str, Any], step: int | None) -> dict[str, float]:
         """The numbers of ``metrics`` as floats; tables are queued on the side; the rest warns."""
@@ -278,7 +222,7 @@ class Run:
                 data = value.to_json()
                 if self._last_tables.get(key) != (at, data):  # TRL logs the same table again with its summary
                     self._last_tables[key] = (at, data)
-                    self._writer.tables.append((time.time(), at, key, data))
+                    self._writer.tables.append(TableRow(time.time(), at, key, data))
                 continue
             try:
                 record[key] = coerce(value)
@@ -310,9 +254,7 @@ class Run:
         return self._next_step
 
     def _warn_once(self, key: str, what: str, message: str) -> None:
-        if (key, what) not in self._warned:
-            self._warned.add((key, what))
-            warnings.warn(message, TrackioWarning, stacklevel=4)
+        self._warn((key, what), message, stacklevel=4)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -392,7 +334,7 @@ class Run:
 # -- module-level API -------------------------------------------------------------------------------
 
 _current: Run | None = None
-_exit_hooks = ExitHooks()
+exit_hooks = ExitHooks()  # the process's hooks: every run init() starts registers here
 
 
 def _set_current(run: Run | None) -> None:
@@ -471,7 +413,7 @@ def init(
             "private": private,
             "sync_every": sync_every,
         },
-        exit_hooks=_exit_hooks,
+        exit_hooks=exit_hooks,
         uid=uid,
     )
     if target is not None:
@@ -486,17 +428,16 @@ def current_run() -> Run | None:
     return _current if _current is not None and not _current.finished else None
 
 
-_warned_no_run: set[str] = set()
+_warn_no_run = WarnOnce()
 
 
 def warn_no_run(what: str) -> None:
     """Warn once per caller that ``what`` had no run to write to (trackio-compatible calls never raise)."""
-    if what not in _warned_no_run:
-        _warned_no_run.add(what)
-        warnings.warn(f"{what} without an active run: dropped (call init() first)", TrackioWarning, stacklevel=3)
+    _warn_no_run(what, f"{what} without an active run: dropped (call init() first)", stacklevel=3)
 
 
-def _require_run(what: str) -> Run:
+def require_run(what: str) -> Run:
+    """The current run, or a RuntimeError saying that ``trackio_callback.<what>()`` needs one."""
     run = current_run()
     if run is None:
         raise RuntimeError(f"trackio_callback.{what}() needs an active run: call trackio_callback.init() first")
@@ -507,7 +448,7 @@ def log(metrics: Mapping[str, Any], step: int | None = None) -> None:
     """Log to the current run (see `Run.log`)."""
     run = _current
     if run is None or run._finished:
-        run = _require_run("log")
+        run = require_run("log")
     run.log(metrics, step)
 
 

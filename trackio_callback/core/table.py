@@ -11,10 +11,10 @@ Example::
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from typing import Any
+
+from ..utils.jsontext import dumps, jsonable
 
 MAX_CELL_CHARS = 100_000  # a cell longer than this is cut (and says so): tables are for reading, not storage
 
@@ -48,7 +48,7 @@ class Table:
         return f"Table(columns={self.columns!r}, rows={len(self.rows)})"
 
     def to_json(self) -> str:
-        return json.dumps({"columns": self.columns, "rows": self.rows}, default=str)
+        return dumps({"columns": self.columns, "rows": self.rows})
 
 
 class Image:
@@ -65,20 +65,18 @@ class Image:
 
 
 def _cell(value: Any) -> Any:
-    """A JSON-friendly version of one table cell."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value if not isinstance(value, str) or len(value) <= MAX_CELL_CHARS else _cut(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    item = getattr(value, "item", None)  # numpy / torch scalars
-    if callable(item) and getattr(value, "ndim", None) == 0:
-        return _cell(item())
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
-        return [_cell(v) for v in value]
+    """One table cell as JSON holds it (`jsontext`'s policy), with over-long strings cut."""
+    return _cut_long(jsonable(value))
+
+
+def _cut_long(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= MAX_CELL_CHARS else _cut(value)
+    if isinstance(value, list):
+        return [_cut_long(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _cell(v) for k, v in value.items()}
-    text = str(value)
-    return text if len(text) <= MAX_CELL_CHARS else _cut(text)
+        return {k: _cut_long(v) for k, v in value.items()}
+    return value
 
 
 def _cut(text: str) -> str:

@@ -28,12 +28,11 @@ from collections.abc import Callable
 
 from .. import settings
 from ..errors import TrackioWarning
-from ..store.batch import Call, build_batch, split_calls
-from ..store.db import RunUpdate, Store
+from ..store import AlertRow, RunUpdate, Store, SystemSample, TableRow
+from ..store.batch import BATCH_LIMIT, Call, build_batches
 
 logger = logging.getLogger(__name__)
 
-BATCH_LIMIT = 8192  # calls per batch row: large enough to compress, small enough to skip by step range
 SMALL_BATCH = 1024  # batches below this are merged by compaction
 COMPACT_EVERY = 64  # small batches written before the writer compacts them
 HEARTBEAT_S = 10.0  # how often an idle run still touches its row, so readers can tell it is alive
@@ -60,18 +59,18 @@ class Writer:
         self.run_id = run_id
         self.interval = interval
         self.calls: deque[Call] = deque()
-        self.system: deque[tuple[float, int | None, str | None, dict]] = deque()
-        self.tables: deque[tuple[float, int, str, str]] = deque()
-        self.alerts: deque[tuple[float, int | None, str, str, float | None]] = deque()
+        self.system: deque[SystemSample] = deque()
+        self.tables: deque[TableRow] = deque()
+        self.alerts: deque[AlertRow] = deque()
         self._control: deque[tuple] = deque()
         # JSON documents of the run row ("config", "summary") and which changed since the last write.
         self._snapshots = snapshots or {}
         self._dirty: set[str] = set()
         self._next_seq = next_seq
         self._pending_calls: list[Call] = []
-        self._pending_system: list = []
-        self._pending_tables: list = []
-        self._pending_alerts: list = []
+        self._pending_system: list[SystemSample] = []
+        self._pending_tables: list[TableRow] = []
+        self._pending_alerts: list[AlertRow] = []
         self._pending_events: list[threading.Event] = []
         self._small_batches = 0
         self._last_write = time.monotonic()
@@ -151,7 +150,7 @@ class Writer:
                 self._pending_alerts.remove(dropped_alert)
             raise
         if dropped_alert is not None:
-            warnings.warn(f"trackio-callback writes again; {dropped_alert[3]}", TrackioWarning, stacklevel=1)
+            warnings.warn(f"trackio-callback writes again; {dropped_alert.message}", TrackioWarning, stacklevel=1)
             self.dropped = 0
         self._failing = False
         if self._closing is not None:
@@ -162,10 +161,8 @@ class Writer:
 
     def _write(self, closing: str | None) -> None:
         calls = self._pending_calls
-        batches, seq = [], self._next_seq
-        for part in split_calls(calls, BATCH_LIMIT):
-            batches.append(build_batch(seq, part))
-            seq += len(part)
+        batches = build_batches(self._next_seq, calls)
+        seq = self._next_seq + len(calls)
         dirty, self._dirty = self._dirty, set()
         documents = {name: self._snapshots[name]() for name in dirty if name in self._snapshots}
         update = RunUpdate(
@@ -218,14 +215,14 @@ class Writer:
                 self.dropped += len(items) - self.max_buffered
                 setattr(self, name, items[-self.max_buffered :])
 
-    def _dropped_alert(self) -> tuple[float, int | None, str, str, float | None]:
+    def _dropped_alert(self) -> AlertRow:
         """The run's ``storage_failure`` alert: how many calls or samples were dropped to bound memory."""
         message = (
             f"{self.dropped} logged calls or samples were dropped while {self.store.path} could not be written "
             f"(memory is bounded at {self.max_buffered} waiting calls)"
         )
         step = self._pending_calls[-1][0] if self._pending_calls else None
-        return (time.time(), step, "storage_failure", message, float(self.dropped))
+        return AlertRow(time.time(), step, "storage_failure", message, float(self.dropped))
 
     def _warn_failure(self, error: Exception) -> None:
         if not self._failing:

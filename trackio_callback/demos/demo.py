@@ -9,10 +9,12 @@ training libraries involved.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime
 
 from ..core.run import Run, finish, init
@@ -36,10 +38,28 @@ def main(
     return run
 
 
+# Everything is built locally: fail fast on any Hub call. Set only while the demo runs (a caller's
+# own environment comes back after it), and only where the caller has not set them.
+_DEMO_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+
+
+@contextlib.contextmanager
+def _demo_environment() -> Iterator[None]:
+    added = [name for name in _DEMO_ENVIRONMENT if name not in os.environ]
+    os.environ.update({name: _DEMO_ENVIRONMENT[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+
+
 def _tiny_sft(project: str, steps: int, directory) -> Run:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is built locally: fail fast on any Hub call
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    with _demo_environment():
+        return _train_tiny_sft(project, steps, directory)
+
+
+def _train_tiny_sft(project: str, steps: int, directory) -> Run:
     from transformers import PrinterCallback
     from trl import SFTConfig, SFTTrainer
 

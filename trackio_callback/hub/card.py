@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from huggingface_hub import DatasetCard, DatasetCardData
+
 from .layout import KINDS
 
 _DESCRIPTIONS = {
@@ -18,11 +20,16 @@ _DESCRIPTIONS = {
 def dataset_card(dataset_id: str, kinds: Iterable[str], runs: list[dict]) -> str:
     """README.md text. Only ``kinds`` that have files get a config (``load_dataset`` of an empty one fails)."""
     present = [kind for kind in (*KINDS, "runs") if kind in set(kinds)]
-    lines = ["---", "configs:"]
-    for kind in present:
-        lines += [f"- config_name: {kind}", "  data_files:", "  - split: train", f'    path: "{kind}/**/*.parquet"']
-    lines += ["tags:", "- trackio", "- trackio-callback", "---", "", f"# {dataset_id}", ""]
-    lines += [
+    data = DatasetCardData(
+        configs=[
+            {"config_name": kind, "data_files": [{"split": "train", "path": f"{kind}/**/*.parquet"}]}
+            for kind in present
+        ],
+        tags=["trackio", "trackio-callback"],
+    )
+    lines = [
+        f"# {dataset_id}",
+        "",
         "Training runs tracked with [trackio-callback](https://pypi.org/project/trackio-callback/), synced",
         "as Parquet. Load one part with `datasets.load_dataset(repo_id, name)`:",
         "",
@@ -33,4 +40,4 @@ def dataset_card(dataset_id: str, kinds: Iterable[str], runs: list[dict]) -> str
         for run in sorted(runs, key=lambda r: (r["project"], r["name"])):
             step = "" if run["last_step"] is None else run["last_step"]
             lines.append(f"| {run['project']} | {run['name']} | {run['group'] or ''} | {run['status']} | {step} |")
-    return "\n".join(lines) + "\n"
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n"))

@@ -26,11 +26,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..store.db import RunRow, Store
+from ..store import AlertRow, RunRow, Store, SystemValue, TableRow
+from ..store.codec import to_micros
 from .layout import KINDS
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
-_ID_COLUMNS = [("project", pa.string()), ("run_id", pa.string()), ("run_name", pa.string()), ("seq", pa.int64())]
+_RUN_IDS = [("project", pa.string()), ("run_id", pa.string()), ("run_name", pa.string())]  # one value per file
+_ID_COLUMNS = [*_RUN_IDS, ("seq", pa.int64())]
 
 SCHEMAS: dict[str, pa.Schema] = {
     "metrics": pa.schema(
@@ -109,17 +111,12 @@ def kind_table(
             columns["key"].extend([key] * len(data.seqs))
             columns["value"].extend(data.values)
     elif kind == "system":
-        rows = sorted(store.system_rows(run.id, after_seq, until_seq, node, untagged), key=lambda r: (r[1], r[0]))
-        columns = _columns(rows, ["seq", "key", "timestamp", "step", "node", "value"])
-        columns["timestamp"] = [round(t * 1e6) for t in columns["timestamp"]]
-        columns["value"] = [float("nan") if v is None else v for v in columns["value"]]
+        rows = sorted(store.system_rows(run.id, after_seq, until_seq, node, untagged), key=lambda r: (r.key, r.seq))
+        columns = _columns(kind, rows)
     elif kind == "tables":
-        columns = _columns(store.table_rows(run.id, after_seq, until_seq), ["seq", "key", "step", "timestamp", "data"])
-        columns["timestamp"] = [round(t * 1e6) for t in columns["timestamp"]]
+        columns = _columns(kind, store.table_rows(run.id, after_seq, until_seq))
     elif kind == "alerts":
-        names = ["seq", "step", "timestamp", "kind", "message", "value"]
-        columns = _columns(store.alert_rows(run.id, after_seq, until_seq), names)
-        columns["timestamp"] = [round(t * 1e6) for t in columns["timestamp"]]
+        columns = _columns(kind, store.alert_rows(run.id, after_seq, until_seq))
     else:
         raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
     count = len(columns["seq"])
@@ -140,8 +137,8 @@ def run_table(project: str, run: RunRow) -> pa.Table:
             "run_name": [run.name],
             "group": [run.group],
             "status": [run.status],
-            "created_at": [round(run.created_at * 1e6)],
-            "finished_at": [None if run.finished_at is None else round(run.finished_at * 1e6)],
+            "created_at": [to_micros(run.created_at)],
+            "finished_at": [None if run.finished_at is None else to_micros(run.finished_at)],
             "last_step": [run.last_step],
             "num_logs": [run.next_seq],
             "config": [json.dumps(run.config, default=str)],
@@ -170,8 +167,12 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
-def _columns(rows: list[tuple], names: list[str]) -> dict[str, list]:
-    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+def _columns(kind: str, rows: list[SystemValue] | list[TableRow] | list[AlertRow]) -> dict[str, list]:
+    """The `SCHEMAS` [kind] columns of stored rows (`store.rows` types), taken by field name; times in µs."""
+    names = SCHEMAS[kind].names[len(_RUN_IDS) :]
+    columns = {name: [getattr(row, name) for row in rows] for name in names}
+    columns["timestamp"] = [to_micros(t) for t in columns["timestamp"]]
+    return columns
 
 
 def _table(kind: str, arrays: dict[str, Any]) -> pa.Table:

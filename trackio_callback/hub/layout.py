@@ -9,7 +9,7 @@
     runs/<project>/<run uid>.parquet
 
 `parse` reads a path back. The static Space's page parses the same paths in JavaScript
-(``server/static/sources.js``); ``tests/test_layout_js.py`` checks the two agree.
+(``server/static/sources.js``); ``tests/test_static_js.py`` checks the two agree.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import NamedTuple
 KINDS = ("metrics", "system", "tables", "alerts")
 SEQ_DIGITS = 12
 
-_SHARD = re.compile(r"^(metrics|system|tables|alerts)/([^/]+)/([^/]+)(?:/([^/]+))?/(\d+)-(\d+)\.parquet$")
-_RUN = re.compile(r"^runs/([^/]+)/([^/]+)\.parquet$")
+_SHARD = re.compile(r"(metrics|system|tables|alerts)/([^/]+)/([^/]+)(?:/([^/]+))?/([0-9]+)-([0-9]+)\.parquet")
+_RUN = re.compile(r"runs/([^/]+)/([^/]+)\.parquet")
 
 
 class DatasetFile(NamedTuple):
@@ -47,13 +47,13 @@ def run_path(project: str, run_uid: str) -> str:
 
 def parse(path: str) -> DatasetFile | None:
     """The file ``path`` names, or None for a path outside the layout (the card, ``.gitattributes``)."""
-    shard = _SHARD.match(path)
+    shard = _SHARD.fullmatch(path)
     if shard:
         kind, project, uid, node, first, last = shard.groups()
         if node is not None and kind != "system":
             return None
         return DatasetFile(kind, project, uid, node, int(first), int(last))
-    run = _RUN.match(path)
+    run = _RUN.fullmatch(path)
     if run:
         return DatasetFile("runs", run.group(1), run.group(2))
     return None

@@ -1,12 +1,13 @@
 """``pull``: copy the runs of a trackio-callback Hub dataset into local project files, idempotently.
 
 The dataset's Parquet files (see `layout` and `export`) are downloaded at one commit and imported
-into ``<directory>/<project>.db``. Runs are matched by uid: a run not here is created with the same
-uid (a name taken by another run gets a ``-2``, ``-3``, ... suffix), a run already here gets only
-what it lacks. Metrics continue the run's ``log()`` calls (``seq``): calls after the local last one
-are imported up to the first gap. System metrics, tables and alerts are numbered by the store that
-logged them, so the highest of those origin seqs pulled is remembered per run and kind. Pulling
-twice changes nothing, and a later ``sync`` of the store to the same dataset sends nothing back.
+into the project files of ``directory`` (`store.files`). Runs are matched by uid: a run not here is
+created with the same uid (a name taken by another run gets a ``-2``, ``-3``, ... suffix), a run
+already here gets only what it lacks. Metrics continue the run's ``log()`` calls (``seq``): calls
+after the local last one are imported up to the first gap. System metrics, tables and alerts are
+numbered by the store that logged them, so the highest of those origin seqs pulled is remembered per
+run and kind. Pulling twice changes nothing, and a later ``sync`` of the store to the same dataset
+sends nothing back.
 
 Example::
 
@@ -33,11 +34,11 @@ import pyarrow.parquet as pq
 from huggingface_hub import HfApi, snapshot_download
 
 from .. import settings
-from ..core.names import validate_project
-from ..core.writer import BATCH_LIMIT
-from ..store import files
-from ..store.batch import Call, build_batch, split_calls
-from ..store.db import RunRow, Store
+from ..store import AlertRow, RunRow, Store, SystemSample, TableRow, files
+from ..store.batch import Call, build_batches
+from ..store.codec import to_micros, to_seconds
+from ..store.files import validate_project
+from ..store.rows import NO_SYNC
 from . import export, layout
 from .repo import find_token, resolve
 
@@ -195,14 +196,14 @@ def _import_run(store: Store, dataset_id: str, project: str, plan: Plan, folder:
             config=json.loads(meta["config"]),
             settings=json.loads(meta["settings"]),
             summary=json.loads(meta["summary"]),
-            created_at=meta["created_at"] / 1e6,
-            finished_at=None if meta["finished_at"] is None else meta["finished_at"] / 1e6,
-            heartbeat_at=_seconds(meta["finished_at"] or meta["created_at"]),
+            created_at=to_seconds(meta["created_at"]),
+            finished_at=None if meta["finished_at"] is None else to_seconds(meta["finished_at"]),
+            heartbeat_at=to_seconds(meta["finished_at"] or meta["created_at"]),
         )
         counts["runs"] += created
     else:
         # Metadata comes from the dataset only while this store has not changed the run since it last met it.
-        recorded = store.sync_state(dataset_id).get((plan.uid, "runs"), (None, None, None))[2]
+        recorded = store.sync_state(dataset_id).get((plan.uid, "runs"), NO_SYNC).digest
         clean = recorded in (None, export.run_digest(project, local))
     _import_data(store, dataset_id, plan, local, folder, counts)
     _import_metadata(store, dataset_id, project, plan.uid, meta, clean)
@@ -215,15 +216,15 @@ def _import_data(
     rows = {kind: _rows(folder, plan, kind, plan.after[kind]) for kind in OTHER_KINDS}
     if not calls and not any(rows.values()):
         return
-    first = plan.metrics_after + 1
-    batches = []
-    for part in split_calls(calls, BATCH_LIMIT):
-        batches.append(build_batch(first, part))
-        first += len(part)
-    system = [(_seconds(r["timestamp"]), r["step"], r["node"], {r["key"]: r["value"]}) for r in rows["system"]]
-    tables = [(_seconds(r["timestamp"]), r["step"], r["key"], r["data"]) for r in rows["tables"]]
-    alerts = [(_seconds(r["timestamp"]), r["step"], r["kind"], r["message"], r["value"]) for r in rows["alerts"]]
-    times = [c[1] for c in calls[-1:]] + [row[0] for row in (system[-1:] + tables[-1:] + alerts[-1:])]
+    batches = build_batches(plan.metrics_after + 1, calls)
+    system = [
+        SystemSample(to_seconds(r["timestamp"]), r["step"], r["node"], {r["key"]: r["value"]}) for r in rows["system"]
+    ]
+    tables = [TableRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["data"]) for r in rows["tables"]]
+    alerts = [
+        AlertRow(to_seconds(r["timestamp"]), r["step"], r["kind"], r["message"], r["value"]) for r in rows["alerts"]
+    ]
+    times = [c[1] for c in calls[-1:]] + [row.timestamp for row in (*system[-1:], *tables[-1:], *alerts[-1:])]
     pulled = {kind: max(plan.after[kind], rows[kind][-1]["seq"] if rows[kind] else -1) for kind in OTHER_KINDS}
     done = store.append_imported(
         local.id,
@@ -252,7 +253,7 @@ def _calls(rows: list[dict[str, Any]], after: int) -> list[Call]:
     for row in rows:
         call = by_seq.get(row["seq"])
         if call is None:
-            call = by_seq[row["seq"]] = (row["step"], _seconds(row["timestamp"]), {})
+            call = by_seq[row["seq"]] = (row["step"], to_seconds(row["timestamp"]), {})
         call[2][row["key"]] = row["value"]
     calls = []
     seq = after + 1
@@ -301,8 +302,4 @@ def _remote_row(local: RunRow, meta: dict[str, Any]) -> RunRow:
 def _same_time(local: float | None, micros: int | None) -> float | None:
     if micros is None:
         return None
-    return local if local is not None and round(local * 1e6) == micros else micros / 1e6
-
-
-def _seconds(micros: int) -> float:
-    return micros / 1e6
+    return local if local is not None and to_micros(local) == micros else to_seconds(micros)

@@ -10,34 +10,35 @@ Hugging Face sign-in (the Space's ``hf_oauth``), never with a token stored in th
 Space then needs a read token as its ``HF_TOKEN`` secret: this package never writes one there; it
 says so once.
 
-Files are compared with the Space's by git blob id: a deploy that changes nothing commits nothing.
+Every deploy offers all the files to ``HfApi.create_commit``, which leaves out those the Space already holds
+(it compares each file's id with the one the Hub's preupload answer gives) and makes no commit when nothing is
+left: a deploy that changes nothing commits nothing. Files this package put there and no longer wants (``static/``
+files of an older release, the files of another ``sdk``) are deleted in the same commit.
 
 Example::
 
     deployer = SpaceDeployer(HfApi(token=token), "alice/trackio", "alice/trackio-dataset")
-    deployer.deploy()   # creates the Space (private) if missing, uploads what changed; returns the paths sent
+    deployer.deploy()   # creates the Space (private) if missing, commits what changed; returns those paths
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import threading
+from contextlib import contextmanager
 from importlib import resources
 
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, SpaceCard, SpaceCardData
+from huggingface_hub.hf_api import RepoFile
 
-from .. import __version__
 from ..core.names import validate_space_sdk
+from ..version import __version__
 
 logger = logging.getLogger(__name__)
 
 _FRONT_END_SKIP = {"index.html"}  # at the Space's root; the rest goes under static/
-
-
-def git_blob_id(content: bytes) -> str:
-    """The id git (and the Hub's tree API) gives a file's content."""
-    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+_MANAGED = ("static/", "app.py", "Dockerfile", "requirements.txt", "config.json")  # deleted when no longer wanted
 
 
 def front_end_files() -> dict[str, bytes]:
@@ -56,10 +57,26 @@ def front_end_files() -> dict[str, bytes]:
     return files
 
 
-def _content_id(entry) -> str:
-    """What identifies a Space file's content: an LFS file's sha256, else its git blob id."""
-    lfs = getattr(entry, "lfs", None)
-    return lfs.sha256 if lfs is not None else entry.blob_id
+class _SkipUnchangedNotice(logging.Filter):
+    """Drops huggingface_hub's "No files have been modified since last commit. Skipping to prevent empty commit."
+    warning, in the deploying thread only: an unchanged Space is the normal case here (logged at INFO instead)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.thread or "prevent empty commit" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_when_unchanged():
+    hub_logger, notice = logging.getLogger("huggingface_hub.hf_api"), _SkipUnchangedNotice()
+    hub_logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        hub_logger.removeFilter(notice)
 
 
 class SpaceDeployer:
@@ -97,49 +114,48 @@ class SpaceDeployer:
         """Create the Space (``exist_ok``), then commit the files that differ. Returns the paths committed."""
         self.api.create_repo(self.space_id, repo_type="space", space_sdk=self.sdk, private=self.private, exist_ok=True)
         wanted = self.files()
-        remote = {
-            entry.path: _content_id(entry)
-            for entry in self.api.list_repo_tree(self.space_id, repo_type="space", recursive=True)
-            if hasattr(entry, "blob_id")
-        }
-        operations: list = [
-            CommitOperationAdd(path, content)
-            for path, content in sorted(wanted.items())
-            if remote.get(path) not in (git_blob_id(content), hashlib.sha256(content).hexdigest())
-        ]
-        managed = ("static/", "app.py", "Dockerfile", "requirements.txt", "config.json")
+        before = self._blob_ids()
+        operations: list = [CommitOperationAdd(path, content) for path, content in sorted(wanted.items())]
         operations += [
-            CommitOperationDelete(path) for path in sorted(remote) if path not in wanted and path.startswith(managed)
+            CommitOperationDelete(path) for path in sorted(before) if path not in wanted and path.startswith(_MANAGED)
         ]
-        if not operations:
+        with _quiet_when_unchanged():  # create_commit leaves out unchanged files, and commits nothing if none is left
+            self.api.create_commit(
+                self.space_id,
+                operations,
+                commit_message=f"trackio-callback {__version__}: dashboard for {self.dataset_id}",
+                repo_type="space",
+            )
+        after = self._blob_ids()
+        committed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+        if not committed:
             logger.info("Space %s is up to date", self.space_id)
-            return []
-        self.api.create_commit(
-            self.space_id,
-            operations,
-            commit_message=f"trackio-callback {__version__}: dashboard for {self.dataset_id}",
-            repo_type="space",
-        )
-        return [op.path_in_repo for op in operations]
+        return committed
+
+    def _blob_ids(self) -> dict[str, str]:
+        """The Space's files, path -> git blob id (an LFS file's is its pointer's: it changes with the content)."""
+        entries = self.api.list_repo_tree(self.space_id, repo_type="space", recursive=True)
+        return {entry.path: entry.blob_id for entry in entries if isinstance(entry, RepoFile)}
 
     def _card(self) -> str:
-        lines = [
-            "---",
-            "title: trackio-callback dashboard",
-            "emoji: 📈",
-            "colorFrom: yellow",
-            "colorTo: gray",
-            f"sdk: {self.sdk}",
-        ]
         if self.sdk == "static":
             # The visitor's sign-in reads a private dataset; read-repos is the narrowest scope that can.
-            lines += ["app_file: index.html", "hf_oauth: true", "hf_oauth_scopes:", "- read-repos"]
+            settings: dict = {"app_file": "index.html", "hf_oauth": True, "hf_oauth_scopes": ["read-repos"]}
         elif self.sdk == "gradio":
-            lines += ["app_file: app.py"]
+            settings = {"app_file": "app.py"}
         else:
-            lines += ["app_port: 7860"]
-        lines += ["pinned: false", "tags:", "- trackio", "- trackio-callback", "---", ""]
-        lines += [
+            settings = {"app_port": 7860}
+        data = SpaceCardData(
+            title="trackio-callback dashboard",
+            emoji="📈",
+            colorFrom="yellow",
+            colorTo="gray",
+            sdk=self.sdk,
+            pinned=False,
+            tags=["trackio", "trackio-callback"],
+            **settings,
+        )
+        lines = [
             f"# Training dashboard for [{self.dataset_id}](https://huggingface.co/datasets/{self.dataset_id})",
             "",
             "Made by [trackio-callback](https://pypi.org/project/trackio-callback/): charts of every run",
@@ -147,7 +163,7 @@ class SpaceDeployer:
         ]
         if self.sdk == "static" and self.dataset_private:
             lines += ["", "The dataset is private: sign in with Hugging Face on the page to read it."]
-        return "\n".join(lines) + "\n"
+        return str(SpaceCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n"))
 
     def _server_files(self) -> dict[str, bytes]:
         command = ["trackio-callback", "show", "--dataset-id", self.dataset_id, "--host", "0.0.0.0", "--port", "7860"]

@@ -14,7 +14,8 @@ any of this: the uploader reads the SQLite file the run's writer commits to.
 
 Example::
 
-    uploader = Uploader(Path("runs/demo.db"), "demo", "alice/trackio-dataset", token=token, interval=300)
+    path = files.project_path(Path("runs"), "demo")
+    uploader = Uploader(path, "demo", "alice/trackio-dataset", token=token, interval=300)
     uploader.start()          # syncs every 5 minutes
     ...
     uploader.stop(timeout=60) # one last sync, bounded
@@ -23,29 +24,34 @@ Example::
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from ..errors import PermanentSyncError, TrackioWarning, TransientSyncError
-from ..store.db import RunRow, Store
-from ..store.reader import derived_status
+from ..errors import PermanentSyncError, TransientSyncError
+from ..store import RunRow, Store, SyncedFile
+from ..store.rows import NO_SYNC
+from ..store.runs import derived_status
+from ..utils.retry import retry
+from ..utils.warn import WarnOnce
 from . import export, layout
 from .card import dataset_card
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # huggingface_hub raises its HTTP client's HTTPError for transport failures (refused or dropped
 # connections, timeouts) and HfHubHTTPError, a subclass, for HTTP answers.
 _HTTP_ERROR = HfHubHTTPError.__bases__[0]
 PERMANENT_STATUSES = frozenset({401, 403, 404})
+RETRY_BASE_S = 0.5  # first wait of the backoff on 5xx, 429 and dropped connections; doubles up to RETRY_CAP_S
+RETRY_CAP_S = 60.0
 
 
 class _Planned(NamedTuple):
@@ -101,7 +107,7 @@ class Uploader:
         self.space = space  # (space_id, sdk) of the dashboard Space, deployed once by the thread
         self.space_deployed = False
         self._repo_ready = False
-        self._gave_up = False
+        self._warn_once = WarnOnce()  # the uploader warns once, whatever went wrong first
         self._lock = threading.Lock()  # one sync at a time (the thread, a final sync, a CLI call)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -201,10 +207,11 @@ class Uploader:
             last = store.last_seqs(run.id)
             rows_per_call[run.id] = _values_per_call(store, run)
             for kind in ("system",) if self.node else layout.KINDS:
-                synced, pending, _ = state.get((run.uid, self._state_kind(kind)), (-1, None, None))
-                planned += [_Planned(run, kind, low, high) for low, high in _ranges(synced, pending, last[kind])]
+                mark = state.get((run.uid, self._state_kind(kind)), NO_SYNC)
+                ranges = _ranges(mark.synced_seq, mark.pending_seq, last[kind])
+                planned += [_Planned(run, kind, low, high) for low, high in ranges]
             digest = export.run_digest(self.project, run)
-            if not self.node and state.get((run.uid, "runs"), (None, None, None))[2] != digest:
+            if not self.node and state.get((run.uid, "runs"), NO_SYNC).digest != digest:
                 planned.append(_Planned(run, "runs", digest=digest))
         result = SyncResult(committed=False)
         for commit in _commits(planned, rows_per_call):
@@ -214,20 +221,21 @@ class Uploader:
     def _send(self, store: Store, planned: list[_Planned], deadline: float, result: SyncResult) -> None:
         """One commit: the planned files (exported now, so memory holds one commit), the card, bookkeeping."""
         operations, files, reach, digests = [], [], {}, {}
-        for run, kind, low, high, digest in planned:
-            if kind == "runs":
+        for item in planned:
+            run = item.run
+            if item.kind == "runs":
                 path = layout.run_path(self.project, run.uid)
                 operations.append(CommitOperationAdd(path, export.parquet_bytes(export.run_table(self.project, run))))
-                files.append((path, run.uid, "runs", 0, 0))
-                digests[run.uid] = digest
+                files.append(SyncedFile(path, run.uid, "runs", 0, 0))
+                digests[run.uid] = item.digest
                 continue
-            reach[(run.uid, self._state_kind(kind))] = high
-            table = self._table(store, run, kind, low, high)
+            reach[(run.uid, self._state_kind(item.kind))] = item.high
+            table = self._table(store, run, item.kind, item.low, item.high)
             if table.num_rows == 0:  # another node's samples only: nothing of ours in this range
                 continue
-            path = layout.shard_path(kind, self.project, run.uid, low, high, node=self.node)
+            path = layout.shard_path(item.kind, self.project, run.uid, item.low, item.high, node=self.node)
             operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
-            files.append((path, run.uid, kind, low, high))
+            files.append(SyncedFile(path, run.uid, item.kind, item.low, item.high))
             result.rows += table.num_rows
         if not operations:
             store.confirm_sync(self.dataset_id, reach, digests, files)
@@ -238,7 +246,7 @@ class Uploader:
         self._commit(operations, f"trackio-callback sync: {len(files)} files", deadline)
         store.confirm_sync(self.dataset_id, reach, digests, files)
         result.committed = True
-        result.files += [f[0] for f in files]
+        result.files += [f.path for f in files]
         result.bytes_sent += sum(len(op.path_or_fileobj) for op in operations)
 
     def _state_kind(self, kind: str) -> str:
@@ -249,8 +257,8 @@ class Uploader:
             return export.kind_table(store, self.project, run, kind, low - 1, high, node=self.node, untagged=False)
         return export.kind_table(store, self.project, run, kind, low - 1, high, node=self.own_node)
 
-    def _card(self, store: Store, new_files: list[tuple]) -> CommitOperationAdd:
-        kinds = {f[2] for f in store.synced_files(self.dataset_id)} | {f[2] for f in new_files}
+    def _card(self, store: Store, new_files: list[SyncedFile]) -> CommitOperationAdd:
+        kinds = {f.kind for f in store.synced_files(self.dataset_id)} | {f.kind for f in new_files}
         runs = [
             {"project": self.project, "name": r.name, "group": r.group, "status": r.status, "last_step": r.last_step}
             for r in self._runs(store)
@@ -264,11 +272,11 @@ class Uploader:
         for run in self._runs(store):
             if run.status == "running":
                 continue
-            shards = [f for f in store.synced_files(self.dataset_id, run.uid) if f[2] in layout.KINDS]
+            shards = [f for f in store.synced_files(self.dataset_id, run.uid) if f.kind in layout.KINDS]
             operations, files, deleted = [], [], []
             for kind in layout.KINDS:
-                mine = [f for f in shards if f[2] == kind]
-                merged = _split(mine[0][3], mine[-1][4]) if mine else []
+                mine = [f for f in shards if f.kind == kind]
+                merged = _split(mine[0].first_seq, mine[-1].last_seq) if mine else []
                 if len(mine) <= len(merged):
                     continue
                 paths = set()
@@ -278,10 +286,10 @@ class Uploader:
                         continue
                     path = layout.shard_path(kind, self.project, run.uid, low, high)
                     operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
-                    files.append((path, run.uid, kind, low, high))
+                    files.append(SyncedFile(path, run.uid, kind, low, high))
                     paths.add(path)
-                operations += [CommitOperationDelete(f[0]) for f in mine if f[0] not in paths]
-                deleted += [f[0] for f in mine if f[0] not in paths]
+                operations += [CommitOperationDelete(f.path) for f in mine if f.path not in paths]
+                deleted += [f.path for f in mine if f.path not in paths]
             if not operations:
                 continue
             listing = self._retrying(lambda: self.api.list_repo_files(self.dataset_id, repo_type="dataset"), deadline)
@@ -310,31 +318,36 @@ class Uploader:
             )
             self._repo_ready = True
 
-    def _retrying(self, call, deadline: float):
-        attempt = 0
-        while True:
+    def _retrying(self, call: Callable[[], T], deadline: float) -> T:
+        """``call()`` (a Hub request), retried on 5xx, 408, 429 and dropped connections until ``deadline``.
+
+        Gives up (`TransientSyncError`) before a wait that would pass the deadline; any other HTTP
+        status is a `PermanentSyncError` at once.
+        """
+
+        def attempt() -> T:
             try:
                 return call()
             except _HTTP_ERROR as error:
-                response = getattr(error, "response", None)
-                status = getattr(response, "status_code", None)
-                if status in PERMANENT_STATUSES:
+                status = _status(error)
+                if status is not None and (status in PERMANENT_STATUSES or not _retryable_status(status)):
                     raise PermanentSyncError(f"HTTP {status} from the Hub: {_first_line(error)}") from error
-                if status is not None and status != 429 and status < 500 and status != 408:
-                    raise PermanentSyncError(f"HTTP {status} from the Hub: {_first_line(error)}") from error
-                delay = _retry_after(response) if status == 429 else None
-                if delay is None:
-                    delay = min(60.0, 0.5 * 2**attempt) * (0.5 + random.random())
-                if time.monotonic() + delay > deadline:
-                    raise TransientSyncError(f"{_first_line(error)} (gave up retrying for now)") from error
-                logger.debug("Hub call failed (%s); retrying in %.1f s", _first_line(error), delay)
-                time.sleep(delay)
-                attempt += 1
+                logger.debug("Hub call failed (%s); retrying", _first_line(error))
+                raise
+
+        return retry(
+            attempt,
+            retryable=lambda error: isinstance(error, _HTTP_ERROR),
+            deadline=deadline,
+            on_give_up=lambda error: TransientSyncError(f"{_first_line(error)} (gave up retrying for now)"),
+            base=RETRY_BASE_S,
+            cap=RETRY_CAP_S,
+            delay_for=_retry_after,
+            sleep_past_deadline=False,
+        )
 
     def _warn(self, message: str) -> None:
-        if not self._gave_up:
-            self._gave_up = True
-            warnings.warn(message, TrackioWarning, stacklevel=2)
+        self._warn_once("gave up", message, stacklevel=2)
 
 
 MAX_SEQS_PER_FILE = 25_000  # a file covers at most this many seqs: bounds the uploader's memory
@@ -388,8 +401,22 @@ def _split(low: int, high: int) -> list[tuple[int, int]]:
     return [(s, min(s + MAX_SEQS_PER_FILE - 1, high)) for s in range(low, high + 1, MAX_SEQS_PER_FILE)]
 
 
-def _retry_after(response) -> float | None:
-    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+def _status(error: BaseException) -> int | None:
+    """The HTTP status of a Hub error; None for a transport failure (no answer)."""
+    return getattr(getattr(error, "response", None), "status_code", None)
+
+
+def _retryable_status(status: int) -> bool:
+    """5xx, 408 (request timeout) and 429 (rate limited) heal by waiting."""
+    return status >= 500 or status in (408, 429)
+
+
+def _retry_after(error: BaseException) -> float | None:
+    """The wait a 429 answer asks for (its ``Retry-After``, in seconds); None: back off as usual."""
+    response = getattr(error, "response", None)
+    if _status(error) != 429 or response is None:
+        return None
+    value = getattr(response, "headers", {}).get("Retry-After")
     try:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:

@@ -24,30 +24,28 @@ after that, no exception of the tracker reaches the Trainer: it warns once and t
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sys
 import time
-import warnings
 from typing import Any
 
 from transformers import TrainerCallback
 
 from .. import settings
 from ..core import run as run_module
-from ..core.names import validate_project
-from ..errors import TrackioWarning
+from ..store.files import validate_project
 from ..telemetry import nodes
 from ..telemetry.flops import parse_flops, peak_flops
 from ..telemetry.health import HealthMonitor
 from ..telemetry.throughput import Throughput, training_flops_per_token
+from ..utils.warn import WarnOnce
+from .config_capture import trainer_config
 
 logger = logging.getLogger(__name__)
 
 SUMMARY_KEYS = frozenset(
     {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos"}
 )
-_SECRET_WORDS = ("secret", "password", "api_key", "apikey")
 _OWNER = "_trackio_callback_owner"  # set on the TrainerState: one callback instance records per Trainer
 
 
@@ -62,39 +60,6 @@ def rewrite_keys(logs: dict[str, Any]) -> dict[str, Any]:
         else:
             renamed["train/" + key] = value
     return renamed
-
-
-def flatten_config(value: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Nested dicts as ``a/b`` keys with JSON-safe leaves; anything secret-looking is left out."""
-    out = {} if out is None else out
-    if hasattr(value, "to_dict") and not isinstance(value, dict):
-        value = value.to_dict()
-    if isinstance(value, dict):
-        for key, item in value.items():
-            key = str(key)
-            if _is_secret(key):
-                continue
-            flatten_config(item, f"{prefix}{key}" if not prefix else f"{prefix}/{key}", out)
-        return out
-    out[prefix] = _json_safe(value)
-    return out
-
-
-def _is_secret(key: str) -> bool:
-    lowered = key.lower()  # hub_token, push_to_hub_token, ...; not pad_token_id or max_tokens
-    return lowered.endswith("token") or any(word in lowered for word in _SECRET_WORDS)
-
-
-def _json_safe(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, (list, tuple, set)) and all(
-        v is None or isinstance(v, (bool, int, float, str)) for v in value
-    ):
-        return [_json_safe(v) for v in value]
-    return str(value)
 
 
 class TrackioCallback(TrainerCallback):
@@ -147,7 +112,7 @@ class TrackioCallback(TrainerCallback):
         self._sampler = None
         self._last_step: int | None = None
         self._other_rank = False  # not the world's process zero: records no training metrics
-        self._warned: set[str] = set()
+        self._warn = WarnOnce()
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -238,7 +203,7 @@ class TrackioCallback(TrainerCallback):
             resume="allow",
             directory=self.dir,
             observer=True,
-            exit_hooks=run_module._exit_hooks,
+            exit_hooks=run_module.exit_hooks,
             uid=nodes.job_run_uid(project, name),
         )
         self._owns_run = True
@@ -268,21 +233,7 @@ class TrackioCallback(TrainerCallback):
         return float(self.system_metrics) if self.system_metrics else None
 
     def _record_config(self, run, args, model) -> None:
-        derived: dict[str, Any] = {}
-        derived.update(flatten_config(args.to_dict()))
-        derived["world_size"] = getattr(args, "world_size", 1)  # a property, not in to_dict()
-        if model is not None:
-            model_config = getattr(model, "config", None)
-            if model_config is not None:
-                flatten_config(model_config, "model", derived)
-            peft_config = getattr(model, "peft_config", None)
-            if peft_config:
-                flatten_config(dict(peft_config), "peft", derived)
-            parameters = list(getattr(model, "parameters", lambda: [])())
-            derived["model/num_parameters"] = sum(p.numel() for p in parameters)
-            derived["model/trainable_parameters"] = sum(p.numel() for p in parameters if p.requires_grad)
-        token = settings.hf_token()
-        derived = {k: v for k, v in derived.items() if not (token and isinstance(v, str) and token in v)}
+        derived = trainer_config(args, model, secret=settings.hf_token())
         # The user's own config (init(config=...), TrackioCallback(config=...)) wins over derived values.
         for key, value in {**derived, **self.config}.items():
             if key not in run.config or key in self.config:
@@ -443,9 +394,7 @@ class TrackioCallback(TrainerCallback):
             self._sampler = None
 
     def _warn_once(self, what: str, message: str) -> None:
-        if what not in self._warned:
-            self._warned.add(what)
-            warnings.warn(message, TrackioWarning, stacklevel=2)
+        if self._warn(what, message, stacklevel=2):
             logger.debug(message, exc_info=True)
 
 

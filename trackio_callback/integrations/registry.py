@@ -7,7 +7,7 @@ start-up hook ``_trackio_callback_hook`` (run by a ``.pth`` file at interpreter 
 - ``transformers.integrations.integration_utils``: ``INTEGRATION_TO_CALLBACK["trackio"]`` becomes
   `trackio_callback.integrations.callback.TrackioCallback` (``report_to="trackio"``, lists containing it, and
   ``"all"``, since ``is_trackio_available()`` finds the ``trackio`` module below);
-- ``accelerate.tracking``: ``Accelerator(log_with="trackio")`` gets `TrackioTracker`.
+- ``accelerate.tracking``: ``Accelerator(log_with="trackio")`` gets `accelerate.TrackioTracker`.
 
 ``import trackio`` is answered by `trackio_callback.integrations.trackio_module` — also when the real ``trackio``
 package is installed, so that TRL's direct calls land in the same run as the callback's.
@@ -50,6 +50,8 @@ def _patch_transformers(module: ModuleType) -> None:
 
 
 def _patch_accelerate(module: ModuleType) -> None:
+    from .accelerate import tracker_class
+
     tracker = tracker_class(module.GeneralTracker, module.on_main_process)
     trackio_type = module.LoggerType.TRACKIO
     # accelerate decides availability from the `trackio` distribution's metadata, which is absent here.
@@ -62,53 +64,3 @@ def _patch_accelerate(module: ModuleType) -> None:
         else:
             module.LOGGER_TYPE_TO_CLASS["trackio"] = tracker
     logger.debug("registered TrackioTracker as accelerate's 'trackio' tracker")
-
-
-_tracker_classes: dict[type, type] = {}
-
-
-def tracker_class(base: type, on_main_process) -> type:
-    """accelerate's ``GeneralTracker`` subclass for this package (built once per base class).
-
-    Built here rather than at module level so that importing trackio_callback never imports accelerate.
-    """
-    if base in _tracker_classes:
-        return _tracker_classes[base]
-
-    class TrackioTracker(base):
-        """``Accelerator(log_with="trackio")``: logs to a trackio-callback run (main process only)."""
-
-        name = "trackio"
-        requires_logging_directory = False
-        main_process_only = True
-
-        def __init__(self, run_name: str, **kwargs):
-            super().__init__()
-            self.run_name = run_name
-            self.init_kwargs = kwargs
-            self.run = None
-
-        @on_main_process
-        def start(self):
-            from ..core import run as run_module
-
-            self.run = run_module.current_run() or run_module.init(project=self.run_name, **self.init_kwargs)
-
-        @property
-        def tracker(self):
-            return self.run
-
-        @on_main_process
-        def store_init_configuration(self, values: dict):
-            self.run.config.update(values)
-
-        @on_main_process
-        def log(self, values: dict, step: int | None = None, **kwargs):
-            self.run.log(values, step=step)
-
-        @on_main_process
-        def finish(self):
-            self.run.finish()
-
-    _tracker_classes[base] = TrackioTracker
-    return TrackioTracker

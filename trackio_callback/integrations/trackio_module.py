@@ -18,9 +18,9 @@ import logging
 from types import SimpleNamespace
 from typing import Any
 
-from trackio_callback import __version__
 from trackio_callback.core import run as _run
 from trackio_callback.core.table import Image, Table
+from trackio_callback.version import __version__
 
 logger = logging.getLogger("trackio_callback.integrations.trackio_module")
 
@@ -88,5 +88,5 @@ context_vars = SimpleNamespace(
 
 def __getattr__(name: str):
     if name == "config":  # trackio.config: the current run's config
-        return _run._require_run("trackio.config").config
+        return _run.require_run("trackio.config").config
     raise AttributeError(f"trackio (provided by trackio-callback) has no attribute {name!r}")

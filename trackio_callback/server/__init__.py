@@ -1,15 +1,18 @@
-"""The dashboard: a JSON API over `Reader` (`api`), the server that hosts it (`show`), the static front end.
+"""The dashboard: a JSON API over `Reader` (`api`), the MCP tools (`mcp_server`), the server that hosts
+both (`show`), the static front end (``static/``).
 
-Needs the ``dashboard`` extra (starlette, uvicorn); nothing here is imported by ``import trackio_callback``.
+The modules need the ``dashboard`` extra (starlette, uvicorn, mcp); none is imported by ``import trackio_callback``.
+This package module needs none of it: `missing_extra` words the error when the extra is missing. Start the
+server with `trackio_callback.show`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from ..errors import TrackioError
 
 
-def show(*args: Any, **kwargs: Any) -> Any:
-    """See `trackio_callback.server.show.show`."""
-    from .show import show as _show
-
-    return _show(*args, **kwargs)
+def missing_extra(error: ImportError, who: str = "the dashboard") -> TrackioError:
+    """The error to raise when importing the server failed with ``error``: ``who`` needs the extra."""
+    return TrackioError(
+        f"{who} needs the 'dashboard' extra ({error.name} is missing): pip install 'trackio-callback[dashboard]'"
+    )

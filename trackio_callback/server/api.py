@@ -30,7 +30,8 @@ import csv
 import io
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from importlib import resources
 from typing import Any
 
@@ -40,14 +41,14 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import __version__
 from ..errors import BadRequest, InvalidNameError, NotFoundError, TrackioError
 from ..store import files
 from ..store.reader import Reader, Series
 from ..utils.jsontext import dumps
+from ..version import __version__
 from .readers import ThreadReaders
 
 logger = logging.getLogger(__name__)
@@ -306,21 +307,29 @@ def create_app(
     project: str | None = None,
     dataset_id: str | None = None,
     allowed_hosts: list[str] | None = None,
-    mcp_server: bool = False,
+    *,
     compress: bool = False,
+    readers: ThreadReaders | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+    lifespan_contexts: Sequence[Callable[[], AbstractAsyncContextManager[Any]]] = (),
 ) -> Starlette:
     """The dashboard app over the projects in ``directory`` (default: the storage dir).
 
     ``allowed_hosts``: the ``Host`` headers answered (others get 400), which stops a web page from
     reading a local dashboard through DNS rebinding; `show` passes the loopback names when it binds
-    to loopback. None answers every host. ``mcp_server``: also serve the MCP tools (streamable
-    HTTP) at ``/gradio_api/mcp/`` and ``/mcp``. ``compress``: gzip answers (fast level) for
-    clients that accept it: worth it across a network, not on loopback, where it only costs CPU.
+    to loopback. None answers every host. ``compress``: gzip answers (fast level) for clients that
+    accept it: worth it across a network, not on loopback, where it only costs CPU.
+
+    What the caller adds (`show.build_app` adds the MCP tools this way; this module knows nothing of
+    them): ``extra_routes``, served next to the API; ``lifespan_contexts``, callables that each give an
+    async context manager, entered in order when the app starts and left when it stops (the MCP
+    session manager's ``run``); ``readers``, the `ThreadReaders` the API reads with (default: new ones
+    over ``directory``), to share them with those routes. The app closes its readers when it stops.
     """
-    readers = ThreadReaders(directory)
+    readers = readers if readers is not None else ThreadReaders(directory)
     api = Api(readers, project, dataset_id)
     names = ("info", "projects", "runs", "keys", "series", "poll", "system", "tables", "alerts", "config_diff")
-    routes = [Route(f"/api/{name}", _endpoint(getattr(api, name)), methods=["GET"]) for name in names]
+    routes: list[BaseRoute] = [Route(f"/api/{name}", _endpoint(getattr(api, name)), methods=["GET"]) for name in names]
     routes.append(Route("/api/download", _endpoint(api.download), methods=["GET"]))
 
     async def index(request: Request) -> Response:
@@ -332,19 +341,13 @@ def create_app(
     routes.append(Route("/", index, methods=["GET"]))
     routes.append(Route("/config.json", config, methods=["GET"]))
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC)), name="static"))
-
-    mcp = None
-    if mcp_server:
-        from .mcp_server import build_mcp, mount_points
-
-        mcp = build_mcp(readers)
-        routes += mount_points(mcp, loopback=allowed_hosts is not None)
+    routes += extra_routes
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            if mcp is not None:
-                await stack.enter_async_context(mcp.session_manager.run())
+            for context in lifespan_contexts:
+                await stack.enter_async_context(context())
             yield
         readers.close()
 
@@ -355,5 +358,4 @@ def create_app(
         middleware.append(Middleware(GZipMiddleware, minimum_size=2048, compresslevel=1))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.api = api
-    app.state.mcp = mcp
     return app

@@ -24,9 +24,13 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from starlette.routing import Route
 
-from .. import __version__
+from .. import settings
 from ..errors import TrackioError
+from ..hub.mirror import PULL_EVERY_S, DatasetMirror
+from ..store.codec import to_seconds
+from ..store.downsample import minmax_indices
 from ..utils.jsontext import dumps
+from ..version import __version__
 from .readers import ThreadReaders
 
 DEFAULT_MAX_POINTS = 500
@@ -139,7 +143,7 @@ class TrackioTools:
             "returned_points": len(series),
             "downsampled": series.downsampled,
             "points": [
-                {"step": s, "timestamp": round(t / 1e6, 3), "value": v}
+                {"step": s, "timestamp": round(to_seconds(t), 3), "value": v}
                 for s, t, v in zip(series.steps, series.timestamps_us, series.values)
             ],
         }
@@ -186,7 +190,10 @@ class TrackioTools:
     ) -> dict[str, Any]:
         """System metrics sampled while the run trained (GPU utilization, memory, power, temperature
         per device and node; CPU, RAM). Without metric_name: each metric's last, min, max and mean.
-        With metric_name: its samples [{"timestamp", "step", "node", "value"}], downsampled to max_points."""
+        With metric_name: its samples [{"timestamp", "step", "node", "value"}], oldest first; more than
+        max_points (default 200, at most 5000) are downsampled to at most max_points keeping each bucket's
+        first, last, lowest and highest sample, so spikes, dips and NaNs stay visible, and the last
+        sample always; "total_samples" says how many there are."""
         max_points = _bounded_max_points(max_points)
         if metric_name is None:
             stats = {}
@@ -202,10 +209,7 @@ class TrackioTools:
                 }
             return {"project": project, "run": run, "metrics": stats}
         samples = self.reader.system_series(project, run, metric_name)
-        stride = max(1, math.ceil(len(samples) / max_points))
-        kept = samples[::stride]
-        if samples and kept[-1] is not samples[-1]:
-            kept.append(samples[-1])
+        kept = [samples[i] for i in minmax_indices([s["value"] for s in samples], max_points)]
         return {
             "project": project,
             "run": run,
@@ -347,15 +351,12 @@ def _json_tool(method: Callable[..., dict[str, Any]]) -> Callable[..., str]:
     return tool
 
 
-def serve_stdio(directory: Any = None, dataset_id: str | None = None, pull_every: float = 30.0) -> None:
+def serve_stdio(directory: Any = None, dataset_id: str | None = None, pull_every: float = PULL_EVERY_S) -> None:
     """Serve the tools over stdio (for clients that spawn the server), until stdin closes.
 
     ``dataset_id``: serve a Hub dataset, pulled into a local mirror first and every ``pull_every`` s.
     Nothing but MCP messages goes to stdout.
     """
-    from .. import settings
-    from .show import DatasetMirror
-
     mirror = None
     if dataset_id is not None:
         mirror = DatasetMirror.of(dataset_id, directory, pull_every)

@@ -9,110 +9,61 @@ Example::
     dashboard.close()
 
     trackio.show(dataset_id="alice/trackio-dataset")   # pulls it into a local cache, and keeps pulling
+
+This is the one module that puts the server together: the HTTP app (`api.create_app`), the MCP tools
+(`mcp_server`, mounted into the app by `build_app`) and the Hub mirror (`hub.mirror.DatasetMirror`). Neither
+`api` nor `mcp_server` imports this module or each other.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
 import time
-import warnings
 import webbrowser
-from pathlib import Path
 from typing import Any
 
-from .. import settings
-from ..core.names import validate_project
-from ..errors import TrackioError, TrackioWarning
+import uvicorn
+from starlette.applications import Starlette
 
-logger = logging.getLogger(__name__)
+from .. import settings
+from ..errors import TrackioError
+from ..hub.mirror import PULL_EVERY_S, DatasetMirror
+from ..store.files import validate_project
+from .api import LOOPBACK_HOSTS, create_app
+from .readers import ThreadReaders
 
 DEFAULT_PORT = 7860
 PORTS_TRIED = 100  # without an explicit port: the first free one of 7860, 7861, ...
-PULL_EVERY_S = 30.0
 
 
-class DatasetMirror:
-    """Keeps a local copy of a trackio-callback Hub dataset, pulling it again every ``every`` seconds.
+def build_app(directory: Any = None, *, mcp_server: bool = False, **options: Any) -> Starlette:
+    """The dashboard app (`api.create_app`, which takes ``options``), serving the MCP tools too when ``mcp_server``.
 
-    The first `pull` runs in the caller (`of` does it, so a dashboard opens with data); `start` then pulls in a
-    daemon thread until `stop`. A failed pull warns once and is retried on the next round.
-
-    Example::
-
-        mirror = DatasetMirror.of("alice/trackio-dataset")  # <storage dir>/mirrors/alice--trackio-dataset, pulled
-        mirror.start()
-        ...
-        mirror.stop()
+    The MCP tools (streamable HTTP, at ``/gradio_api/mcp/`` and ``/mcp``) read with the app's own
+    `ThreadReaders`; their session manager runs in the app's lifespan. With ``allowed_hosts`` (loopback),
+    the MCP SDK's DNS-rebinding protection is on as well. ``app.state.mcp``: the MCP server, or None.
     """
+    readers = ThreadReaders(directory)
+    routes: list[Any] = []
+    contexts: list[Any] = []
+    mcp = None
+    if mcp_server:
+        from .mcp_server import build_mcp, mount_points  # the MCP SDK: only loaded when asked for
 
-    def __init__(self, dataset_id: str, directory: Path, every: float = PULL_EVERY_S, project: str | None = None):
-        self.dataset_id = dataset_id
-        self.directory = directory
-        self.every = every
-        self.project = project
-        self.pulls = 0
-        self.last_error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._warned = False
-
-    @classmethod
-    def of(
-        cls,
-        dataset_id: str,
-        directory: str | os.PathLike | None = None,
-        every: float = PULL_EVERY_S,
-        project: str | None = None,
-    ) -> DatasetMirror:
-        """The mirror of ``dataset_id`` (a bare name is the token owner's) in ``<dir>/mirrors/``, pulled once."""
-        if "/" not in dataset_id:
-            from ..hub.repo import resolve
-
-            dataset_id = resolve(None, dataset_id).dataset_id
-        folder = settings.storage_dir(directory) / "mirrors" / dataset_id.replace("/", "--")
-        mirror = cls(dataset_id, folder, every, project)
-        mirror.pull()
-        return mirror
-
-    def pull(self) -> dict[str, int] | None:
-        from ..hub.pull import pull
-
-        try:
-            counts = pull(self.dataset_id, self.directory, project=self.project)
-        except Exception as error:  # the Hub may be down for a while: keep serving what we have
-            self.last_error = error
-            if not self._warned:
-                self._warned = True
-                warnings.warn(f"pulling {self.dataset_id} failed ({error}); retrying", TrackioWarning, stacklevel=2)
-            logger.info("pull of %s failed: %s", self.dataset_id, error)
-            return None
-        self.pulls += 1
-        self.last_error = None
-        return counts
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="trackio-mirror", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every):
-            self.pull()
+        mcp = build_mcp(readers)
+        routes = mount_points(mcp, loopback=options.get("allowed_hosts") is not None)
+        contexts = [mcp.session_manager.run]
+    app = create_app(directory, readers=readers, extra_routes=routes, lifespan_contexts=contexts, **options)
+    app.state.mcp = mcp
+    return app
 
 
 class Dashboard:
     """A running dashboard server (uvicorn in a daemon thread): its ``url``, and `close`."""
 
     def __init__(self, app: Any, host: str, port: int, mirror: DatasetMirror | None = None):
-        import uvicorn
-
         self.host, self.port, self.mirror = host, port, mirror
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
@@ -181,8 +132,6 @@ def show(
         mcp_server = settings.mcp_server_requested()
     if project is not None:
         validate_project(project)
-    from .api import LOOPBACK_HOSTS, create_app
-
     mirror = None
     directory = settings.storage_dir(dir)
     if dataset_id is not None:
@@ -190,13 +139,12 @@ def show(
         dataset_id, directory = mirror.dataset_id, mirror.directory
     port = _free_port(host, port)
     loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-    allowed = LOOPBACK_HOSTS if loopback else None
-    app = create_app(
+    app = build_app(
         directory,
+        mcp_server=mcp_server,
         project=project,
         dataset_id=dataset_id,
-        allowed_hosts=allowed,
-        mcp_server=mcp_server,
+        allowed_hosts=LOOPBACK_HOSTS if loopback else None,
         compress=not loopback,
     )
     dashboard = Dashboard(app, host, port, mirror).start()

@@ -1,1 +1,23 @@
-"""SQLite storage: schema, encodings, the `Store`, and downsampling."""
+"""SQLite storage of a project: the `Store` (one project file), its schema, encodings, reads and downsampling.
+
+The `Store` and the rows it takes and returns are exported here; each job's module says what it owns
+(`connection`, `runs`, `metrics`, `records`, `ledger`; `project` composes them).
+"""
+
+from .project import Store
+from .rows import AlertRow, SyncedFile, SyncMark, SystemSample, SystemValue, TableRow
+from .runs import RESUME_MODES, OpenedRun, RunRow, RunUpdate
+
+__all__ = [
+    "RESUME_MODES",
+    "AlertRow",
+    "OpenedRun",
+    "RunRow",
+    "RunUpdate",
+    "Store",
+    "SyncMark",
+    "SyncedFile",
+    "SystemSample",
+    "SystemValue",
+    "TableRow",
+]

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .chunks import ChunkRow
 from .codec import _DELTAS, _PROGRESSION, _PROGRESSION_HEADER
 from .downsample import MIN_POINTS
 
@@ -44,17 +45,18 @@ def decode_ints(data: bytes, n: int) -> np.ndarray:
     return np.cumsum(column) if data[0] == _DELTAS else column.astype(np.int64)
 
 
-def decode_chunks(rows: list[tuple]) -> SeriesArrays:
-    """One key's ``(key_id, first_seq, size, steps, times, positions, count, vals)`` rows, ordered by first_seq."""
+def decode_chunks(rows: list[ChunkRow]) -> SeriesArrays:
+    """`chunks.decode_chunks` of one key's rows (ordered by first_seq), as arrays."""
     parts: list[tuple[np.ndarray, ...]] = []
-    for _, first_seq, size, steps, times, positions, count, vals in rows:
-        values = np.frombuffer(vals, dtype=_FLOAT64)
-        if positions is None:
-            where = np.arange(size, dtype=np.int64)
-            parts.append((first_seq + where, decode_ints(steps, size), decode_ints(times, size), values))
+    for row in rows:
+        values = np.frombuffer(row.vals, dtype=_FLOAT64)
+        steps, micros = decode_ints(row.steps, row.size), decode_ints(row.times, row.size)
+        if row.positions is None:
+            where = np.arange(row.size, dtype=np.int64)
+            parts.append((row.first_seq + where, steps, micros, values))
         else:
-            where = decode_ints(positions, count)
-            parts.append((first_seq + where, decode_ints(steps, size)[where], decode_ints(times, size)[where], values))
+            where = decode_ints(row.positions, row.count)
+            parts.append((row.first_seq + where, steps[where], micros[where], values))
     if not parts:
         empty = np.empty(0, dtype=np.int64)
         return SeriesArrays(empty, empty, empty, np.empty(0, dtype=np.float64))

@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 from . import codec
 
+BATCH_LIMIT = 8192  # calls per batch row: large enough to compress, small enough to skip by step range
+
 Call = tuple[int, float, dict]
 """One ``log()`` call as the buffer holds it: ``(step, unix time, {key: float})``."""
 
@@ -41,8 +43,12 @@ class Batch(NamedTuple):
     columns: dict[str, Column]
 
 
-def split_calls(calls: list[Call], limit: int) -> list[list[Call]]:
-    return [calls[i : i + limit] for i in range(0, len(calls), limit)]
+def build_batches(first_seq: int, calls: list[Call]) -> list[Batch]:
+    """``calls`` (numbered ``first_seq``, ``first_seq + 1``, ...) as batches of at most `BATCH_LIMIT` calls."""
+    return [
+        build_batch(first_seq + start, calls[start : start + BATCH_LIMIT])
+        for start in range(0, len(calls), BATCH_LIMIT)
+    ]
 
 
 def build_batch(first_seq: int, calls: list[Call]) -> Batch:

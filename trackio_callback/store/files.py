@@ -1,5 +1,7 @@
 """The one module that knows how project files are named and found: ``<storage dir>/<project>.db``.
 
+A project name is a file name, so what a project may be called is decided here too (`validate_project`).
+
 SQLite keeps beside each file its ``-wal`` (and ``-shm``) companions in WAL mode; `last_written`
 counts the WAL, which is where recent writes are until a checkpoint.
 
@@ -14,8 +16,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InvalidNameError
+
 DB_SUFFIX = ".db"
 WAL_SUFFIX = "-wal"
+MAX_PROJECT_LENGTH = 128
+_PROJECT_PUNCTUATION = frozenset("-_. ")
+
+
+def validate_project(project: object) -> str:
+    """Return ``project`` if it can name a project file, else raise `InvalidNameError`.
+
+    A project becomes ``<dir>/<project>.db``, so the name must be a single safe path component:
+    1-128 characters, letters, digits, ``-``, ``_``, ``.`` and space, starting with a letter or digit,
+    no ``..``.
+    """
+    if not isinstance(project, str):
+        raise InvalidNameError(f"project must be a string, got {type(project).__name__}: {project!r}")
+    rule = "1-128 characters: letters, digits, '-', '_', '.', ' '; starting with a letter or digit; no '..'"
+    if (
+        not 0 < len(project) <= MAX_PROJECT_LENGTH
+        or not project[0].isalnum()
+        or ".." in project
+        or project != project.rstrip()
+        or any(not (c.isalnum() or c in _PROJECT_PUNCTUATION) for c in project)
+    ):
+        raise InvalidNameError(f"invalid project name {project!r}: use {rule}")
+    return project
 
 
 def project_path(directory: Path, project: str) -> Path:

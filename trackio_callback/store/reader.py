@@ -24,13 +24,12 @@ import time
 from typing import Any
 
 from .. import settings
-from ..core.names import validate_project
 from ..errors import MetricNotFoundError, ProjectNotFoundError, RunNotFoundError
 from . import codec, files
-from .db import RunRow, Store
 from .downsample import minmax_indices
-
-STALE_AFTER_S = 120.0  # a running run whose writer has not been heard from for this long has crashed
+from .files import validate_project
+from .project import Store
+from .runs import RunRow, derived_status
 
 
 class Series:
@@ -253,17 +252,16 @@ class Reader:
             available = store.table_keys(row.id)
             if key_id is None or key not in available:
                 raise MetricNotFoundError("table", key, available, f" in run {run!r}")
-        result = []
-        for _, name, step, timestamp, data in store.tables(row.id, key_id):
-            table = json.loads(data)
-            result.append({"key": name, "step": step, "timestamp": timestamp, **table})
-        return result
+        return [
+            {"key": table.key, "step": table.step, "timestamp": table.timestamp, **json.loads(table.data)}
+            for table in store.tables(row.id, key_id)
+        ]
 
     def alerts(self, project: str, run: str) -> list[dict[str, Any]]:
         """Health alerts of the run: ``[{"step", "timestamp", "kind", "message", "value"}]``, oldest first."""
         return [
-            {"step": step, "timestamp": t, "kind": kind, "message": message, "value": value}
-            for _, step, t, kind, message, value in self.store(project).alerts(self._run_row(project, run).id)
+            {"step": a.step, "timestamp": a.timestamp, "kind": a.kind, "message": a.message, "value": a.value}
+            for a in self.store(project).alerts(self._run_row(project, run).id)
         ]
 
     # -- system metrics -------------------------------------------------------------------------
@@ -278,10 +276,10 @@ class Reader:
         sample, so the last one seen is the cursor of the next call.
         """
         row = self._run_row(project, run)
-        rows = self.store(project).system_rows(row.id, after_seq, 2**63 - 1)
-        names = ("seq", "key", "timestamp", "step", "node", "value")
-        nan = float("nan")
-        return [dict(zip(names, (*r[:5], nan if r[5] is None else r[5]))) for r in sorted(rows)]
+        return [
+            {"seq": v.seq, "key": v.key, "timestamp": v.timestamp, "step": v.step, "node": v.node, "value": v.value}
+            for v in self.store(project).system_rows(row.id, after_seq, 2**63 - 1)  # in seq order
+        ]
 
     def system_series(self, project: str, run: str, key: str) -> list[dict[str, Any]]:
         """``[{"timestamp", "step", "node", "value"}, ...]`` of one system metric, oldest first."""
@@ -292,8 +290,8 @@ class Reader:
         if key_id is None or key not in available:
             raise MetricNotFoundError("system metric", key, available, f" in run {run!r}")
         return [
-            {"timestamp": t, "step": step, "node": node, "value": value}
-            for _, t, step, node, value in store.system_series(row.id, key_id)
+            {"timestamp": v.timestamp, "step": v.step, "node": v.node, "value": v.value}
+            for v in store.system_series(row.id, key_id)
         ]
 
 
@@ -360,33 +358,6 @@ def _compile(pattern: str) -> re.Pattern:
 
 def _canonical(value: Any) -> str:
     return repr(value) if not isinstance(value, float) or not math.isnan(value) else "nan"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but belongs to someone else
-        return True
-    return True
-
-
-def derived_status(row: RunRow, now: float | None = None, host: str | None = None) -> str:
-    """The stored status, except that a ``running`` run whose process is gone is ``crashed``.
-
-    Gone: on this host, its pid is not alive; anywhere, its heartbeat is over `STALE_AFTER_S` old.
-    The uploader exports this status too, so a dataset agrees with `Reader` about killed runs.
-    """
-    if row.status != "running":
-        return row.status
-    now = time.time() if now is None else now
-    host = settings.hostname() if host is None else host
-    if row.hostname == host and row.pid and row.pid != os.getpid() and not _pid_alive(row.pid):
-        return "crashed"
-    if now - row.heartbeat_at > STALE_AFTER_S:
-        return "crashed"
-    return "running"
 
 
 def _run_info(row: RunRow, now: float, host: str) -> dict[str, Any]:

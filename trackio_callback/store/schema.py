@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from . import codec
 from .batch import make_column
+from .chunks import CHUNK_COLUMNS, ChunkRow, decode_chunk
 
 _V1 = """
 CREATE TABLE runs (
@@ -165,20 +166,19 @@ def rebuild_summaries(conn: sqlite3.Connection) -> None:
     """Recompute ``metric_summaries`` from the chunks (used by the v2 migration)."""
     conn.execute("DELETE FROM metric_summaries")
     rows = conn.execute(
-        """SELECT c.run_id, c.key_id, b.first_seq, b.size, b.steps, b.times, c.positions, c.count, c.vals
-           FROM chunks c JOIN batches b ON b.id = c.batch_id
-           ORDER BY c.run_id, c.key_id, b.first_seq"""
+        f"""SELECT c.run_id, {CHUNK_COLUMNS} FROM chunks c JOIN batches b ON b.id = c.batch_id
+            ORDER BY c.run_id, c.key_id, b.first_seq"""
     )
-    for run_id, key_id, first_seq, size, steps, times, positions, count, vals in rows.fetchall():
-        all_steps = codec.decode_ints(steps, size)
-        all_times = codec.micros_to_times(codec.decode_ints(times, size))
-        where = list(range(size)) if positions is None else codec.decode_ints(positions, count)
-        column = make_column(first_seq, where, codec.decode_floats(vals), all_steps, all_times, size)
+    for run_id, *fields in rows.fetchall():
+        row = ChunkRow._make(fields)
+        chunk = decode_chunk(row)
+        times = codec.micros_to_times(chunk.micros)
+        column = make_column(row.first_seq, list(chunk.where), chunk.values, chunk.steps, times, row.size)
         conn.execute(
             UPSERT_SUMMARY,
             (
                 run_id,
-                key_id,
+                row.key_id,
                 column.count,
                 column.nan_count,
                 column.first_step,

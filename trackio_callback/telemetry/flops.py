@@ -23,6 +23,12 @@ __all__ = ["parse_flops", "peak_flops"]
 # figures for FP16 with FP16 and with FP32 accumulation, the FP32 one is used: mixed-precision
 # training accumulates in FP32. A dtype missing from a chip means the chip has no tensor-core support
 # for it (T4 and V100 have no bf16, A100 no fp8), and `peak_flops` returns None.
+def _per_gpu(gpus: int, *, fp32: float, tf32: float, fp16: float, fp8: float) -> dict[str, float]:
+    """One GPU's dense figures from a system's datasheet totals (tensor-core totals "with sparsity")."""
+    sparse = {"tf32": tf32, "bf16": fp16, "fp16": fp16, "fp8": fp8, "int8": fp8}
+    return {"fp32": fp32 / gpus, **{dtype: total / gpus / 2 for dtype, total in sparse.items()}}
+
+
 _PEAK_FLOPS: dict[str, dict[str, float]] = {
     # NVIDIA H100 Tensor Core GPU datasheet (https://www.nvidia.com/en-us/data-center/h100/), SXM column.
     # H200 SXM (https://www.nvidia.com/en-us/data-center/h200/) and the GH200 superchip's Hopper GPU
@@ -56,24 +62,10 @@ _PEAK_FLOPS: dict[str, dict[str, float]] = {
     },
     # NVIDIA HGX B200 specifications (https://www.nvidia.com/en-us/data-center/hgx/): totals for 8 GPUs,
     # 72 PFLOPS FP8, 36 PFLOPS FP16/BF16, 18 PFLOPS TF32 (sparse), 600 TFLOPS FP32.
-    "b200": {
-        "fp32": 600e12 / 8,
-        "tf32": 18e15 / 8 / 2,
-        "bf16": 36e15 / 8 / 2,
-        "fp16": 36e15 / 8 / 2,
-        "fp8": 72e15 / 8 / 2,
-        "int8": 72e15 / 8 / 2,
-    },
+    "b200": _per_gpu(8, fp32=600e12, tf32=18e15, fp16=36e15, fp8=72e15),
     # NVIDIA GB200 NVL72 specifications (https://www.nvidia.com/en-us/data-center/gb200-nvl72/): totals
     # for 72 GPUs, 720 PFLOPS FP8, 360 PFLOPS FP16/BF16, 180 PFLOPS TF32 (sparse), 5,760 TFLOPS FP32.
-    "gb200": {
-        "fp32": 5760e12 / 72,
-        "tf32": 180e15 / 72 / 2,
-        "bf16": 360e15 / 72 / 2,
-        "fp16": 360e15 / 72 / 2,
-        "fp8": 720e15 / 72 / 2,
-        "int8": 720e15 / 72 / 2,
-    },
+    "gb200": _per_gpu(72, fp32=5760e12, tf32=180e15, fp16=360e15, fp8=720e15),
     # NVIDIA A100 Tensor Core GPU datasheet (https://www.nvidia.com/en-us/data-center/a100/): SXM and PCIe,
     # 40 GB and 80 GB, print the same figures.
     "a100": {"fp32": 19.5e12, "tf32": 312e12 / 2, "bf16": 624e12 / 2, "fp16": 624e12 / 2, "int8": 1248e12 / 2},

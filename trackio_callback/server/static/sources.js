@@ -31,9 +31,11 @@ function columns(c) {
   return { steps: numbers(c.steps), timestamps: numbers(c.timestamps), values: numbers(c.values) };
 }
 
-// The min/max-preserving downsampling of the Python reader (store/downsample.py), for the Hub
-// source and for live series that grew past the limit: per bucket its first point (or its
-// first NaN), last point, lowest and highest value; the last point always stays.
+// The min/max-preserving downsampling of the Python reader (store/downsample.py's minmax_indices),
+// for the Hub source and for live series that grew past the limit: per bucket its first point (or
+// its first NaN), last point, lowest and highest value; the last point always stays. null when
+// nothing needs to go (values.length <= maxPoints); else the same indices as the Python function
+// (tests/test_static_js.py checks it).
 function minmaxIndices(values, maxPoints) {
   const n = values.length;
   if (n <= maxPoints) return null;
@@ -148,8 +150,25 @@ class ServerSource {
   }
 }
 
+// The dataset's path layout, read back: the JS copy of hub/layout.py (`parse`, which reads what
+// `shard_path` and `run_path` write; tests/test_static_js.py checks the two agree).
+//   metrics|system|tables|alerts/<project>/<run uid>[/<node>]/<first seq>-<last seq>.parquet  (a node: system only)
+//   runs/<project>/<run uid>.parquet
 const SHARD = /^(metrics|system|tables|alerts)\/([^/]+)\/([^/]+)\/(?:([^/]+)\/)?(\d+)-(\d+)\.parquet$/;
 const RUN_FILE = /^runs\/([^/]+)\/([^/]+)\.parquet$/;
+
+// {kind, project, uid, node, first, last} (node null without a node folder; node, first and last null for
+// a runs file), or null for a path outside the layout (the card, .gitattributes).
+function parseDatasetPath(path) {
+  let m = SHARD.exec(path);
+  if (m) {
+    if (m[4] !== undefined && m[1] !== "system") return null;
+    return { kind: m[1], project: m[2], uid: m[3], node: m[4] ?? null, first: Number(m[5]), last: Number(m[6]) };
+  }
+  m = RUN_FILE.exec(path);
+  if (m) return { kind: "runs", project: m[1], uid: m[2], node: null, first: null, last: null };
+  return null;
+}
 
 class HubSource {
   // config: {dataset_id, hub}: the dataset the Space shows and the Hub it lives on.
@@ -193,17 +212,11 @@ class HubSource {
     this.files = files;
     const layout = {};
     for (const path of files.keys()) {
-      let m = RUN_FILE.exec(path);
-      if (m) {
-        const run = ((layout[m[1]] ??= {})[m[2]] ??= { shards: {} });
-        run.runFile = path;
-        continue;
-      }
-      m = SHARD.exec(path);
-      if (m) {
-        const run = ((layout[m[2]] ??= {})[m[3]] ??= { shards: {} });
-        (run.shards[m[1]] ??= []).push({ path, node: m[4] || "", first: Number(m[5]), last: Number(m[6]) });
-      }
+      const file = parseDatasetPath(path);
+      if (!file) continue;
+      const run = ((layout[file.project] ??= {})[file.uid] ??= { shards: {} });
+      if (file.kind === "runs") run.runFile = path;
+      else (run.shards[file.kind] ??= []).push({ path, node: file.node ?? "", first: file.first, last: file.last });
     }
     for (const runs of Object.values(layout)) {
       for (const run of Object.values(runs)) for (const list of Object.values(run.shards)) list.sort((a, b) => a.first - b.first);
@@ -484,3 +497,6 @@ async function openSource() {
   }
   return new ServerSource("");
 }
+
+// The pure functions the Python tests check against their Python originals (tests/test_static_js.py).
+window.trackioSources = { minmaxIndices, parseDatasetPath };

@@ -1,0 +1,52 @@
+"""`Store`: one project's SQLite file, the sum of its jobs, and `Store.append`, the write of a run's logging.
+
+Each job lives in its own module, with every SQL statement it runs: `connection` (opening, PRAGMAs,
+migration, busy retry, key ids), `runs` (run rows, crash status), `metrics` (batches, chunks,
+summaries, compaction, series reads), `records` (system samples, tables, alerts) and `ledger` (Hub
+sync bookkeeping, pulled data). `Store` composes them; `append` writes several jobs in one transaction.
+
+Example::
+
+    store = Store(files.project_path(Path("runs"), "my-project"))
+    run = store.open_run("baseline", group=None, config={}, settings={}, resume="never").row
+    store.append(run.id, build_batches(0, [(0, time.time(), {"loss": 1.0})]), [], RunUpdate(next_seq=1))
+    store.series(run.id, store.key_id("loss"))
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .batch import Batch
+from .ledger import Ledger
+from .metrics import Metrics, batch_keys, insert_batches
+from .records import Records, insert_records, record_keys
+from .rows import AlertRow, SystemSample, TableRow
+from .runs import Runs, RunUpdate, update_run
+
+
+class Store(Runs, Metrics, Records, Ledger):
+    """A project database: schema setup and migration, run rows, batched writes, reads, and the sync ledger."""
+
+    def append(
+        self,
+        run_id: int,
+        batches: list[Batch],
+        system: list[SystemSample],
+        update: RunUpdate,
+        tables: list[TableRow] = (),
+        alerts: list[AlertRow] = (),
+    ) -> None:
+        """Write everything a run logged since the last write, and ``update`` its row, in one transaction."""
+        names = batch_keys(batches) | record_keys(system, tables)
+        new_ids: dict[str, int] = {}
+
+        def body(conn: sqlite3.Connection) -> None:
+            new_ids.clear()
+            ids = self._ensure_keys(conn, names, new_ids)
+            insert_batches(conn, run_id, ids, batches)
+            insert_records(conn, run_id, ids, system, tables, alerts)
+            update_run(conn, run_id, update)
+
+        self._transact(body)
+        self._key_ids.update(new_ids)  # only ids of committed rows are cached

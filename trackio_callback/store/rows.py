@@ -1,0 +1,78 @@
+"""The typed rows that travel in and out of a `Store`, other than metrics (see `batch` and `chunks`).
+
+One field order for each, written and read alike: time first, then step. A row read back carries its
+``seq`` (the run-wide counter of its kind, the uploader's watermark); a row being written has none yet.
+Producers and consumers use the field names, never positions.
+
+Example::
+
+    store.append(run.id, [], [SystemSample(time.time(), 10, "node0", {"system/cpu": 12.5})], RunUpdate())
+    [v.value for v in store.system_rows(run.id, -1, 2**62)]            # [12.5]
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class SystemSample(NamedTuple):
+    """One system sample as logged: several keys sampled at one moment (written)."""
+
+    timestamp: float
+    step: int | None
+    node: str | None
+    values: dict[str, float]
+
+
+class SystemValue(NamedTuple):
+    """One key of a stored system sample (read): ``value`` is NaN where NaN was logged."""
+
+    timestamp: float
+    step: int | None
+    node: str | None
+    key: str
+    value: float
+    seq: int
+
+
+class TableRow(NamedTuple):
+    """A logged table (e.g. TRL's completions) as JSON text: ``{"columns": [...], "rows": [[...], ...]}``."""
+
+    timestamp: float
+    step: int
+    key: str
+    data: str
+    seq: int | None = None  # set once stored
+
+
+class AlertRow(NamedTuple):
+    """A health alert of a run (e.g. ``nan_loss``, ``storage_failure``)."""
+
+    timestamp: float
+    step: int | None
+    kind: str
+    message: str
+    value: float | None
+    seq: int | None = None  # set once stored
+
+
+class SyncedFile(NamedTuple):
+    """A Parquet file a Hub dataset holds: ``kind`` rows ``first_seq..last_seq`` of one run (0, 0 for "runs")."""
+
+    path: str
+    run_uid: str
+    kind: str
+    first_seq: int
+    last_seq: int
+
+
+class SyncMark(NamedTuple):
+    """How far one run's ``kind`` reached in one dataset."""
+
+    synced_seq: int  # everything up to here is in the dataset (the Hub confirmed it)
+    pending_seq: int | None  # sent up to here in a commit whose answer never came
+    digest: str | None  # kind "runs": what the synced runs file held, to skip unchanged runs
+
+
+NO_SYNC = SyncMark(-1, None, None)
+"""The mark of a run and kind never synced to a dataset."""

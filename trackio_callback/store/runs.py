@@ -1,0 +1,274 @@
+"""Run rows: opening (creating, resuming, observing) a run, free names, reading runs, imported runs, crash status.
+
+`Runs` is the part of `Store` that owns the ``runs`` table; `update_run` is the in-transaction
+update other writes carry along. `derived_status` is the status readers and the uploader show:
+a ``running`` run whose process is gone is ``crashed``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from typing import NamedTuple
+
+from .. import settings
+from ..errors import RunNotFoundError
+from ..utils.jsontext import dumps
+from .connection import Connection
+from .run_names import generate_run_name
+from .schema import new_run_uid
+
+RUN_COLUMNS = (
+    "id, name, group_name, status, config, settings, created_at, heartbeat_at, finished_at, "
+    "hostname, pid, next_seq, last_step, summary, uid"
+)
+RESUME_MODES = ("never", "allow", "must")
+STALE_AFTER_S = 120.0  # a running run whose writer has not been heard from for this long has crashed
+
+
+class RunRow(NamedTuple):
+    id: int
+    name: str
+    group: str | None
+    status: str
+    config: dict
+    settings: dict
+    created_at: float
+    heartbeat_at: float
+    finished_at: float | None
+    hostname: str | None
+    pid: int | None
+    next_seq: int
+    last_step: int | None
+    summary: dict
+    uid: str  # unique across machines (a random UUID): identifies the run in a Hub dataset
+
+    @classmethod
+    def from_row(cls, row: tuple) -> RunRow:
+        """A row selected as `RUN_COLUMNS`, its JSON columns parsed."""
+        values = list(row)
+        for json_column in (4, 5, 13):  # config, settings, summary: positions in RUN_COLUMNS
+            values[json_column] = json.loads(values[json_column])
+        return cls(*values)
+
+
+class OpenedRun(NamedTuple):
+    row: RunRow
+    resumed: bool
+    requested_name: str | None  # set when a name clash made us pick another name
+
+
+class RunUpdate(NamedTuple):
+    """Changes to a run's row that travel with a write (all optional)."""
+
+    next_seq: int | None = None
+    last_step: int | None = None
+    config_json: str | None = None
+    summary_json: str | None = None
+    status: str | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None  # None: now
+
+
+class Runs(Connection):
+    """The run rows of a project."""
+
+    def open_run(
+        self,
+        name: str | None,
+        *,
+        group: str | None,
+        config: dict,
+        settings: dict,
+        resume: str,
+        hostname: str | None = None,
+        pid: int | None = None,
+        observer: bool = False,
+        uid: str | None = None,
+    ) -> OpenedRun:
+        """Create a run, or reopen one (``resume``: never | allow | must).
+
+        With ``resume="never"`` a name that is taken gets the first free ``-2``, ``-3``, ... suffix.
+        An ``observer`` (another node's system sampler) opens the run as it is, changing nothing.
+        ``uid`` fixes a new run's uid (nodes of one job agree on it without talking); default: random.
+        """
+        if resume not in RESUME_MODES:
+            raise ValueError(f"resume={resume!r} is not one of {', '.join(map(repr, RESUME_MODES))}")
+        now = time.time()
+
+        def body(conn: sqlite3.Connection) -> OpenedRun:
+            existing = None
+            if name is not None:
+                existing = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE name = ?", (name,)).fetchone()
+            if existing is not None and observer:
+                return OpenedRun(RunRow.from_row(existing), resumed=True, requested_name=None)
+            if existing is not None and resume != "never":
+                row = RunRow.from_row(existing)
+                merged = {**row.config, **config}
+                conn.execute(
+                    """UPDATE runs SET status = 'running', finished_at = NULL, heartbeat_at = ?, hostname = ?,
+                       pid = ?, config = ?, settings = ?, group_name = coalesce(?, group_name) WHERE id = ?""",
+                    (now, hostname, pid, dumps(merged), dumps({**row.settings, **settings}), group, row.id),
+                )
+                return OpenedRun(_run_row(conn, row.id), resumed=True, requested_name=None)
+            if existing is None and resume == "must":
+                names = [r[0] for r in conn.execute("SELECT name FROM runs ORDER BY id")]
+                raise RunNotFoundError("run", str(name), names, " (resume='must')")
+            chosen = _free_name(conn, name)
+            cursor = conn.execute(
+                """INSERT INTO runs (name, group_name, config, settings, created_at, heartbeat_at, hostname, pid, uid)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (chosen, group, dumps(config), dumps(settings), now, now, hostname, pid, uid or new_run_uid()),
+            )
+            renamed = name if name is not None and chosen != name else None
+            return OpenedRun(_run_row(conn, cursor.lastrowid), resumed=False, requested_name=renamed)
+
+        return self._transact(body)
+
+    def run(self, name: str) -> RunRow | None:
+        rows = self._read(f"SELECT {RUN_COLUMNS} FROM runs WHERE name = ?", (name,))
+        return RunRow.from_row(rows[0]) if rows else None
+
+    def run_by_uid(self, uid: str) -> RunRow | None:
+        rows = self._read(f"SELECT {RUN_COLUMNS} FROM runs WHERE uid = ?", (uid,))
+        return RunRow.from_row(rows[0]) if rows else None
+
+    def runs(self) -> list[RunRow]:
+        return [RunRow.from_row(r) for r in self._read(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id")]
+
+    # -- runs copied from a Hub dataset (`hub.pull`) ------------------------------------------------
+
+    def create_imported_run(
+        self,
+        uid: str,
+        name: str,
+        *,
+        group: str | None,
+        status: str,
+        config: dict,
+        settings: dict,
+        summary: dict,
+        created_at: float,
+        finished_at: float | None,
+        heartbeat_at: float,
+    ) -> tuple[RunRow, bool]:
+        """Create the run ``uid`` that another store logged; a name taken by another run gets ``-2``, ``-3``, ...
+
+        Returns ``(row, created)``: a run with that uid already here is returned as it is.
+        """
+
+        def body(conn: sqlite3.Connection) -> tuple[RunRow, bool]:
+            existing = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE uid = ?", (uid,)).fetchone()
+            if existing is not None:
+                return RunRow.from_row(existing), False
+            cursor = conn.execute(
+                """INSERT INTO runs (name, group_name, status, config, settings, summary, created_at, heartbeat_at,
+                                     finished_at, uid)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    _free_name(conn, name),
+                    group,
+                    status,
+                    dumps(config),
+                    dumps(settings),
+                    dumps(summary),
+                    created_at,
+                    heartbeat_at,
+                    finished_at,
+                    uid,
+                ),
+            )
+            return _run_row(conn, cursor.lastrowid), True
+
+        return self._transact(body)
+
+    def update_imported_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        finished_at: float | None,
+        config: dict,
+        summary: dict,
+        heartbeat_at: float,
+    ) -> None:
+        """Set a pulled run's metadata as the dataset has it (``finished_at`` may go back to NULL)."""
+        self._transact(
+            lambda conn: conn.execute(
+                """UPDATE runs SET status = ?, finished_at = ?, config = ?, summary = ?,
+                   heartbeat_at = max(heartbeat_at, ?) WHERE id = ?""",
+                (status, finished_at, dumps(config), dumps(summary), heartbeat_at, run_id),
+            )
+        )
+
+
+def update_run(conn: sqlite3.Connection, run_id: int, update: RunUpdate) -> None:
+    """Apply ``update`` to the run's row, inside the caller's transaction (the heartbeat always moves)."""
+    sets, params = ["heartbeat_at = ?"], [update.heartbeat_at or time.time()]
+    for column in ("next_seq", "last_step", "status", "finished_at"):
+        value = getattr(update, column)
+        if value is not None:
+            sets.append(f"{column} = ?")
+            params.append(value)
+    if update.config_json is not None:
+        sets.append("config = ?")
+        params.append(update.config_json)
+    if update.summary_json is not None:
+        sets.append("summary = ?")
+        params.append(update.summary_json)
+    conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*params, run_id))
+
+
+def _free_name(conn: sqlite3.Connection, name: str | None) -> str:
+    def taken(candidate: str) -> bool:
+        return conn.execute("SELECT 1 FROM runs WHERE name = ?", (candidate,)).fetchone() is not None
+
+    if name is None:
+        ordinal = conn.execute("SELECT count(*) FROM runs").fetchone()[0] + 1
+        while True:
+            candidate = generate_run_name(ordinal)
+            if not taken(candidate):
+                return candidate
+            ordinal += 1
+    suffix = 2
+    candidate = name
+    while taken(candidate):
+        candidate = f"{name}-{suffix}"
+        suffix += 1
+    return candidate
+
+
+def _run_row(conn: sqlite3.Connection, run_id: int) -> RunRow:
+    return RunRow.from_row(conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone())
+
+
+# -- crash status -------------------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
+def derived_status(row: RunRow, now: float | None = None, host: str | None = None) -> str:
+    """The stored status, except that a ``running`` run whose process is gone is ``crashed``.
+
+    Gone: on this host, its pid is not alive; anywhere, its heartbeat is over `STALE_AFTER_S` old.
+    The uploader exports this status too, so a dataset agrees with `Reader` about killed runs.
+    """
+    if row.status != "running":
+        return row.status
+    now = time.time() if now is None else now
+    host = settings.hostname() if host is None else host
+    if row.hostname == host and row.pid and row.pid != os.getpid() and not _pid_alive(row.pid):
+        return "crashed"
+    if now - row.heartbeat_at > STALE_AFTER_S:
+        return "crashed"
+    return "running"
