@@ -1,5 +1,11 @@
-"""Hub sync: Parquet export of runs, the uploader thread, repo set-up, and pulling a dataset back.
+"""Hub sync: a project's runs as Parquet in a Hugging Face dataset, and back.
 
-Imported only when a run syncs (it needs ``huggingface_hub`` and ``pyarrow``); training that stays
-local never loads it.
+Owns: ``layout`` (where each file of a dataset lives), ``export`` (a run's rows as Parquet),
+``uploader`` (the exactly-once sync thread), ``commands`` (``trackio-callback sync``), ``pull`` and
+``mirror`` (a dataset copied into local project files, once or kept pulled), ``repo`` (token and repo
+ids), ``space`` and ``card`` (the dashboard Space and the dataset card).
+
+May import: `.store`, `.settings`, `.errors`, `.utils`, `.version`; ``huggingface_hub`` and ``pyarrow``.
+Imported only when a run syncs, a dataset is pulled or a dashboard shows one: training that stays
+local never loads it. Never the server, the integrations or the demos.
 """

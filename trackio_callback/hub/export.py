@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from ..store import AlertRow, RunRow, Store, SystemValue, TableRow
 from ..store.codec import to_micros
+from ..utils.jsontext import dumps
 from .layout import KINDS
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -141,9 +142,9 @@ def run_table(project: str, run: RunRow) -> pa.Table:
             "finished_at": [None if run.finished_at is None else to_micros(run.finished_at)],
             "last_step": [run.last_step],
             "num_logs": [run.next_seq],
-            "config": [json.dumps(run.config, default=str)],
-            "summary": [json.dumps(run.summary, default=str)],
-            "settings": [json.dumps(run.settings, default=str)],
+            "config": [dumps(run.config)],
+            "summary": [dumps(run.summary)],
+            "settings": [dumps(run.settings)],
         },
     )
 
@@ -151,6 +152,7 @@ def run_table(project: str, run: RunRow) -> pa.Table:
 def run_digest(project: str, run: RunRow) -> str:
     """What the runs file of ``run`` would hold, as text: equal digests, nothing to re-send."""
     fields = [project, run.uid, run.name, run.group, run.status, run.finished_at, run.last_step, run.next_seq]
+    # A fingerprint, not output: kept as it was, so that stores synced before do not re-send every run.
     return json.dumps([*fields, run.config, run.summary, run.settings], default=str, sort_keys=True)
 
 

@@ -2,7 +2,7 @@
 
 Example::
 
-    trainer_config(trainer.args, trainer.model, secret=os.environ.get("HF_TOKEN"))
+    trainer_config(trainer.args, trainer.model, secret=settings.hf_token())
     # {"learning_rate": 5e-05, ..., "world_size": 1, "model/hidden_size": 32, "model/num_parameters": 123456}
 """
 

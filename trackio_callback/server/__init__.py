@@ -4,6 +4,10 @@ both (`show`), the static front end (``static/``).
 The modules need the ``dashboard`` extra (starlette, uvicorn, mcp); none is imported by ``import trackio_callback``.
 This package module needs none of it: `missing_extra` words the error when the extra is missing. Start the
 server with `trackio_callback.show`.
+
+May import: `.store` (through `Reader`), `.hub` (``mirror``: a dashboard over a pulled dataset),
+`.analysis`, `.settings`, `.errors`, `.utils`, `.version`. Only ``show`` imports both ``api`` and
+``mcp_server``. Never the core's writer side, the integrations or the demos.
 """
 
 from __future__ import annotations
