@@ -4,7 +4,7 @@
 thread wakes every ``interval`` seconds, or when asked to flush, and commits everything waiting in
 one transaction. A failed write (disk full, a lock held for over a minute) keeps the data in memory
 and is retried on the next wake-up, with one warning. Memory stays bounded while writes keep
-failing: past `MAX_BUFFERED_CALLS` waiting calls, every other one is dropped (the curves keep their
+failing: past `settings.MAX_BUFFERED_CALLS` waiting calls, every other one is dropped (the curves keep their
 shape over the whole outage, at half the resolution each time the limit is hit), loudly, and the
 run gets a ``storage_failure`` alert counting what was lost once writing works again.
 
