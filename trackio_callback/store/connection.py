@@ -147,11 +147,23 @@ class Connection:
         rows = self._read("SELECT id FROM metric_keys WHERE name = ?", (name,))
         return rows[0][0] if rows else None
 
-    def _ensure_keys(self, conn: sqlite3.Connection, names: set[str], new_ids: dict[str, int]) -> dict[str, int]:
-        """Ids of ``names``, inserting the missing ones; their ids go to ``new_ids`` (cache them once committed)."""
-        missing = [n for n in names if n not in self._key_ids]
-        if missing:
-            conn.executemany("INSERT OR IGNORE INTO metric_keys (name) VALUES (?)", [(n,) for n in missing])
-            for n in missing:
-                new_ids[n] = conn.execute("SELECT id FROM metric_keys WHERE name = ?", (n,)).fetchone()[0]
-        return {**self._key_ids, **new_ids}
+    def _transact_with_keys(self, names: set[str], body: Callable[[sqlite3.Connection, dict[str, int]], T]) -> T:
+        """`_transact` of ``body(conn, ids)``, with ``ids`` the key ids of ``names`` (missing names inserted).
+
+        Ids of inserted names are cached only once the transaction committed: a rolled-back insert's
+        id may be given to another name later.
+        """
+        new_ids: dict[str, int] = {}
+
+        def with_ids(conn: sqlite3.Connection) -> T:
+            new_ids.clear()  # a retried attempt starts over
+            missing = [n for n in names if n not in self._key_ids]
+            if missing:
+                conn.executemany("INSERT OR IGNORE INTO metric_keys (name) VALUES (?)", [(n,) for n in missing])
+                for n in missing:
+                    new_ids[n] = conn.execute("SELECT id FROM metric_keys WHERE name = ?", (n,)).fetchone()[0]
+            return body(conn, {**self._key_ids, **new_ids})
+
+        result = self._transact(with_ids)
+        self._key_ids.update(new_ids)
+        return result

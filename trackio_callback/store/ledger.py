@@ -19,8 +19,7 @@ from typing import Any
 
 from .batch import Batch
 from .connection import Connection
-from .metrics import batch_keys, insert_batches
-from .records import insert_records, record_keys
+from .records import insert_logged, logged_keys
 from .rows import AlertRow, SyncedFile, SyncMark, SystemSample, TableRow
 from .runs import RunUpdate, update_run
 
@@ -139,11 +138,8 @@ class Ledger(Connection):
         Nothing is written, and False returned, when the run's ``next_seq`` or pulled seqs are no
         longer ``expected_next_seq`` / ``pulled_before`` (another writer or pull got there first).
         """
-        names = batch_keys(batches) | record_keys(system, tables)
-        new_ids: dict[str, int] = {}
 
-        def body(conn: sqlite3.Connection) -> bool:
-            new_ids.clear()
+        def body(conn: sqlite3.Connection, ids: dict[str, int]) -> bool:
             uid, next_seq = conn.execute("SELECT uid, next_seq FROM runs WHERE id = ?", (run_id,)).fetchone()
             state = dict(
                 conn.execute(
@@ -154,9 +150,7 @@ class Ledger(Connection):
             if next_seq != expected_next_seq or now_pulled != pulled_before:
                 return False
             before = last_seqs(conn, run_id)
-            ids = self._ensure_keys(conn, names, new_ids)
-            insert_batches(conn, run_id, ids, batches)
-            insert_records(conn, run_id, ids, system, tables, alerts)
+            insert_logged(conn, run_id, ids, batches, system, tables, alerts)
             if batches:
                 next_seq = batches[-1].first_seq + batches[-1].size
                 update_run(conn, run_id, RunUpdate(next_seq=next_seq, last_step=last_step, heartbeat_at=heartbeat_at))
@@ -174,6 +168,4 @@ class Ledger(Connection):
             )
             return True
 
-        done = self._transact(body)
-        self._key_ids.update(new_ids)  # only ids of committed rows are cached
-        return done
+        return self._transact_with_keys(logged_keys(batches, system, tables), body)

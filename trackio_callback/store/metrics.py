@@ -14,7 +14,7 @@ from . import codec
 from .batch import Batch
 from .chunks import CHUNK_COLUMNS, ChunkRow, SeriesData, chunk_positions, decode_chunks
 from .connection import Connection
-from .schema import UPSERT_SUMMARY
+from .schema import UPSERT_SUMMARY, summary_params
 
 _INSERT_BATCH = """INSERT INTO batches (run_id, first_seq, size, min_step, max_step, steps, times)
                    VALUES (?, ?, ?, ?, ?, ?, ?)"""
@@ -22,7 +22,7 @@ _INSERT_CHUNK = "INSERT INTO chunks (run_id, key_id, batch_id, positions, count,
 
 
 def batch_keys(batches: list[Batch]) -> set[str]:
-    """The metric key names ``batches`` hold (`Connection._ensure_keys` gives their ids)."""
+    """The metric key names ``batches`` hold (`Connection._transact_with_keys` gives their ids)."""
     return {key for batch in batches for key in batch.columns}
 
 
@@ -37,25 +37,7 @@ def insert_batches(conn: sqlite3.Connection, run_id: int, ids: dict[str, int], b
         conn.executemany(
             _INSERT_CHUNK, [(run_id, ids[k], batch_id, c.positions, c.count, c.values) for k, c in columns]
         )
-        conn.executemany(
-            UPSERT_SUMMARY,
-            [
-                (
-                    run_id,
-                    ids[k],
-                    c.count,
-                    c.nan_count,
-                    c.first_step,
-                    c.last_step,
-                    c.last_seq,
-                    c.last_value,
-                    c.last_time,
-                    c.min_value,
-                    c.max_value,
-                )
-                for k, c in columns
-            ],
-        )
+        conn.executemany(UPSERT_SUMMARY, [summary_params(run_id, ids[k], c) for k, c in columns])
 
 
 class Metrics(Connection):

@@ -19,8 +19,8 @@ import sqlite3
 
 from .batch import Batch
 from .ledger import Ledger
-from .metrics import Metrics, batch_keys, insert_batches
-from .records import Records, insert_records, record_keys
+from .metrics import Metrics
+from .records import Records, insert_logged, logged_keys
 from .rows import AlertRow, SystemSample, TableRow
 from .runs import Runs, RunUpdate, update_run
 
@@ -38,15 +38,9 @@ class Store(Runs, Metrics, Records, Ledger):
         alerts: list[AlertRow] = (),
     ) -> None:
         """Write everything a run logged since the last write, and ``update`` its row, in one transaction."""
-        names = batch_keys(batches) | record_keys(system, tables)
-        new_ids: dict[str, int] = {}
 
-        def body(conn: sqlite3.Connection) -> None:
-            new_ids.clear()
-            ids = self._ensure_keys(conn, names, new_ids)
-            insert_batches(conn, run_id, ids, batches)
-            insert_records(conn, run_id, ids, system, tables, alerts)
+        def body(conn: sqlite3.Connection, ids: dict[str, int]) -> None:
+            insert_logged(conn, run_id, ids, batches, system, tables, alerts)
             update_run(conn, run_id, update)
 
-        self._transact(body)
-        self._key_ids.update(new_ids)  # only ids of committed rows are cached
+        self._transact_with_keys(logged_keys(batches, system, tables), body)

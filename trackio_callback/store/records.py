@@ -1,8 +1,9 @@
 """System samples, tables and alerts: the rows a run records besides its metrics, written and read.
 
 Each kind is numbered by its own ``seq`` (an AUTOINCREMENT key, shared by every run of the project).
-`insert_records` writes inside the caller's transaction (`Store.append`, pulled data); `Records` is
-the part of `Store` that reads them back as `rows` types. SQLite has no NaN: a NaN system value is
+`insert_records` writes inside the caller's transaction, and `insert_logged` writes a run's whole
+logging (metrics too) for `Store.append` and for pulled data; `Records` is the part of `Store` that
+reads them back as `rows` types. SQLite has no NaN: a NaN system value is
 stored as NULL and read back as NaN.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from .batch import Batch
 from .connection import Connection
+from .metrics import batch_keys, insert_batches
 from .rows import AlertRow, SystemSample, SystemValue, TableRow
 
 _NAN = float("nan")
@@ -23,7 +26,7 @@ _ALERTS = "SELECT timestamp, step, kind, message, value, seq FROM alerts WHERE r
 
 
 def record_keys(system: list[SystemSample], tables: list[TableRow]) -> set[str]:
-    """The key names ``system`` and ``tables`` hold (`Connection._ensure_keys` gives their ids)."""
+    """The key names ``system`` and ``tables`` hold (`Connection._transact_with_keys` gives their ids)."""
     return {key for sample in system for key in sample.values} | {table.key for table in tables}
 
 
@@ -48,6 +51,25 @@ def insert_records(
         "INSERT INTO alerts (run_id, step, timestamp, kind, message, value) VALUES (?, ?, ?, ?, ?, ?)",
         [(run_id, a.step, a.timestamp, a.kind, a.message, a.value) for a in alerts],
     )
+
+
+def logged_keys(batches: list[Batch], system: list[SystemSample], tables: list[TableRow]) -> set[str]:
+    """The key names a write of a run's logging holds (metrics, system metrics, tables)."""
+    return batch_keys(batches) | record_keys(system, tables)
+
+
+def insert_logged(
+    conn: sqlite3.Connection,
+    run_id: int,
+    ids: dict[str, int],
+    batches: list[Batch],
+    system: list[SystemSample],
+    tables: list[TableRow],
+    alerts: list[AlertRow],
+) -> None:
+    """Insert a run's logging, its own (`Store.append`) or pulled (`Ledger.append_imported`)."""
+    insert_batches(conn, run_id, ids, batches)
+    insert_records(conn, run_id, ids, system, tables, alerts)
 
 
 class Records(Connection):

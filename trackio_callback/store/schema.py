@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 
 from . import codec
-from .batch import make_column
+from .batch import Column, make_column
 from .chunks import CHUNK_COLUMNS, ChunkRow, decode_chunk
 
 _V1 = """
@@ -146,6 +146,23 @@ ON CONFLICT (run_id, key_id) DO UPDATE SET
 """
 
 
+def summary_params(run_id: int, key_id: int, column: Column) -> tuple:
+    """`UPSERT_SUMMARY`'s parameters: what one batch's column of a key adds to the run's summary of it."""
+    return (
+        run_id,
+        key_id,
+        column.count,
+        column.nan_count,
+        column.first_step,
+        column.last_step,
+        column.last_seq,
+        column.last_value,
+        column.last_time,
+        column.min_value,
+        column.max_value,
+    )
+
+
 def _script(conn: sqlite3.Connection, script: str) -> None:
     # Not executescript(): it would COMMIT the migration's transaction half-way.
     for statement in script.split(";"):
@@ -174,22 +191,7 @@ def rebuild_summaries(conn: sqlite3.Connection) -> None:
         chunk = decode_chunk(row)
         times = codec.micros_to_times(chunk.micros)
         column = make_column(row.first_seq, list(chunk.where), chunk.values, chunk.steps, times, row.size)
-        conn.execute(
-            UPSERT_SUMMARY,
-            (
-                run_id,
-                row.key_id,
-                column.count,
-                column.nan_count,
-                column.first_step,
-                column.last_step,
-                column.last_seq,
-                column.last_value,
-                column.last_time,
-                column.min_value,
-                column.max_value,
-            ),
-        )
+        conn.execute(UPSERT_SUMMARY, summary_params(run_id, row.key_id, column))
 
 
 def _v3(conn: sqlite3.Connection) -> None:
