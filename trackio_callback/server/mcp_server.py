@@ -272,7 +272,7 @@ class TrackioTools:
         over recent windows, plateau, spikes, NaN/inf, divergence, eval-vs-train gap (overfitting),
         learning-rate schedule phase and throughput drops; plus a one-sentence verdict. loss_key
         overrides which metric is the loss (default "train/loss")."""
-        from ..analysis.diagnosis import Curve, analyze
+        from ..analysis import Curve, analyze
 
         keys = self.reader.metric_keys(project, run)
         if loss_key is not None and loss_key not in keys:
