@@ -768,7 +768,7 @@ def _run_http(case: Case, served: dict) -> None:
         if case.expect.check is not None:
             case.expect.check(answer)
     with httpx.Client(base_url=dashboard.url, trust_env=False, timeout=30) as client:  # still serving
-        assert client.get("/api/projects").json() == {"projects": ["proj"]}
+        assert client.get("/api/projects").json() == {"projects": ["proj"], "unreadable": []}
 
 
 def _run_mcp(case: Case, served: dict) -> None:

@@ -65,8 +65,16 @@ class SchemaVersionError(TrackioError):
     """The database was written by a newer trackio-callback than the one reading it."""
 
 
+class UnreadableProjectError(TrackioError):
+    """A project file SQLite cannot open as a database (garbage bytes, a damaged header). Names the file."""
+
+
 class StoreBusyError(TrackioError):
     """SQLite stayed locked by other writers for longer than the retry budget."""
+
+
+class RunInUseError(TrackioError, RuntimeError):
+    """A run has one writer at a time: another live process holds the run (its lease: host, pid, heartbeat)."""
 
 
 # -- the Hub ----------------------------------------------------------------------------------------

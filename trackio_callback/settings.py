@@ -19,6 +19,7 @@ TRACKIO_SQLITE_JOURNAL         force SQLite's journal mode (``wal`` or ``delete`
 TRACKIO_MAX_BUFFERED_CALLS     calls held in memory while the disk cannot be written
 TRACKIO_NO_BROWSER             ``show()`` opens no browser
 GRADIO_MCP_SERVER              ``show()`` also serves the MCP tools
+TRACKIO_CALLBACK_CRASH_AT      tests only: exit at this crash point of the sync (`utils.crashpoints`)
 LOCAL_RANK, WORLD_SIZE, ...    the launcher's view of the job (torchrun, accelerate, SLURM)
 CUDA_VISIBLE_DEVICES           which GPUs this process sees
 =============================  ===============================================================
@@ -224,3 +225,11 @@ def mcp_server_requested() -> bool:
 def no_browser() -> bool:
     """``$TRACKIO_NO_BROWSER`` is true: ``show()`` opens no browser (servers, Spaces, tests)."""
     return _is_true(os.environ.get("TRACKIO_NO_BROWSER"))
+
+
+# -- tests ------------------------------------------------------------------------------------------
+
+
+def crash_at() -> str | None:
+    """``$TRACKIO_CALLBACK_CRASH_AT``: the crash point (`utils.crashpoints`) at which a test kills the process."""
+    return _get("TRACKIO_CALLBACK_CRASH_AT")

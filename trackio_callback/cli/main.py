@@ -21,11 +21,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sqlite3
 import sys
 from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import TrackioError
+from ..store import files
 from ..store.reader import Reader
 from ..utils.jsontext import dumps
 from ..utils.jsontext import number as _number
@@ -50,8 +52,11 @@ def _table(rows: list[list[Any]], header: list[str]) -> None:
 
 
 def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
+    result: Any
     if args.what == "projects":
-        result: Any = reader.projects()
+        result, unreadable = reader.readable_projects()
+        for project, error in unreadable.items():  # named, not fatal: the good projects are the answer
+            sys.stderr.write(f"trackio-callback: skipped project {project!r}: {error}\n")
     elif args.what == "runs":
         result = reader.runs(_need(args, "project"), group=args.group, name=args.name)
     else:
@@ -108,6 +113,9 @@ def cmd_get(args: argparse.Namespace, reader: Reader) -> None:
 def cmd_sync(args: argparse.Namespace, reader: Reader) -> None:
     from ..hub.commands import sync
 
+    if args.project is None:
+        for project, error in reader.readable_projects()[1].items():  # the others still sync
+            sys.stderr.write(f"trackio-callback: skipped project {project!r}: {error}\n")
     results = sync(args.dir, project=args.project, dataset_id=args.dataset_id)
     if not results:
         sys.stdout.write("no run has a dataset to sync to (init with space_id or dataset_id, or pass --dataset-id)\n")
@@ -237,6 +245,11 @@ def main(argv: list[str] | None = None) -> int:
         args.handler(args, reader)
     except (TrackioError, ValueError, TypeError) as error:
         sys.stderr.write(f"trackio-callback: error: {error}\n")
+        return 2
+    except sqlite3.DatabaseError as error:  # damage past the header only shows when a page is read
+        project = getattr(args, "project", None)
+        where = files.project_path(reader.dir, project) if project else reader.dir
+        sys.stderr.write(f"trackio-callback: error: {where} cannot be read as a project: {error}\n")
         return 2
     except BrokenPipeError:  # e.g. piped into `head`
         return 0

@@ -8,6 +8,11 @@
   A handler set to ignore the signal keeps ignoring it; a signal is never swallowed.
 - SIGKILL cannot be caught: the writer thread's last commit (at most one flush interval ago) is
   what remains, and readers show the run as ``crashed`` once its heartbeat stops.
+- ``os.fork()`` (a DataLoader worker, a ``fork`` multiprocessing child): the child inherits the
+  runs but not their writer threads; each run is told it now lives in a fork of its owner
+  (`Closable.disown_after_fork`), and the child's hooks forget it: the parent finishes it.
+
+Every `Run` registers with `process_exit_hooks` unless given hooks of its own.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class Closable(Protocol):
     def flush(self, timeout: float | None = None) -> bool: ...
 
     def finish(self, status: str = "finished", timeout: float | None = None) -> None: ...
+
+    def disown_after_fork(self) -> None: ...
 
 
 class ExitHooks:
@@ -64,6 +71,8 @@ class ExitHooks:
     def _install(self) -> None:
         self._installed = True
         atexit.register(self._at_exit)
+        if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+            os.register_at_fork(after_in_child=self._after_fork_in_child)
         previous_hook = sys.excepthook
 
         def excepthook(kind, value, traceback):
@@ -87,6 +96,17 @@ class ExitHooks:
         for run in self._active():
             run.finish(status=status)
 
+    def _after_fork_in_child(self) -> None:
+        # Only the forking thread exists here: another thread may have held the lock at the fork,
+        # and would never release it in this process.
+        self._lock = threading.Lock()
+        inherited, self._runs = self._runs, []  # every one of them belongs to an ancestor process
+        for run in inherited:
+            try:
+                run.disown_after_fork()
+            except Exception:  # a fork must never fail because of the tracker
+                logger.debug("disowning a run after fork failed", exc_info=True)
+
     def _on_signal(self, signum: int, frame) -> None:
         previous = self._previous.get(signum)
         terminating = previous in (signal.SIG_DFL, None)
@@ -104,3 +124,6 @@ class ExitHooks:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
         # SIG_IGN: the program chose to ignore this signal; keep ignoring it.
+
+
+process_exit_hooks = ExitHooks()  # the process's hooks: every run registers here unless given its own

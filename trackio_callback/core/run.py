@@ -32,7 +32,7 @@ from ..store import RESUME_MODES, AlertRow, Store, SystemSample, TableRow, files
 from ..store.files import validate_project
 from ..utils.warn import WarnOnce
 from .config import Config, storable_config
-from .lifecycle import ExitHooks
+from .lifecycle import ExitHooks, process_exit_hooks
 from .names import validate_run_name, validate_space_sdk
 from .table import Table
 from .values import coerce, key_problem
@@ -48,7 +48,11 @@ MAX_STEP = 2**62
 
 
 class Run:
-    """One training run: what `init` returns. Use `log`, `config`, `finish`, or ``with init(...) as run``."""
+    """One training run: what `init` returns. Use `log`, `config`, `finish`, or ``with init(...) as run``.
+
+    A run built directly is finished at interpreter exit like one from `init` (``exit_hooks``
+    defaults to the process's), but is not made the current run.
+    """
 
     def __init__(
         self,
@@ -128,6 +132,9 @@ class Run:
         self._warn = WarnOnce()
         self._last_tables: dict[str, tuple[int, str]] = {}
         self._finished = False
+        # Why log() records nothing (finished, or this process is a fork of the owner); None while it records.
+        # One attribute, so that the hot path pays a single check for both.
+        self._not_recording: str | None = None
         self.config = Config(row.config, on_change=lambda: self._writer.changed("config"))
         # End-of-training values (train_runtime, total_flos, ...): one number each, not a series.
         self.summary = Config(row.summary, on_change=lambda: self._writer.changed("summary"))
@@ -141,9 +148,9 @@ class Run:
         self._calls = self._writer.calls
         self._uploader = None
         self._writer.start()
-        self._exit_hooks = exit_hooks
-        if exit_hooks is not None:
-            exit_hooks.register(self)
+        # Every run, not only init()'s: a Run built directly must not lose its buffer at exit either.
+        self._exit_hooks = exit_hooks if exit_hooks is not None else process_exit_hooks
+        self._exit_hooks.register(self)
 
     def __repr__(self) -> str:
         return f"Run(project={self.project!r}, name={self.name!r}, path={str(self.path)!r})"
@@ -166,17 +173,20 @@ class Run:
         its key and type, once per key; the other values of the call are kept. An explicit step may
         go back (after a checkpoint restore): both the old and the new points are kept.
         """
-        if self._finished:
-            self._warn_once("", "finished", f"log() on the finished run {self.name!r} is ignored")
+        if self._not_recording is not None:
+            self._warn_once("", "not recording", self._not_recording)
             return
         try:
-            known = self._known_keys
-            for key, value in metrics.items():
-                if type(value) is not float or key not in known:
-                    record = self._convert(metrics, step)
-                    break
-            else:
-                record = metrics.copy()
+            if type(metrics) is dict:  # the fast path: known keys, float values, one C-level copy
+                known = self._known_keys
+                for key, value in metrics.items():
+                    if type(value) is not float or key not in known:
+                        record = self._convert(metrics, step)
+                        break
+                else:
+                    record = metrics.copy()
+            else:  # any other Mapping: its copy() may be missing, or return something other than a dict
+                record = self._convert(metrics, step)
             if not record:
                 return
             if step is None:
@@ -193,7 +203,7 @@ class Run:
 
     def log_system(self, metrics: Mapping[str, Any], step: int | None = None, node: str | None = None) -> None:
         """Record system metrics (GPU, CPU, memory), timestamped, optionally with a step and a node."""
-        if self._finished:
+        if self._not_recording is not None:
             return
         try:
             record = self._convert(metrics, step)
@@ -204,7 +214,7 @@ class Run:
 
     def alert(self, kind: str, message: str, step: int | None = None, value: float | None = None) -> None:
         """Record a health alert (e.g. ``"nan_loss"``) with the run; readers list them with `Reader.alerts`."""
-        if not self._finished:
+        if self._not_recording is None:
             self._writer.alerts.append(AlertRow(time.time(), step, str(kind), str(message), value))
 
     def _convert(self, metrics: Mapping[str, Any], step: int | None) -> dict[str, float]:
@@ -260,6 +270,8 @@ class Run:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Commit everything logged so far; False when ``timeout`` seconds passed first."""
+        if self._in_forked_child():
+            return True  # this process recorded nothing; what is buffered is the owner's to write
         return self._writer.flush(timeout)
 
     def start_sync(
@@ -300,12 +312,12 @@ class Run:
         ``timeout`` bounds the whole: what is not written or synced by then stays buffered or local
         (``trackio-callback sync`` sends it later).
         """
-        if self._finished:
+        if self._finished or self._in_forked_child():  # in a fork, the run is the owner's to finish
             return
         self._finished = True
+        self._not_recording = f"log() on the finished run {self.name!r} is ignored"
         deadline = None if timeout is None else time.monotonic() + timeout
-        if self._exit_hooks is not None:
-            self._exit_hooks.unregister(self)
+        self._exit_hooks.unregister(self)
         if not self._writer.close(None if self.observer else status, timeout):
             warnings.warn(
                 f"run {self.name!r}: {self._writer.unwritten} logged calls could not be written to {self.path} "
@@ -322,6 +334,25 @@ class Run:
     def finished(self) -> bool:
         return self._finished
 
+    def disown_after_fork(self) -> None:
+        """This process is a fork of the run's owner (called by `ExitHooks` in the child): record nothing here.
+
+        The child shares the parent's buffer and database file but not its writer thread: writing from
+        both would duplicate or corrupt the parent's data, so the run stays the parent's alone.
+        """
+        self._not_recording = (
+            f"this process ({os.getpid()}) is a fork of pid {self.owner_pid}, which owns run {self.name!r}: "
+            "log() here records nothing; log from the parent (send the values back to it), or call "
+            "trackio_callback.init() in this process to start a run of its own"
+        )
+
+    def _in_forked_child(self) -> bool:
+        if os.getpid() == self.owner_pid:
+            return False
+        if self._not_recording is None:  # a fork that skipped the at-fork hooks: disown here
+            self.disown_after_fork()
+        return True
+
     def __enter__(self) -> Run:
         return self
 
@@ -334,7 +365,7 @@ class Run:
 # -- module-level API -------------------------------------------------------------------------------
 
 _current: Run | None = None
-exit_hooks = ExitHooks()  # the process's hooks: every run init() starts registers here
+exit_hooks = process_exit_hooks  # the name `TrackioCallback` uses
 
 
 def _set_current(run: Run | None) -> None:
@@ -389,7 +420,8 @@ def init(
     for label, value in (("space_id", space_id), ("dataset_id", dataset_id)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{label} must be a string like 'username/trackio', got {value!r}")
-    if _current is not None and not _current.finished:
+    # In a forked child the current run is the parent's: replaced here, never finished (nor warned about).
+    if _current is not None and not _current.finished and _current.owner_pid == os.getpid():
         warnings.warn(f"init() while run {_current.name!r} is active: finishing it first", TrackioWarning, stacklevel=2)
         _current.finish()
     target = None

@@ -21,6 +21,7 @@ def sync(
 
     A run's dataset is the one it was started with (``init(space_id=..., dataset_id=...)``); runs
     that had none are synced only when ``dataset_id`` is given. Returns ``{"<project> -> <dataset>": result}``.
+    Without ``project``, a project file that does not open (`Reader.readable_projects`) is skipped.
     """
     token = find_token()
     if not token:
@@ -30,7 +31,7 @@ def sync(
     reader = Reader(directory)
     results = {}
     try:
-        projects = [project] if project is not None else reader.projects()
+        projects = [project] if project is not None else reader.readable_projects()[0]
         for name in projects:
             path = Path(reader.store(name).path)
             targets: dict[str, list[dict]] = {}

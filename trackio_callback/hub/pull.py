@@ -4,10 +4,11 @@ The dataset's Parquet files (see `layout` and `export`) are downloaded at one co
 into the project files of ``directory`` (`store.files`). Runs are matched by uid: a run not here is
 created with the same uid (a name taken by another run gets a ``-2``, ``-3``, ... suffix), a run
 already here gets only what it lacks. Metrics continue the run's ``log()`` calls (``seq``): calls
-after the local last one are imported up to the first gap. System metrics, tables and alerts are
-numbered by the store that logged them, so the highest of those origin seqs pulled is remembered per
-run and kind. Pulling twice changes nothing, and a later ``sync`` of the store to the same dataset
-sends nothing back.
+after the local last one are imported up to the first gap. System metrics, tables and alerts rows
+are numbered within their run too (their ``seq``): those after the local last one are imported with
+their numbers, so every store that holds a run numbers its rows alike, and a run resumed here
+continues the numbering. Pulling twice changes nothing, and a later ``sync`` of the store to the same
+dataset sends nothing back.
 
 Example::
 
@@ -39,12 +40,13 @@ from ..store.batch import Call, build_batches
 from ..store.codec import to_micros, to_seconds
 from ..store.files import validate_project
 from ..store.rows import NO_SYNC
+from ..utils.crashpoints import reached
 from . import export, layout
 from .repo import find_token, resolve
 
 logger = logging.getLogger(__name__)
 
-OTHER_KINDS = ("system", "tables", "alerts")  # numbered by the store that logged them
+OTHER_KINDS = ("system", "tables", "alerts")  # rows (not calls) numbered within their run
 
 
 @dataclass
@@ -57,13 +59,12 @@ class RemoteRun:
 
 @dataclass
 class Plan:
-    """What one run lacks: calls after ``metrics_after``, rows of origin seq after ``after[kind]``."""
+    """What one run lacks: calls after ``metrics_after``, rows of seq after ``after[kind]``."""
 
     uid: str
     remote: RemoteRun
     local: RunRow | None
     metrics_after: int
-    pulled_before: dict[str, int]
     after: dict[str, int]
 
     def files(self) -> list[str]:
@@ -109,6 +110,7 @@ def pull(
                     token=token,
                     endpoint=endpoint,
                 )
+                reached("pull:downloaded")
                 for plan in plans:
                     _import_run(store, dataset_id, name, plan, Path(tmp), counts)
             finally:
@@ -152,12 +154,10 @@ def _valid_project(name: str) -> bool:
 
 def _plan(store: Store, dataset_id: str, uid: str, remote: RemoteRun) -> Plan:
     local = store.run_by_uid(uid)
-    pulled = store.pulled_seqs(dataset_id, uid) if local is not None else {}
-    # A run here that was never pulled logged its rows itself (or is a copy of the one that did): same seqs.
     last = store.last_seqs(local.id) if local is not None else {}
-    after = {kind: pulled.get(kind, last.get(kind, -1)) for kind in OTHER_KINDS}
+    after = {kind: last.get(kind, -1) for kind in OTHER_KINDS}
     metrics_after = local.next_seq - 1 if local is not None else -1
-    return Plan(uid, remote, local, metrics_after, pulled, after)
+    return Plan(uid, remote, local, metrics_after, after)
 
 
 def _read(folder: Path, path: str, after: int | None = None) -> list[dict[str, Any]]:
@@ -206,6 +206,7 @@ def _import_run(store: Store, dataset_id: str, project: str, plan: Plan, folder:
         recorded = store.sync_state(dataset_id).get((plan.uid, "runs"), NO_SYNC).digest
         clean = recorded in (None, export.run_digest(project, local))
     _import_data(store, dataset_id, plan, local, folder, counts)
+    reached("pull:imported")
     _import_metadata(store, dataset_id, project, plan.uid, meta, clean)
 
 
@@ -218,14 +219,15 @@ def _import_data(
         return
     batches = build_batches(plan.metrics_after + 1, calls)
     system = [
-        SystemSample(to_seconds(r["timestamp"]), r["step"], r["node"], {r["key"]: r["value"]}) for r in rows["system"]
+        SystemSample(to_seconds(r["timestamp"]), r["step"], r["node"], {r["key"]: r["value"]}, r["seq"])
+        for r in rows["system"]
     ]
-    tables = [TableRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["data"]) for r in rows["tables"]]
+    tables = [TableRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["data"], r["seq"]) for r in rows["tables"]]
     alerts = [
-        AlertRow(to_seconds(r["timestamp"]), r["step"], r["kind"], r["message"], r["value"]) for r in rows["alerts"]
+        AlertRow(to_seconds(r["timestamp"]), r["step"], r["kind"], r["message"], r["value"], r["seq"])
+        for r in rows["alerts"]
     ]
     times = [c[1] for c in calls[-1:]] + [row.timestamp for row in (*system[-1:], *tables[-1:], *alerts[-1:])]
-    pulled = {kind: max(plan.after[kind], rows[kind][-1]["seq"] if rows[kind] else -1) for kind in OTHER_KINDS}
     done = store.append_imported(
         local.id,
         dataset_id,
@@ -233,9 +235,7 @@ def _import_data(
         system,
         tables,
         alerts,
-        expected_next_seq=plan.metrics_after + 1,
-        pulled_before=plan.pulled_before,
-        pulled=pulled,
+        expected_last={"metrics": plan.metrics_after, **plan.after},
         last_step=calls[-1][0] if calls else None,
         heartbeat_at=max([local.heartbeat_at, *times]),
     )

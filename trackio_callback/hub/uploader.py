@@ -2,10 +2,14 @@
 
 Each sync sends only what the Hub has not confirmed yet: per run and kind, the seq range above the
 watermark stored in SQLite. All files of one sync go into ONE commit, with the dataset card. Before
-the commit is sent, its reach is recorded as *pending*; the watermark advances only when the Hub
-answers. If the answer never comes (timeout, dropped connection, crash), the next sync — in this
-process or a later one — re-sends exactly the pending ranges first: their paths are derived from
-the ranges, so a commit that had landed is overwritten with identical files, never duplicated.
+the commit is sent, each of its files is recorded as *pending*, with its exact bounds; the watermark
+advances only when the Hub answers. If the answer never comes (timeout, dropped connection, crash),
+the next sync — in this process or a later one — re-sends every pending file first, identical (same
+path, same rows), however many unanswered commits came in a row: a commit that had landed is
+overwritten, never duplicated. One sync of a store runs at a time, across processes too (a lock
+file beside the store), so the run's own uploader and ``trackio-callback sync`` never plan from the
+same watermark. A runs file never moves backwards: one on the Hub that this store did not write and
+that counts more calls than this store has (another store continued the run) is left as it is.
 
 5xx, 429 (honouring ``Retry-After``), timeouts and dropped connections are retried with
 exponential backoff and jitter within the sync's time budget; 401/403/404 give up with one warning
@@ -23,7 +27,9 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,13 +37,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
+import pyarrow.parquet as pq
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.utils.sha import git_hash
 
 from ..errors import PermanentSyncError, TransientSyncError
 from ..store import RunRow, Store, SyncedFile
 from ..store.rows import NO_SYNC
 from ..store.runs import derived_status
+from ..utils.crashpoints import reached
 from ..utils.retry import retry
 from ..utils.warn import WarnOnce
 from . import export, layout
@@ -55,13 +66,17 @@ RETRY_CAP_S = 60.0
 
 
 class _Planned(NamedTuple):
-    """One file a sync sends: a shard of ``kind`` rows ``low..high``, or (kind "runs") the run's metadata."""
+    """One file a sync sends: a shard of ``kind`` rows ``low..high``, or (kind "runs") the run's metadata.
+
+    ``path``: a pending file's path, re-sent as it was (None: derived from the bounds now).
+    """
 
     run: RunRow
     kind: str
     low: int = 0
     high: int = 0
     digest: str | None = None
+    path: str | None = None
 
 
 @dataclass
@@ -108,7 +123,6 @@ class Uploader:
         self.space_deployed = False
         self._repo_ready = False
         self._warn_once = WarnOnce()  # the uploader warns once, whatever went wrong first
-        self._lock = threading.Lock()  # one sync at a time (the thread, a final sync, a CLI call)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -176,9 +190,16 @@ class Uploader:
     def sync(self, budget: float | None = None, compact_finished: bool = False) -> SyncResult:
         """Send what the dataset lacks: one commit per `MAX_FILES_PER_COMMIT` files, none when nothing is new."""
         deadline = time.monotonic() + (self.retry_budget if budget is None else budget)
-        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-            raise TransientSyncError("another sync of this dataset is still running")
+        # One sync of a store at a time, in this process and across processes (the run's thread, its final
+        # sync, `trackio-callback sync`): each plans from the watermarks, so two at once would send twice.
+        # A lock file, not a row: the OS releases it when its holder dies, however it dies.
+        lock = FileLock(sync_lock_path(self.store_path), thread_local=False)
         try:
+            lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        except LockTimeout:
+            raise TransientSyncError(f"another sync of {self.store_path.name} is still running") from None
+        try:
+            reached("sync:locked")
             store = Store(self.store_path, create=False)
             try:
                 result = self._sync(store, deadline)
@@ -188,7 +209,7 @@ class Uploader:
             finally:
                 store.close()
         finally:
-            self._lock.release()
+            lock.release()
 
     def _runs(self, store: Store) -> list[RunRow]:
         """The runs this uploader syncs, with the status readers see (a killed "running" run is "crashed")."""
@@ -201,18 +222,28 @@ class Uploader:
     def _sync(self, store: Store, deadline: float) -> SyncResult:
         """Plan what the dataset lacks, then send it in commits of at most `MAX_FILES_PER_COMMIT` files."""
         state = store.sync_state(self.dataset_id)
+        pending: dict[tuple[str, str], list[SyncedFile]] = {}
+        for file in store.pending_files(self.dataset_id):
+            pending.setdefault((file.run_uid, file.kind), []).append(file)
         planned: list[_Planned] = []
         rows_per_call: dict[int, float] = {}
         for run in self._runs(store):
             last = store.last_seqs(run.id)
             rows_per_call[run.id] = _values_per_call(store, run)
             for kind in ("system",) if self.node else layout.KINDS:
-                mark = state.get((run.uid, self._state_kind(kind)), NO_SYNC)
-                ranges = _ranges(mark.synced_seq, mark.pending_seq, last[kind])
-                planned += [_Planned(run, kind, low, high) for low, high in ranges]
+                key = (run.uid, self._state_kind(kind))
+                mark = state.get(key, NO_SYNC)
+                resend = [f for f in pending.get(key, []) if f.last_seq > mark.synced_seq]
+                planned += [_Planned(run, kind, f.first_seq, f.last_seq, path=f.path) for f in resend]
+                start = max([mark.synced_seq, *(f.last_seq for f in resend)]) + 1
+                if mark.pending_seq is not None and not resend:  # a store from before schema 6
+                    planned += [_Planned(run, kind, low, high) for low, high in _split(start, mark.pending_seq)]
+                    start = max(start, mark.pending_seq + 1)
+                planned += [_Planned(run, kind, low, high) for low, high in _split(start, last[kind])]
             digest = export.run_digest(self.project, run)
             if not self.node and state.get((run.uid, "runs"), NO_SYNC).digest != digest:
                 planned.append(_Planned(run, "runs", digest=digest))
+        reached("sync:planned")
         result = SyncResult(committed=False)
         for commit in _commits(planned, rows_per_call):
             self._send(store, commit, deadline, result)
@@ -221,30 +252,39 @@ class Uploader:
     def _send(self, store: Store, planned: list[_Planned], deadline: float, result: SyncResult) -> None:
         """One commit: the planned files (exported now, so memory holds one commit), the card, bookkeeping."""
         operations, files, reach, digests = [], [], {}, {}
+        behind = self._behind_the_hub(store, [item.run for item in planned if item.kind == "runs"], deadline)
         for item in planned:
             run = item.run
             if item.kind == "runs":
+                if run.uid in behind:
+                    continue
                 path = layout.run_path(self.project, run.uid)
-                operations.append(CommitOperationAdd(path, export.parquet_bytes(export.run_table(self.project, run))))
-                files.append(SyncedFile(path, run.uid, "runs", 0, 0))
+                data = export.parquet_bytes(export.run_table(self.project, run))
+                operations.append(CommitOperationAdd(path, data))
+                files.append(SyncedFile(path, run.uid, "runs", 0, 0, _file_id(data)))
                 digests[run.uid] = item.digest
                 continue
-            reach[(run.uid, self._state_kind(item.kind))] = item.high
+            kind = self._state_kind(item.kind)
+            reach[(run.uid, kind)] = max(item.high, reach.get((run.uid, kind), -1))
             table = self._table(store, run, item.kind, item.low, item.high)
             if table.num_rows == 0:  # another node's samples only: nothing of ours in this range
                 continue
-            path = layout.shard_path(item.kind, self.project, run.uid, item.low, item.high, node=self.node)
-            operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
-            files.append(SyncedFile(path, run.uid, item.kind, item.low, item.high))
+            path = item.path or layout.shard_path(item.kind, self.project, run.uid, item.low, item.high, node=self.node)
+            data = export.parquet_bytes(table)
+            operations.append(CommitOperationAdd(path, data))
+            files.append(SyncedFile(path, run.uid, kind, item.low, item.high, _file_id(data)))
             result.rows += table.num_rows
         if not operations:
             store.confirm_sync(self.dataset_id, reach, digests, files)
             return
         if not self.node:  # the card is the main process's
             operations.append(self._card(store, files))
-        store.mark_pending(self.dataset_id, reach)
+        store.mark_pending(self.dataset_id, [f for f in files if f.kind != "runs"])
+        reached("commit:pending")
         self._commit(operations, f"trackio-callback sync: {len(files)} files", deadline)
+        reached("commit:applied")
         store.confirm_sync(self.dataset_id, reach, digests, files)
+        reached("commit:confirmed")
         result.committed = True
         result.files += [f.path for f in files]
         result.bytes_sent += sum(len(op.path_or_fileobj) for op in operations)
@@ -252,13 +292,54 @@ class Uploader:
     def _state_kind(self, kind: str) -> str:
         return f"{kind}@{self.node}" if self.node else kind
 
+    def _behind_the_hub(self, store: Store, runs: list[RunRow], deadline: float) -> set[str]:
+        """The uids of ``runs`` whose runs file on the Hub counts more calls than this store has.
+
+        Such a file was written by another store that continued the run (pulled it, resumed it):
+        overwriting it would move the run back. Only a file this store did not write is read.
+        """
+        if not runs:
+            return set()
+        paths = {layout.run_path(self.project, run.uid): run for run in runs}
+        ours = {f.path: f.oid for f in store.synced_files(self.dataset_id) if f.kind == "runs"}
+        self._ensure_repo(deadline)
+        infos = self._retrying(
+            lambda: self.api.get_paths_info(self.dataset_id, list(paths), repo_type="dataset"), deadline
+        )
+        behind = set()
+        for info in infos:
+            run = paths.get(info.path)
+            if run is None or _is_file(info, ours.get(info.path)):
+                continue
+            calls = self._calls_in_runs_file(info.path, deadline)
+            if calls > run.next_seq:
+                behind.add(run.uid)
+                self._warn_once(
+                    ("behind", run.uid),
+                    f"run {run.name!r}: the dataset {self.dataset_id} holds a newer version of it "
+                    f"({calls} calls, this store has {run.next_seq}), written by another store; "
+                    f"its runs file was left as it is (pull the dataset into this store to catch up)",
+                    stacklevel=4,
+                )
+        return behind
+
+    def _calls_in_runs_file(self, path: str, deadline: float) -> int:
+        """The ``num_logs`` of the runs file at ``path`` in the dataset (downloaded into a temporary folder)."""
+        with tempfile.TemporaryDirectory(prefix="trackio-runs-") as folder:
+            local = self._retrying(
+                lambda: self.api.hf_hub_download(self.dataset_id, path, repo_type="dataset", local_dir=folder),
+                deadline,
+            )
+            (row,) = pq.read_table(local, columns=["num_logs"]).to_pylist()
+        return row["num_logs"]
+
     def _table(self, store: Store, run: RunRow, kind: str, low: int, high: int):
         if self.node:
             return export.kind_table(store, self.project, run, kind, low - 1, high, node=self.node, untagged=False)
         return export.kind_table(store, self.project, run, kind, low - 1, high, node=self.own_node)
 
     def _card(self, store: Store, new_files: list[SyncedFile]) -> CommitOperationAdd:
-        kinds = {f.kind for f in store.synced_files(self.dataset_id)} | {f.kind for f in new_files}
+        kinds = {f.kind.split("@")[0] for f in [*store.synced_files(self.dataset_id), *new_files]}
         runs = [
             {"project": self.project, "name": r.name, "group": r.group, "status": r.status, "last_step": r.last_step}
             for r in self._runs(store)
@@ -272,24 +353,14 @@ class Uploader:
         for run in self._runs(store):
             if run.status == "running":
                 continue
+            # Exact kinds: an observer node's shards (kind system@<node>) are the node's, never merged here.
             shards = [f for f in store.synced_files(self.dataset_id, run.uid) if f.kind in layout.KINDS]
             operations, files, deleted = [], [], []
             for kind in layout.KINDS:
-                mine = [f for f in shards if f.kind == kind]
-                merged = _split(mine[0].first_seq, mine[-1].last_seq) if mine else []
-                if len(mine) <= len(merged):
-                    continue
-                paths = set()
-                for low, high in merged:
-                    table = self._table(store, run, kind, low, high)
-                    if table.num_rows == 0:
-                        continue
-                    path = layout.shard_path(kind, self.project, run.uid, low, high)
-                    operations.append(CommitOperationAdd(path, export.parquet_bytes(table)))
-                    files.append(SyncedFile(path, run.uid, kind, low, high))
-                    paths.add(path)
-                operations += [CommitOperationDelete(f.path) for f in mine if f.path not in paths]
-                deleted += [f.path for f in mine if f.path not in paths]
+                for mine in _contiguous([f for f in shards if f.kind == kind]):
+                    merged = _split(mine[0].first_seq, mine[-1].last_seq)
+                    if len(mine) > len(merged):
+                        self._merge(store, run, kind, mine, merged, operations, files, deleted)
             if not operations:
                 continue
             listing = self._retrying(lambda: self.api.list_repo_files(self.dataset_id, repo_type="dataset"), deadline)
@@ -299,7 +370,34 @@ class Uploader:
                 op for op in operations if not isinstance(op, CommitOperationDelete) or op.path_in_repo in existing
             ]
             self._commit(operations, f"trackio-callback: compact run {run.name}", deadline)
+            reached("compact:applied")
             store.confirm_sync(self.dataset_id, {}, {}, files, deleted)
+            reached("compact:confirmed")
+
+    def _merge(
+        self,
+        store: Store,
+        run: RunRow,
+        kind: str,
+        mine: list[SyncedFile],
+        merged: list[tuple[int, int]],
+        operations: list,
+        files: list[SyncedFile],
+        deleted: list[str],
+    ) -> None:
+        """Add to a compaction commit: the files ``merged`` that replace the contiguous shards ``mine``."""
+        paths = set()
+        for low, high in merged:
+            table = self._table(store, run, kind, low, high)
+            if table.num_rows == 0:
+                continue
+            path = layout.shard_path(kind, self.project, run.uid, low, high)
+            data = export.parquet_bytes(table)
+            operations.append(CommitOperationAdd(path, data))
+            files.append(SyncedFile(path, run.uid, kind, low, high, _file_id(data)))
+            paths.add(path)
+        operations += [CommitOperationDelete(f.path) for f in mine if f.path not in paths]
+        deleted += [f.path for f in mine if f.path not in paths]
 
     # -- the Hub --------------------------------------------------------------------------------
 
@@ -382,23 +480,39 @@ def _commits(planned: list[_Planned], rows_per_call: dict[int, float]) -> list[l
     return commits
 
 
-def _ranges(synced: int, pending: int | None, last: int) -> list[tuple[int, int]]:
-    """Seq ranges to send: first the pending one exactly as it was sent before, then what is new.
-
-    Long ranges are cut at fixed offsets from their start, so a re-sent range gives the same files.
-    """
-    ranges = []
-    start = synced + 1
-    if pending is not None and pending >= start:
-        ranges += _split(start, pending)
-        start = pending + 1
-    if last >= start:
-        ranges += _split(start, last)
-    return ranges
+def _contiguous(shards: list[SyncedFile]) -> list[list[SyncedFile]]:
+    """``shards`` (sorted by first seq) in runs without gaps: a gap holds rows another store sent (a run that
+    was pulled and continued elsewhere), which a merged file of this store's would send a second time."""
+    groups: list[list[SyncedFile]] = []
+    for shard in shards:
+        if groups and groups[-1][-1].last_seq + 1 == shard.first_seq:
+            groups[-1].append(shard)
+        else:
+            groups.append([shard])
+    return groups
 
 
 def _split(low: int, high: int) -> list[tuple[int, int]]:
+    """``low..high`` cut at fixed offsets from ``low`` into files of at most `MAX_SEQS_PER_FILE` seqs."""
     return [(s, min(s + MAX_SEQS_PER_FILE - 1, high)) for s in range(low, high + 1, MAX_SEQS_PER_FILE)]
+
+
+def sync_lock_path(store_path: Path) -> Path:
+    """The lock file of a store's syncs: beside it, hidden, never taken for a project (``.<name>.db.sync-lock``)."""
+    return store_path.with_name(f".{store_path.name}.sync-lock")
+
+
+def _file_id(data: bytes) -> str:
+    """A file's ids as the Hub reports them: ``<git blob id> <sha256>`` (the Hub gives the second for LFS files)."""
+    return f"{git_hash(data)} {hashlib.sha256(data).hexdigest()}"
+
+
+def _is_file(info, file_id: str | None) -> bool:
+    """Whether the Hub's ``info`` (`HfApi.get_paths_info`) is the file whose `_file_id` is ``file_id``."""
+    if file_id is None:
+        return False
+    blob, sha256 = file_id.split(" ")
+    return info.blob_id == blob or (info.lfs is not None and info.lfs.sha256 == sha256)
 
 
 def _status(error: BaseException) -> int | None:

@@ -3,7 +3,9 @@
 Owns: ``callback`` (`TrackioCallback`, the Trainer callback), ``config_capture`` (a Trainer's
 arguments and model config as a flat, secret-free run config), ``registry`` (registration as
 ``"trackio"`` with transformers and accelerate, called by the start-up hook), ``accelerate``
-(the ``log_with="trackio"`` tracker), ``trackio_module`` (what ``import trackio`` returns).
+(the ``log_with="trackio"`` tracker), ``trackio_module`` (what ``import trackio`` returns when the
+real trackio is not installed), ``real_trackio`` (when it is: routes TRL's direct ``trackio.log``
+calls into the current trackio-callback run, leaving trackio's own runs, submodules and CLI alone).
 
 May import: `.core`, `.telemetry`, `.settings`, `.errors`, `.utils`; transformers/accelerate only in
 ``callback`` and where a patched module hands them over. Never the server or the Hub at module level.

@@ -1,8 +1,10 @@
 """The ``trackio`` module as trackio-callback provides it: what ``import trackio`` returns.
 
-Loaded under the name ``trackio`` by the start-up hook (see `trackio_callback.integrations.registry`), so that
-code written for trackio — TRL's GRPO/RLOO completion tables and profiling, accelerate's tracker,
-user scripts — writes into trackio-callback's current run:
+Loaded under the name ``trackio`` by the start-up hook (see `trackio_callback.integrations.registry`) when the
+real ``trackio`` distribution is not installed, so that code written for trackio — TRL's GRPO/RLOO
+completion tables and profiling, accelerate's tracker, user scripts — writes into trackio-callback's
+current run (with the real trackio installed, ``import trackio`` is the real package and
+`trackio_callback.integrations.real_trackio` routes its ``log`` instead):
 
     import trackio
     trackio.init(project="p", name="r")

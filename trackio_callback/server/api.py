@@ -5,7 +5,7 @@ seconds, ``values``) downsampled with min/max preservation, with the run's ``cur
 its last ``log()`` call included), so a live page asks `/api/poll` only for what came after::
 
     GET /api/info                                   mode, version, default project, poll interval
-    GET /api/projects
+    GET /api/projects                               projects, and the files that cannot be read (and why)
     GET /api/runs?project=P                         every run: status, times, last step, config, summary, cursor
     GET /api/keys?project=P&run=A&run=B             per run: metric summaries, system keys, table keys
     GET /api/series?project=P&run=A&run=B&key=K[&key=K2][&max_points=N][&min_step=S&max_step=S]
@@ -30,6 +30,7 @@ import csv
 import io
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from importlib import resources
@@ -79,7 +80,7 @@ class Api:
     # -- endpoints --------------------------------------------------------------------------------
 
     def info(self, request: Request) -> dict[str, Any]:
-        projects = self.reader.projects()
+        projects = self.reader.readable_projects()[0]  # the page never opens a file that cannot be read
         project = self.project if self.project in projects else self._latest(projects)
         return {
             "mode": "server",
@@ -95,7 +96,11 @@ class Api:
         return files.latest_project(self.reader.dir, projects) or self.project
 
     def projects(self, request: Request) -> dict[str, Any]:
-        return {"projects": self.reader.projects()}
+        readable, unreadable = self.reader.readable_projects()
+        return {
+            "projects": readable,
+            "unreadable": [{"name": name, "error": str(error)} for name, error in unreadable.items()],
+        }
 
     def runs(self, request: Request) -> dict[str, Any]:
         project = _one(request, "project")
@@ -289,6 +294,9 @@ def _endpoint(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
             return json_response({"error": str(error)}, 404)
         except TrackioError as error:
             return json_response({"error": str(error)}, 500)
+        except sqlite3.DatabaseError as error:  # a project file damaged past its header
+            project = request.query_params.get("project")
+            return json_response({"error": f"project {project!r} cannot be read: {error}"}, 500)
         return result if isinstance(result, Response) else json_response(result)
 
     async def endpoint(request: Request) -> Response:
@@ -300,6 +308,18 @@ def _endpoint(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
 
 
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
+
+
+def loopback_hosts(bound_host: str) -> list[str]:
+    """The ``Host`` names a dashboard bound to the loopback address ``bound_host`` answers.
+
+    `LOOPBACK_HOSTS` and the bound address itself (``127.0.0.2`` is loopback too, and a browser sends
+    the URL's host), bracketed when IPv6 as a ``Host`` header writes it. The check ignores the port, so
+    ``127.0.0.2:7860`` passes as well; every other name is still refused (DNS rebinding).
+    """
+    bound = bound_host.lower()
+    names = [bound, f"[{bound}]"] if ":" in bound else [bound]
+    return list(dict.fromkeys([*LOOPBACK_HOSTS, *names]))
 
 
 def create_app(

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import functools
 import math
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,6 +30,7 @@ from ..errors import TrackioError
 from ..hub.mirror import PULL_EVERY_S, DatasetMirror
 from ..store.codec import to_seconds
 from ..store.downsample import minmax_indices
+from ..store.files import project_path
 from ..utils.jsontext import dumps
 from ..version import __version__
 from .readers import ThreadReaders
@@ -84,13 +86,28 @@ class TrackioTools:
         return self.readers.get()
 
     def get_all_projects(self) -> dict[str, Any]:
-        """List every project (one SQLite file each) with its number of runs and last activity (UTC)."""
+        """List every project (one SQLite file each) with its number of runs and last activity (UTC);
+        "unreadable" lists the project files that cannot be read (damaged, or written by a newer
+        version), each with its file and the reason."""
+        reader = self.reader
+        readable, errors = reader.readable_projects()
+        unreadable: dict[str, str] = {name: str(error) for name, error in errors.items()}
         projects = []
-        for name in self.reader.projects():
-            runs = self.reader.runs(name)
+        for name in readable:
+            try:
+                runs = reader.runs(name)
+            except (TrackioError, sqlite3.DatabaseError) as error:  # damage past the header shows only now
+                unreadable[name] = str(error)
+                continue
             last = max((r["heartbeat_at"] or r["created_at"] for r in runs), default=None)
             projects.append({"name": name, "runs": len(runs), "last_activity": _iso(last)})
-        return {"projects": projects}
+        return {
+            "projects": projects,
+            "unreadable": [
+                {"name": name, "file": str(project_path(reader.dir, name)), "error": unreadable[name]}
+                for name in sorted(unreadable)
+            ],
+        }
 
     def get_runs_for_project(self, project: str) -> dict[str, Any]:
         """List the runs of a project, newest first: name, group, status (running / finished / crashed),
@@ -304,15 +321,28 @@ def build_mcp(readers: ThreadReaders) -> MCPServer:
 MCP_PATHS = ("/gradio_api/mcp/", "/gradio_api/mcp", "/mcp", "/mcp/")
 
 
-def mount_points(server: MCPServer, loopback: bool) -> list[Route]:
+def mount_points(server: MCPServer, allowed_hosts: Sequence[str] | None) -> list[Route]:
     """Routes serving ``server`` (streamable HTTP) at `MCP_PATHS`, for the dashboard app.
 
-    The app must run ``server.session_manager.run()`` in its lifespan. ``loopback``: the dashboard
-    binds to loopback, so the SDK's DNS-rebinding protection (Host and Origin checks) is on.
+    The app must run ``server.session_manager.run()`` in its lifespan. ``allowed_hosts``: the ``Host``
+    names the dashboard answers (`api.loopback_hosts`, when it binds to loopback): the SDK's
+    DNS-rebinding protection (Host and Origin checks) is then on, for those names with any port. The
+    SDK's own default for loopback knows only 127.0.0.1, localhost and [::1], so a dashboard bound to
+    127.0.0.2 would refuse its own URL. None: no Host check (bound to a network address).
     """
     from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+    from mcp.server.transport_security import TransportSecuritySettings
 
-    server.streamable_http_app(host="127.0.0.1" if loopback else "0.0.0.0")  # creates the session manager
+    security = None
+    if allowed_hosts is not None:
+        names = [name for name in allowed_hosts if name.count(":") < 2]  # as a Host header writes them: [::1]
+        security = TransportSecuritySettings(
+            allowed_hosts=[form for name in names for form in (name, f"{name}:*")],
+            allowed_origins=[form for name in names for form in (f"http://{name}", f"http://{name}:*")],
+        )
+    server.streamable_http_app(  # creates the session manager
+        host="127.0.0.1" if security is not None else "0.0.0.0", transport_security=security
+    )
     handler = StreamableHTTPASGIApp(server.session_manager)
     return [Route(path, endpoint=handler, methods=["GET", "POST", "DELETE"]) for path in MCP_PATHS]
 
@@ -335,7 +365,8 @@ def _json_tool(method: Callable[..., dict[str, Any]]) -> Callable[..., str]:
     """The method, answering strict JSON text (NaN and infinities as strings) and timing itself.
 
     Unknown names and bad arguments become tool errors with our message (which lists the nearest
-    names); anything else stays a crash the SDK reports without details."""
+    names), and so does a project file that cannot be read (naming it, and why); anything else stays a
+    crash the SDK reports without details."""
 
     @functools.wraps(method)
     def tool(*args: Any, **kwargs: Any) -> str:
@@ -344,6 +375,12 @@ def _json_tool(method: Callable[..., dict[str, Any]]) -> Callable[..., str]:
             result = method(*args, **kwargs)
         except (TrackioError, ValueError, TypeError) as error:  # bad names or arguments: say what exists
             raise ToolError(str(error)) from error
+        except sqlite3.DatabaseError as error:  # a project file damaged past its header: say which and why
+            project, tools = kwargs.get("project"), getattr(method, "__self__", None)
+            where = f"project {project!r}"
+            if isinstance(project, str) and isinstance(tools, TrackioTools):
+                where = str(project_path(tools.reader.dir, project))
+            raise ToolError(f"{where} cannot be read as a project: {error}") from error
         result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return dumps(result)
 

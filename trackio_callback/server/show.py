@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 import webbrowser
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -31,7 +33,8 @@ from .. import settings
 from ..errors import TrackioError
 from ..hub.mirror import PULL_EVERY_S, DatasetMirror
 from ..store.files import validate_project
-from .api import LOOPBACK_HOSTS, create_app
+from ..store.reader import Reader
+from .api import create_app, loopback_hosts
 from .readers import ThreadReaders
 
 DEFAULT_PORT = 7860
@@ -43,7 +46,8 @@ def build_app(directory: Any = None, *, mcp_server: bool = False, **options: Any
 
     The MCP tools (streamable HTTP, at ``/gradio_api/mcp/`` and ``/mcp``) read with the app's own
     `ThreadReaders`; their session manager runs in the app's lifespan. With ``allowed_hosts`` (loopback),
-    the MCP SDK's DNS-rebinding protection is on as well. ``app.state.mcp``: the MCP server, or None.
+    the MCP SDK's DNS-rebinding protection is on as well, for the same names. ``app.state.mcp``: the MCP
+    server, or None.
     """
     readers = ThreadReaders(directory)
     routes: list[Any] = []
@@ -53,7 +57,7 @@ def build_app(directory: Any = None, *, mcp_server: bool = False, **options: Any
         from .mcp_server import build_mcp, mount_points  # the MCP SDK: only loaded when asked for
 
         mcp = build_mcp(readers)
-        routes = mount_points(mcp, loopback=options.get("allowed_hosts") is not None)
+        routes = mount_points(mcp, options.get("allowed_hosts"))
         contexts = [mcp.session_manager.run]
     app = create_app(directory, readers=readers, extra_routes=routes, lifespan_contexts=contexts, **options)
     app.state.mcp = mcp
@@ -137,6 +141,8 @@ def show(
     if dataset_id is not None:
         mirror = DatasetMirror.of(dataset_id, dir, pull_every, project)
         dataset_id, directory = mirror.dataset_id, mirror.directory
+    elif project is not None:
+        _check_readable(directory, project)
     port = _free_port(host, port)
     loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
     app = build_app(
@@ -144,7 +150,7 @@ def show(
         mcp_server=mcp_server,
         project=project,
         dataset_id=dataset_id,
-        allowed_hosts=LOOPBACK_HOSTS if loopback else None,
+        allowed_hosts=loopback_hosts(host) if loopback else None,
         compress=not loopback,
     )
     dashboard = Dashboard(app, host, port, mirror).start()
@@ -158,6 +164,16 @@ def show(
     if block:
         dashboard.wait()
     return dashboard
+
+
+def _check_readable(directory: Path, project: str) -> None:
+    """Raise the error naming ``project``'s file and why, when it exists but does not open.
+
+    The page would open that project first; a missing one is fine (the page opens the latest instead).
+    """
+    with Reader(directory) as reader:
+        if project in reader.projects():
+            reader.store(project)
 
 
 def _free_port(host: str, port: int | None) -> int:
@@ -174,8 +190,17 @@ def _free_port(host: str, port: int | None) -> int:
 
 
 def _can_bind(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now: False only when some socket holds it for real.
+
+    SO_REUSEADDR, as uvicorn (asyncio) binds the server itself: without it, the sockets a stopped
+    dashboard leaves in TIME_WAIT (or FIN_WAIT_2) for about a minute would make its port look taken,
+    while a socket listening there still makes the bind fail. Not on Windows, where SO_REUSEADDR lets a
+    bind share a port someone listens on (and TIME_WAIT does not block a bind).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
+        if sys.platform != "win32":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -49,6 +49,7 @@ class Connection:
         self.journal_mode = fs.journal_mode(self.path.parent)
         self._lock = threading.RLock()  # the connection is shared by the run's threads
         self._key_ids: dict[str, int] = {}
+        self.leases: dict[int, tuple[str | None, int | None]] = {}  # run id -> (host, pid): runs opened to write
         uri = self.path.as_uri() + ("" if create else "?mode=rw")
         self._conn = sqlite3.connect(uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
         try:

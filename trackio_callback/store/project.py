@@ -22,7 +22,7 @@ from .ledger import Ledger
 from .metrics import Metrics
 from .records import Records, insert_logged, logged_keys
 from .rows import AlertRow, SystemSample, TableRow
-from .runs import Runs, RunUpdate, update_run
+from .runs import Runs, RunUpdate, check_lease, update_run
 
 
 class Store(Runs, Metrics, Records, Ledger):
@@ -37,9 +37,15 @@ class Store(Runs, Metrics, Records, Ledger):
         tables: list[TableRow] = (),
         alerts: list[AlertRow] = (),
     ) -> None:
-        """Write everything a run logged since the last write, and ``update`` its row, in one transaction."""
+        """Write everything a run logged since the last write, and ``update`` its row, in one transaction.
+
+        For a run this store opened as its writer, the lease is checked first (`runs.check_lease`).
+        """
+        owner = self.leases.get(run_id)
 
         def body(conn: sqlite3.Connection, ids: dict[str, int]) -> None:
+            if owner is not None:
+                check_lease(conn, run_id, owner)
             insert_logged(conn, run_id, ids, batches, system, tables, alerts)
             update_run(conn, run_id, update)
 

@@ -20,11 +20,18 @@ import json
 import math
 import os
 import re
+import sqlite3
 import time
 from typing import Any
 
 from .. import settings
-from ..errors import MetricNotFoundError, ProjectNotFoundError, RunNotFoundError
+from ..errors import (
+    MetricNotFoundError,
+    ProjectNotFoundError,
+    RunNotFoundError,
+    TrackioError,
+    UnreadableProjectError,
+)
 from . import codec, files
 from .downsample import minmax_indices
 from .files import validate_project
@@ -99,15 +106,45 @@ class Reader:
     # -- projects and runs ----------------------------------------------------------------------
 
     def projects(self) -> list[str]:
+        """Every project file's name, whether or not it opens (`readable_projects` tells them apart)."""
         return files.projects(self.dir)
 
+    def readable_projects(self) -> tuple[list[str], dict[str, TrackioError]]:
+        """The projects whose file opens, sorted, and for each file that does not, the error saying why.
+
+        A listing goes through this, so that one bad file (not a database, a newer schema) never
+        hides the good ones. Each file is opened (about half a millisecond) and closed again unless it
+        was open already: every server thread lists the projects, but reads only a few of them, and
+        keeping them all open would cost file handles per thread and project.
+        """
+        readable: list[str] = []
+        unreadable: dict[str, TrackioError] = {}
+        for project in self.projects():
+            was_open = project in self._stores
+            try:
+                self.store(project)
+            except ProjectNotFoundError:
+                continue  # deleted since it was listed
+            except TrackioError as error:
+                unreadable[project] = error
+                continue
+            readable.append(project)
+            if not was_open:
+                self._stores.pop(project).close()
+        return readable, unreadable
+
     def store(self, project: str) -> Store:
+        """The open store of ``project``; `UnreadableProjectError` (or `SchemaVersionError`) names a bad file."""
         store = self._stores.get(project)
         if store is None:
             path = files.project_path(self.dir, validate_project(project))
             if not path.exists():
                 raise ProjectNotFoundError("project", project, self.projects(), f" in {self.dir}")
-            store = self._stores[project] = Store(path, create=False)
+            try:
+                store = Store(path, create=False)
+            except sqlite3.DatabaseError as error:  # opening reads the header: garbage fails here
+                raise UnreadableProjectError(f"{path} cannot be read as a project: {error}") from error
+            self._stores[project] = store
         return store
 
     def runs(self, project: str, group: str | None = None, name: str | None = None) -> list[dict[str, Any]]:

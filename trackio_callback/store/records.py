@@ -1,10 +1,11 @@
 """System samples, tables and alerts: the rows a run records besides its metrics, written and read.
 
-Each kind is numbered by its own ``seq`` (an AUTOINCREMENT key, shared by every run of the project).
-`insert_records` writes inside the caller's transaction, and `insert_logged` writes a run's whole
-logging (metrics too) for `Store.append` and for pulled data; `Records` is the part of `Store` that
-reads them back as `rows` types. SQLite has no NaN: a NaN system value is
-stored as NULL and read back as NaN.
+Each kind's rows are numbered within their run (``run_seq``, read back as the rows' ``seq``): the
+number is a row's identity in every store and dataset that holds the run, as a metric's seq is. New
+rows continue the run's numbering; pulled rows keep the number they came with. `insert_records`
+writes inside the caller's transaction, and `insert_logged` writes a run's whole logging (metrics
+too) for `Store.append` and for pulled data; `Records` is the part of `Store` that reads them back
+as `rows` types. SQLite has no NaN: a NaN system value is stored as NULL and read back as NaN.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from .metrics import batch_keys, insert_batches
 from .rows import AlertRow, SystemSample, SystemValue, TableRow
 
 _NAN = float("nan")
-_SYSTEM = """SELECT s.timestamp, s.step, s.node, k.name, s.value, s.seq FROM system_metrics s
+_SYSTEM = """SELECT s.timestamp, s.step, s.node, k.name, s.value, s.run_seq FROM system_metrics s
              JOIN metric_keys k ON k.id = s.key_id WHERE s.run_id = ?"""
-_TABLES = """SELECT t.timestamp, t.step, k.name, t.data, t.seq FROM tables t JOIN metric_keys k ON k.id = t.key_id
+_TABLES = """SELECT t.timestamp, t.step, k.name, t.data, t.run_seq FROM tables t JOIN metric_keys k ON k.id = t.key_id
              WHERE t.run_id = ?"""
-_ALERTS = "SELECT timestamp, step, kind, message, value, seq FROM alerts WHERE run_id = ?"
+_ALERTS = "SELECT timestamp, step, kind, message, value, run_seq FROM alerts WHERE run_id = ?"
+RECORD_TABLES = {"system": "system_metrics", "tables": "tables", "alerts": "alerts"}
 
 
 def record_keys(system: list[SystemSample], tables: list[TableRow]) -> set[str]:
@@ -38,19 +40,56 @@ def insert_records(
     tables: list[TableRow],
     alerts: list[AlertRow],
 ) -> None:
-    """Insert system samples (one row per key), tables and alerts (``ids``: key name -> id)."""
-    conn.executemany(
-        "INSERT INTO system_metrics (run_id, key_id, timestamp, step, node, value) VALUES (?, ?, ?, ?, ?, ?)",
-        [(run_id, ids[k], s.timestamp, s.step, s.node, v) for s in system for k, v in s.values.items()],
-    )
-    conn.executemany(
-        "INSERT INTO tables (run_id, key_id, step, timestamp, data) VALUES (?, ?, ?, ?, ?)",
-        [(run_id, ids[t.key], t.step, t.timestamp, t.data) for t in tables],
-    )
-    conn.executemany(
-        "INSERT INTO alerts (run_id, step, timestamp, kind, message, value) VALUES (?, ?, ?, ?, ?, ?)",
-        [(run_id, a.step, a.timestamp, a.kind, a.message, a.value) for a in alerts],
-    )
+    """Insert system samples (one row per key), tables and alerts (``ids``: key name -> id).
+
+    A row without a ``seq`` gets the next number of its run and kind; a row with one (pulled) keeps it.
+    """
+    if system:
+        numbers = _RunSeqs(conn, "system_metrics", run_id)
+        rows = []
+        for s in system:
+            first = numbers.take(len(s.values), s.seq)
+            rows += [
+                (run_id, ids[k], s.timestamp, s.step, s.node, v, first + i) for i, (k, v) in enumerate(s.values.items())
+            ]
+        conn.executemany(
+            """INSERT INTO system_metrics (run_id, key_id, timestamp, step, node, value, run_seq)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            rows,
+        )
+    if tables:
+        numbers = _RunSeqs(conn, "tables", run_id)
+        conn.executemany(
+            "INSERT INTO tables (run_id, key_id, step, timestamp, data, run_seq) VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, ids[t.key], t.step, t.timestamp, t.data, numbers.take(1, t.seq)) for t in tables],
+        )
+    if alerts:
+        numbers = _RunSeqs(conn, "alerts", run_id)
+        conn.executemany(
+            "INSERT INTO alerts (run_id, step, timestamp, kind, message, value, run_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, a.step, a.timestamp, a.kind, a.message, a.value, numbers.take(1, a.seq)) for a in alerts],
+        )
+
+
+class _RunSeqs:
+    """Hands out a run's next ``run_seq`` numbers in one table (inside the writing transaction)."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str, run_id: int):
+        sql = f"SELECT coalesce(max(run_seq), -1) + 1 FROM {table} WHERE run_id = ?"
+        self.next = conn.execute(sql, (run_id,)).fetchone()[0]
+
+    def take(self, count: int, given: int | None) -> int:
+        first = self.next if given is None else given
+        self.next = max(self.next, first + count)
+        return first
+
+
+def last_record_seqs(conn: sqlite3.Connection, run_id: int) -> dict[str, int]:
+    """The highest ``run_seq`` of the run's system, tables and alerts rows (-1 when there is none)."""
+    return {
+        kind: conn.execute(f"SELECT coalesce(max(run_seq), -1) FROM {table} WHERE run_id = ?", (run_id,)).fetchone()[0]
+        for kind, table in RECORD_TABLES.items()
+    }
 
 
 def logged_keys(batches: list[Batch], system: list[SystemSample], tables: list[TableRow]) -> set[str]:
@@ -87,7 +126,7 @@ class Records(Connection):
 
     def system_series(self, run_id: int, key_id: int) -> list[SystemValue]:
         """One system metric's values in the order they were sampled."""
-        return self._system(_SYSTEM + " AND s.key_id = ? ORDER BY s.seq", [run_id, key_id])
+        return self._system(_SYSTEM + " AND s.key_id = ? ORDER BY s.run_seq", [run_id, key_id])
 
     def system_rows(
         self, run_id: int, after_seq: int, until_seq: int, node: str | None = None, untagged: bool = True
@@ -96,12 +135,12 @@ class Records(Connection):
 
         With ``node``: only that node's samples (and, with ``untagged``, those without a node).
         """
-        sql = _SYSTEM + " AND s.seq > ? AND s.seq <= ?"
+        sql = _SYSTEM + " AND s.run_seq > ? AND s.run_seq <= ?"
         params: list[Any] = [run_id, after_seq, until_seq]
         if node is not None:
             sql += " AND (s.node = ? OR (? AND s.node IS NULL))"
             params += [node, untagged]
-        return self._system(sql + " ORDER BY s.seq", params)
+        return self._system(sql + " ORDER BY s.run_seq", params)
 
     def _system(self, sql: str, params: list[Any]) -> list[SystemValue]:
         return [
@@ -125,19 +164,23 @@ class Records(Connection):
         if key_id is not None:
             sql += " AND t.key_id = ?"
             params.append(key_id)
-        return [TableRow._make(row) for row in self._read(sql + " ORDER BY t.seq", params)]
+        return [TableRow._make(row) for row in self._read(sql + " ORDER BY t.run_seq", params)]
 
     def table_rows(self, run_id: int, after_seq: int, until_seq: int) -> list[TableRow]:
         """The run's tables in a seq window ``after_seq < seq <= until_seq``."""
-        rows = self._read(_TABLES + " AND t.seq > ? AND t.seq <= ? ORDER BY t.seq", (run_id, after_seq, until_seq))
+        rows = self._read(
+            _TABLES + " AND t.run_seq > ? AND t.run_seq <= ? ORDER BY t.run_seq", (run_id, after_seq, until_seq)
+        )
         return [TableRow._make(row) for row in rows]
 
     # -- alerts ---------------------------------------------------------------------------------
 
     def alerts(self, run_id: int) -> list[AlertRow]:
-        return [AlertRow._make(row) for row in self._read(_ALERTS + " ORDER BY seq", (run_id,))]
+        return [AlertRow._make(row) for row in self._read(_ALERTS + " ORDER BY run_seq", (run_id,))]
 
     def alert_rows(self, run_id: int, after_seq: int, until_seq: int) -> list[AlertRow]:
         """The run's alerts in a seq window ``after_seq < seq <= until_seq``."""
-        rows = self._read(_ALERTS + " AND seq > ? AND seq <= ? ORDER BY seq", (run_id, after_seq, until_seq))
+        rows = self._read(
+            _ALERTS + " AND run_seq > ? AND run_seq <= ? ORDER BY run_seq", (run_id, after_seq, until_seq)
+        )
         return [AlertRow._make(row) for row in rows]

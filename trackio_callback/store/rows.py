@@ -1,7 +1,8 @@
 """The typed rows that travel in and out of a `Store`, other than metrics (see `batch` and `chunks`).
 
 One field order for each, written and read alike: time first, then step. A row read back carries its
-``seq`` (the run-wide counter of its kind, the uploader's watermark); a row being written has none yet.
+``seq`` (its number within its run and kind: its identity in every store, the uploader's watermark); a
+row being written has none yet, except a pulled one, which keeps the number it came with.
 Producers and consumers use the field names, never positions.
 
 Example::
@@ -22,6 +23,7 @@ class SystemSample(NamedTuple):
     step: int | None
     node: str | None
     values: dict[str, float]
+    seq: int | None = None  # pulled: the number of the first key's row (the others follow); None: the next
 
 
 class SystemValue(NamedTuple):
@@ -57,20 +59,24 @@ class AlertRow(NamedTuple):
 
 
 class SyncedFile(NamedTuple):
-    """A Parquet file a Hub dataset holds: ``kind`` rows ``first_seq..last_seq`` of one run (0, 0 for "runs")."""
+    """A Parquet file a Hub dataset holds: ``kind`` rows ``first_seq..last_seq`` of one run (0, 0 for "runs").
+
+    ``kind`` is the sync state's: ``system@<node>`` for the files an observer node sends.
+    """
 
     path: str
     run_uid: str
     kind: str
     first_seq: int
     last_seq: int
+    oid: str | None = None  # git blob id of the file as sent
 
 
 class SyncMark(NamedTuple):
-    """How far one run's ``kind`` reached in one dataset."""
+    """How far one run's ``kind`` reached in one dataset (the files of unanswered commits: `Ledger.pending_files`)."""
 
     synced_seq: int  # everything up to here is in the dataset (the Hub confirmed it)
-    pending_seq: int | None  # sent up to here in a commit whose answer never came
+    pending_seq: int | None  # stores before schema 6: sent up to here in a commit whose answer never came
     digest: str | None  # kind "runs": what the synced runs file held, to skip unchanged runs
 
 

@@ -3,6 +3,13 @@
 `Runs` is the part of `Store` that owns the ``runs`` table; `update_run` is the in-transaction
 update other writes carry along. `derived_status` is the status readers and the uploader show:
 a ``running`` run whose process is gone is ``crashed``.
+
+A run has one writer at a time. Its row is the writer's lease: ``hostname``, ``pid`` and
+``heartbeat_at`` (which every write moves, and the writer thread moves when idle). Opening a
+running run whose writer is alive (`derived_status`) is a `RunInUseError` naming that process; a
+stale lease (the process is gone, or silent for `STALE_AFTER_S`) is taken over. A `Store` that
+opened a run checks, in each `append`'s transaction, that the lease is still its own, so a writer
+whose lease was taken over (it was frozen for minutes) stops instead of interleaving its calls.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import time
 from typing import NamedTuple
 
 from .. import settings
-from ..errors import RunNotFoundError
+from ..errors import RunInUseError, RunNotFoundError
 from ..utils.jsontext import dumps
 from .connection import Connection
 from .run_names import generate_run_name
@@ -106,6 +113,7 @@ class Runs(Connection):
                 return OpenedRun(RunRow.from_row(existing), resumed=True, requested_name=None)
             if existing is not None and resume != "never":
                 row = RunRow.from_row(existing)
+                _check_lease(row, hostname, pid, now)
                 merged = {**row.config, **config}
                 conn.execute(
                     """UPDATE runs SET status = 'running', finished_at = NULL, heartbeat_at = ?, hostname = ?,
@@ -125,7 +133,10 @@ class Runs(Connection):
             renamed = name if name is not None and chosen != name else None
             return OpenedRun(_run_row(conn, cursor.lastrowid), resumed=False, requested_name=renamed)
 
-        return self._transact(body)
+        opened = self._transact(body)
+        if not observer:
+            self.leases[opened.row.id] = (hostname, pid)
+        return opened
 
     def run(self, name: str) -> RunRow | None:
         rows = self._read(f"SELECT {RUN_COLUMNS} FROM runs WHERE name = ?", (name,))
@@ -201,6 +212,34 @@ class Runs(Connection):
                    heartbeat_at = max(heartbeat_at, ?) WHERE id = ?""",
                 (status, finished_at, dumps(config), dumps(summary), heartbeat_at, run_id),
             )
+        )
+
+
+def _check_lease(row: RunRow, hostname: str | None, pid: int | None, now: float) -> None:
+    """Raise `RunInUseError` if another live process writes ``row`` (a stale lease may be taken over).
+
+    A run no process of this store has written (pulled from a dataset) has no lease here: a job restarted
+    on a new machine continues it (one writer per store; stores do not see each other's processes).
+    """
+    if row.status != "running" or row.pid is None or (row.hostname, row.pid) == (hostname, pid):
+        return
+    if derived_status(row, now, hostname) != "running":
+        return
+    raise RunInUseError(
+        f"run {row.name!r} is being written by process {row.pid} on host {row.hostname!r} "
+        f"(heard from {now - row.heartbeat_at:.0f} s ago); "
+        f"a run has one writer at a time: finish it there, wait until it stops (its lease lapses "
+        f"{STALE_AFTER_S:.0f} s after it is last heard from), or start a run of another name"
+    )
+
+
+def check_lease(conn: sqlite3.Connection, run_id: int, owner: tuple[str | None, int | None]) -> None:
+    """Inside a write: raise `RunInUseError` if the run's lease is no longer ``owner``'s (taken over)."""
+    hostname, pid, name = conn.execute("SELECT hostname, pid, name FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if (hostname, pid) != owner:
+        raise RunInUseError(
+            f"run {name!r} was taken over by process {pid} on host {hostname!r} after this process "
+            f"({owner[1]} on {owner[0]!r}) was silent for over {STALE_AFTER_S:.0f} s; this process writes no more of it"
         )
 
 

@@ -11,6 +11,12 @@ Version 3: a run's ``summary`` (end-of-training values), ``tables`` (e.g. TRL's 
 Version 4: a run's ``uid``, unique across machines: runs from many jobs meet in one Hub dataset.
 Version 5: ``sync_state`` (per dataset, run and kind: the highest seq the Hub confirmed, and the
 highest of a commit whose answer never came) and ``synced_files`` (the Parquet files a dataset holds).
+Version 6: rows of system metrics, tables and alerts get ``run_seq``, their number within the run, the
+same in every store that holds the run (a pulled run's rows keep theirs, a resumed run's continue
+them); rows that existed keep their old number (their ``seq``), so datasets synced before stay valid.
+``pending_files``: each file of a commit whose answer never came, with its exact bounds, until the Hub
+confirms it. ``synced_files.oid``: the git blob id of the file as sent (a runs file that differs on
+the Hub was written by another store). An observer node's files get their own kind (``system@<node>``).
 """
 
 from __future__ import annotations
@@ -236,5 +242,46 @@ def _v5(conn: sqlite3.Connection) -> None:
     _script(conn, _V5)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+_V6 = """
+ALTER TABLE system_metrics ADD COLUMN run_seq INTEGER;
+ALTER TABLE tables ADD COLUMN run_seq INTEGER;
+ALTER TABLE alerts ADD COLUMN run_seq INTEGER;
+UPDATE system_metrics SET run_seq = seq;
+UPDATE tables SET run_seq = seq;
+UPDATE alerts SET run_seq = seq;
+CREATE UNIQUE INDEX system_metrics_run_seq ON system_metrics(run_id, run_seq);
+CREATE UNIQUE INDEX tables_run_seq ON tables(run_id, run_seq);
+CREATE UNIQUE INDEX alerts_run_seq ON alerts(run_id, run_seq);
+
+ALTER TABLE synced_files ADD COLUMN oid TEXT;    -- git blob id of the file as sent (NULL: unknown)
+
+DELETE FROM sync_state WHERE kind LIKE 'pulled:%';  -- pulled rows now keep their run_seq: nothing to map
+
+CREATE TABLE pending_files (
+    dataset_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    run_uid TEXT NOT NULL,
+    kind TEXT NOT NULL,                          -- as in sync_state (system@<node> for an observer's)
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (dataset_id, path)
+) WITHOUT ROWID;
+"""
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    _script(conn, _V6)
+    # An observer node's shards live in the node's folder (system/<project>/<uid>/<node>/<range>): their kind
+    # says so, so that the main process's compaction never takes them for its own.
+    rows = conn.execute("SELECT dataset_id, path FROM synced_files WHERE kind = 'system'").fetchall()
+    for dataset_id, path in rows:
+        parts = path.split("/")
+        if len(parts) == 5:
+            conn.execute(
+                "UPDATE synced_files SET kind = ? WHERE dataset_id = ? AND path = ?",
+                (f"system@{parts[3]}", dataset_id, path),
+            )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
