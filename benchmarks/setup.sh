@@ -14,7 +14,7 @@ PYTHON="${PYTHON:-python3}"
 VENV="${BENCH_VENV:-.bench-venv}"
 
 "$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet "trackio==0.43.0"
+"$VENV/bin/python" -m pip install --quiet "trackio==0.43.0" pyarrow  # pyarrow: trackio's Parquet export (bench_sync)
 "$VENV/bin/python" -m pip install --quiet --no-deps -e .
 "$VENV/bin/python" -c "import trackio, trackio_callback; print('trackio', trackio.__version__, '/ trackio-callback', trackio_callback.__version__)"
 echo "ready: $VENV/bin/python benchmarks/bench_core.py"

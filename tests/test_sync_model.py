@@ -128,9 +128,11 @@ class SyncModel(RuleBasedStateMachine):
 
     # -- the run ------------------------------------------------------------------------------------
 
-    @initialize()
-    def quiet(self) -> None:
+    @initialize(own_sync=st.booleans(), count=st.integers(1, 12))
+    def begin(self, own_sync: bool, count: int) -> None:
+        """Every example starts with the run logging in store a (the other steps then have work to do)."""
         warnings.simplefilter("ignore")  # the uploader warns about faults: expected here
+        self.start(store=0, own_sync=own_sync, count=count)
 
     def _held(self, index: int) -> tuple[int, int, int] | None:
         """How many calls, system rows and alerts of the run the store holds (None: not the run)."""
@@ -380,7 +382,7 @@ def test_every_value_exactly_once_whatever_the_order_of_events(model):
 def replay(steps: list[tuple[str, dict]]) -> None:
     """Run one sequence of steps of `SyncModel` (a failure hypothesis found), then its final check."""
     machine = SyncModel()
-    machine.quiet()
+    warnings.simplefilter("ignore")
     try:
         for name, arguments in steps:
             getattr(machine, name)(**arguments)
