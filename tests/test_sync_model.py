@@ -401,7 +401,7 @@ def test_regression_compaction_never_merges_over_rows_another_store_sent(model):
     """
     replay(
         [
-            ("start", {"store": 0, "own_sync": True, "count": 7}),
+            ("begin", {"own_sync": True, "count": 7}),
             ("finish", {}),
             ("pull_into", {"store": 1}),
             ("start", {"store": 1, "own_sync": True, "count": 4}),
@@ -420,10 +420,31 @@ def test_regression_a_pulled_running_run_is_continued_in_another_store(model):
     """
     replay(
         [
-            ("start", {"store": 0, "own_sync": False, "count": 0}),
+            ("begin", {"own_sync": False, "count": 1}),
             ("kill_run", {}),
             ("sync", {"store": 0, "own": False, "compact": False}),
             ("pull_into", {"store": 1}),
             ("start", {"store": 1, "own_sync": False, "count": 0}),
+        ]
+    )
+
+
+def test_regression_a_compaction_killed_after_it_applied_leaves_no_second_copy(model):
+    """A compaction killed after the Hub applied it left its merged file 0-11 unknown to the store; the next
+    compaction merged 0-14 beside it: calls 0-11 twice (found by the slow profile).
+
+    Fixed: a compaction also deletes the run's shards on the Hub that lie inside the spans it merges.
+    """
+    replay(
+        [
+            ("begin", {"own_sync": False, "count": 8}),
+            ("sync", {"store": 0, "own": False, "compact": False}),
+            ("log", {"count": 4, "system": True, "alert": False}),
+            ("sync", {"store": 0, "own": False, "compact": False}),
+            ("finish", {}),
+            ("sync_killed_at", {"store": 0, "own": False, "compact": True, "point": "compact:applied", "nth": 1}),
+            ("start", {"store": 0, "own_sync": False, "count": 3}),
+            ("sync", {"store": 0, "own": False, "compact": False}),
+            ("finish", {}),
         ]
     )

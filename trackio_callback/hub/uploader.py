@@ -355,12 +355,13 @@ class Uploader:
                 continue
             # Exact kinds: an observer node's shards (kind system@<node>) are the node's, never merged here.
             shards = [f for f in store.synced_files(self.dataset_id, run.uid) if f.kind in layout.KINDS]
-            operations, files, deleted = [], [], []
+            operations, files, deleted, spans = [], [], [], []
             for kind in layout.KINDS:
                 for mine in _contiguous([f for f in shards if f.kind == kind]):
                     merged = _split(mine[0].first_seq, mine[-1].last_seq)
                     if len(mine) > len(merged):
                         self._merge(store, run, kind, mine, merged, operations, files, deleted)
+                        spans.append((kind, mine[0].first_seq, mine[-1].last_seq))
             if not operations:
                 continue
             listing = self._retrying(lambda: self.api.list_repo_files(self.dataset_id, repo_type="dataset"), deadline)
@@ -369,6 +370,11 @@ class Uploader:
             operations = [
                 op for op in operations if not isinstance(op, CommitOperationDelete) or op.path_in_repo in existing
             ]
+            # A compaction killed after the Hub applied it left merged files this store never recorded; a
+            # merge over a longer span now holds their rows too, so they go (only files inside a span).
+            leftovers = _inside(existing - {op.path_in_repo for op in operations}, run.uid, spans)
+            operations += [CommitOperationDelete(path) for path in leftovers]
+            deleted += leftovers
             self._commit(operations, f"trackio-callback: compact run {run.name}", deadline)
             reached("compact:applied")
             store.confirm_sync(self.dataset_id, {}, {}, files, deleted)
@@ -490,6 +496,18 @@ def _contiguous(shards: list[SyncedFile]) -> list[list[SyncedFile]]:
         else:
             groups.append([shard])
     return groups
+
+
+def _inside(paths: set[str], run_uid: str, spans: list[tuple[str, int, int]]) -> list[str]:
+    """The shards of ``run_uid`` among ``paths`` (main folder) whose rows lie inside a ``(kind, first, last)`` span."""
+    found = []
+    for path in sorted(paths):
+        file = layout.parse(path)
+        if file is None or file.run_uid != run_uid or file.node is not None or file.kind not in layout.KINDS:
+            continue
+        if any(kind == file.kind and low <= file.first_seq and file.last_seq <= high for kind, low, high in spans):
+            found.append(path)
+    return found
 
 
 def _split(low: int, high: int) -> list[tuple[int, int]]:
