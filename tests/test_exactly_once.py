@@ -303,3 +303,49 @@ def test_syncing_an_old_leftover_store_does_not_move_the_run_back(tmp_path, hub)
         Uploader(a / "p.db", "p", DATASET, token=TOKEN).sync()  # the leftover: its run now shows "crashed"
     (meta,) = dataset_rows(hub, "runs")
     assert (meta["num_logs"], meta["status"], meta["last_step"]) == (150, "finished", 149)
+
+
+def _a_run_written_on_another_host(path: Path) -> tuple[Store, int]:
+    store = Store(path)
+    row = store.open_run("r", group=None, config={}, settings={}, resume="never", hostname="node-7", pid=4242).row
+    store.append(row.id, build_batches(0, [(0, time.time(), {"a": 1.0})]), [], RunUpdate(next_seq=1))
+    return store, row.id
+
+
+def test_a_run_whose_writer_on_another_host_went_silent_is_continued_after_a_short_watch(tmp_path, monkeypatch):
+    from trackio_callback.store import runs
+
+    monkeypatch.setattr(runs, "LEASE_WATCH_S", 1.0)
+    first, _ = _a_run_written_on_another_host(tmp_path / "p.db")  # a job requeued on another node: node-7 died
+    second = Store(tmp_path / "p.db")
+    started = time.monotonic()
+    opened = second.open_run("r", group=None, config={}, settings={}, resume="allow", hostname="node-8", pid=1)
+    assert opened.resumed and opened.row.hostname == "node-8" and time.monotonic() - started >= 1.0
+    first.close()
+    second.close()
+
+
+def test_a_writer_on_another_host_that_is_still_heard_from_keeps_its_run(tmp_path, monkeypatch):
+    import threading
+
+    from trackio_callback.store import runs
+
+    monkeypatch.setattr(runs, "LEASE_WATCH_S", 2.0)
+    first, run_id = _a_run_written_on_another_host(tmp_path / "p.db")
+    stop = threading.Event()
+
+    def heartbeat() -> None:  # node-7's writer thread, alive
+        while not stop.wait(0.2):
+            first.append(run_id, [], [], RunUpdate())
+
+    beating = threading.Thread(target=heartbeat)
+    beating.start()
+    try:
+        second = Store(tmp_path / "p.db")
+        with pytest.raises(RunInUseError, match=r"process 4242 on host 'node-7'"):
+            second.open_run("r", group=None, config={}, settings={}, resume="allow", hostname="node-8", pid=1)
+        second.close()
+    finally:
+        stop.set()
+        beating.join()
+    first.close()

@@ -7,7 +7,10 @@ a ``running`` run whose process is gone is ``crashed``.
 A run has one writer at a time. Its row is the writer's lease: ``hostname``, ``pid`` and
 ``heartbeat_at`` (which every write moves, and the writer thread moves when idle). Opening a
 running run whose writer is alive (`derived_status`) is a `RunInUseError` naming that process; a
-stale lease (the process is gone, or silent for `STALE_AFTER_S`) is taken over. A `Store` that
+stale lease (the process is gone, or silent for `STALE_AFTER_S`) is taken over. A writer on another
+host cannot be asked whether it lives: its heartbeat is watched for `LEASE_WATCH_S` (over two of an
+idle writer's heartbeats), and a heartbeat that does not move is a dead writer's (a job requeued on
+another node of a shared filesystem continues its run after that wait, not after minutes). A `Store` that
 opened a run checks, in each `append`'s transaction, that the lease is still its own, so a writer
 whose lease was taken over (it was frozen for minutes) stops instead of interleaving its calls.
 """
@@ -33,6 +36,7 @@ RUN_COLUMNS = (
 )
 RESUME_MODES = ("never", "allow", "must")
 STALE_AFTER_S = 120.0  # a running run whose writer has not been heard from for this long has crashed
+LEASE_WATCH_S = 25.0  # a writer moves its heartbeat at least every 10 s (core.writer.HEARTBEAT_S): watched this long
 
 
 class RunRow(NamedTuple):
@@ -105,6 +109,8 @@ class Runs(Connection):
             raise ValueError(f"resume={resume!r} is not one of {', '.join(map(repr, RESUME_MODES))}")
         now = time.time()
 
+        silent_heartbeat: float | None = None  # a remote writer's heartbeat seen not to move for LEASE_WATCH_S
+
         def body(conn: sqlite3.Connection) -> OpenedRun:
             existing = None
             if name is not None:
@@ -113,7 +119,7 @@ class Runs(Connection):
                 return OpenedRun(RunRow.from_row(existing), resumed=True, requested_name=None)
             if existing is not None and resume != "never":
                 row = RunRow.from_row(existing)
-                _check_lease(row, hostname, pid, now)
+                _check_lease(row, hostname, pid, now, silent_heartbeat)
                 merged = {**row.config, **config}
                 conn.execute(
                     """UPDATE runs SET status = 'running', finished_at = NULL, heartbeat_at = ?, hostname = ?,
@@ -133,10 +139,33 @@ class Runs(Connection):
             renamed = name if name is not None and chosen != name else None
             return OpenedRun(_run_row(conn, cursor.lastrowid), resumed=False, requested_name=renamed)
 
-        opened = self._transact(body)
+        try:
+            opened = self._transact(body)
+        except _RemoteLease as remote:
+            silent_heartbeat = self._watch_heartbeat(remote.row)
+            try:
+                opened = self._transact(body)
+            except _RemoteLease as again:  # heard from again between the watch and now
+                raise RunInUseError(_in_use(again.row)) from None
         if not observer:
             self.leases[opened.row.id] = (hostname, pid)
         return opened
+
+    def _watch_heartbeat(self, row: RunRow) -> float | None:
+        """Watch a writer on another host for `LEASE_WATCH_S`: `RunInUseError` if its heartbeat moves.
+
+        Returns the heartbeat seen not to move (the lease may be taken over), or None when the run
+        stopped being written meanwhile (it finished).
+        """
+        deadline = time.monotonic() + LEASE_WATCH_S
+        while time.monotonic() < deadline:
+            time.sleep(min(0.5, LEASE_WATCH_S / 10))
+            now = self._read("SELECT status, hostname, pid, heartbeat_at FROM runs WHERE id = ?", (row.id,))[0]
+            if now[0] != "running":
+                return None
+            if now[1:] != (row.hostname, row.pid, row.heartbeat_at):
+                raise RunInUseError(_in_use(row._replace(hostname=now[1], pid=now[2], heartbeat_at=now[3])))
+        return row.heartbeat_at
 
     def run(self, name: str) -> RunRow | None:
         rows = self._read(f"SELECT {RUN_COLUMNS} FROM runs WHERE name = ?", (name,))
@@ -215,19 +244,39 @@ class Runs(Connection):
         )
 
 
-def _check_lease(row: RunRow, hostname: str | None, pid: int | None, now: float) -> None:
+class _RemoteLease(Exception):
+    """A running run's writer is on another host, heard from recently: watch its heartbeat, then decide."""
+
+    def __init__(self, row: RunRow):
+        super().__init__(row.name)
+        self.row = row
+
+
+def _check_lease(
+    row: RunRow, hostname: str | None, pid: int | None, now: float, silent_heartbeat: float | None = None
+) -> None:
     """Raise `RunInUseError` if another live process writes ``row`` (a stale lease may be taken over).
 
     A run no process of this store has written (pulled from a dataset) has no lease here: a job restarted
-    on a new machine continues it (one writer per store; stores do not see each other's processes).
+    on a new machine continues it (one writer per store; stores do not see each other's processes). A
+    writer on another host is `_RemoteLease` until its heartbeat was seen not to move (``silent_heartbeat``).
     """
     if row.status != "running" or row.pid is None or (row.hostname, row.pid) == (hostname, pid):
         return
     if derived_status(row, now, hostname) != "running":
         return
-    raise RunInUseError(
+    if row.hostname != hostname:
+        if silent_heartbeat is not None and row.heartbeat_at == silent_heartbeat:
+            return  # watched for LEASE_WATCH_S without a heartbeat: that writer is gone
+        raise _RemoteLease(row)
+    raise RunInUseError(_in_use(row, now))
+
+
+def _in_use(row: RunRow, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    return (
         f"run {row.name!r} is being written by process {row.pid} on host {row.hostname!r} "
-        f"(heard from {now - row.heartbeat_at:.0f} s ago); "
+        f"(heard from {max(0.0, now - row.heartbeat_at):.0f} s ago); "
         f"a run has one writer at a time: finish it there, wait until it stops (its lease lapses "
         f"{STALE_AFTER_S:.0f} s after it is last heard from), or start a run of another name"
     )
