@@ -33,3 +33,14 @@ def spawn_python(code: str, *, env: dict | None = None) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def spawn_cli(*args: str) -> subprocess.Popen:
+    """``trackio-callback <args>`` as a process of this checkout, its stderr merged into its stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "trackio_callback", *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

@@ -118,18 +118,24 @@ def test_sigint_flushes_and_raises_keyboard_interrupt(store_dir):
     ("ending", "status", "code"),
     [("pass", "finished", 0), ("raise ValueError('boom')", "crashed", 1), ("sys.exit(0)", "finished", 0)],
 )
-def test_interpreter_exit_writes_everything(store_dir, ending, status, code):
+@pytest.mark.parametrize(
+    "opening",
+    ['t.init(project="p", name="exit", flush_every=600)', 't.Run("p", name="exit", flush_every=600)'],
+    ids=["init", "Run built directly"],
+)
+def test_interpreter_exit_writes_everything(store_dir, opening, ending, status, code):
     child = spawn_python(
         f"""
 import sys, trackio_callback as t
-run = t.init(project="p", name="exit", flush_every=600)
+run = {opening}  # flush_every=600: only the exit path can write
 for i in range(3000):
-    t.log({{"x": float(i)}})
+    run.log({{"x": float(i)}})
 {ending}
 """
     )
     assert child.wait(60) == code, child.stderr.read()
-    assert Reader(store_dir).series("p", "exit", "x").steps == list(range(3000))
+    series = Reader(store_dir).series("p", "exit", "x")
+    assert series.steps == list(range(3000)) and series.values == [float(i) for i in range(3000)]
     assert Reader(store_dir).run("p", "exit")["status"] == status
 
 

@@ -10,7 +10,6 @@ import json
 import math
 import os
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 import trackio_callback as trackio
 from tests import tiny
-from tests.helpers import ROOT
+from tests.helpers import ROOT, spawn_cli
 from trackio_callback import Reader
 from trackio_callback.server.mcp_server import TOOL_NAMES
 from trackio_callback.server.show import show
@@ -307,14 +306,7 @@ def test_cli_show_with_mcp_server(store):
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
-    command = [sys.executable, "-m", "trackio_callback", "--dir", str(store), "show", "--mcp-server", "--no-browser"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = spawn_cli("--dir", str(store), "show", "--mcp-server", "--no-browser", "--port", str(port))
     try:
         url = f"http://127.0.0.1:{port}/gradio_api/mcp/"
         deadline = time.monotonic() + 60

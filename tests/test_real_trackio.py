@@ -122,6 +122,11 @@ def clean_env(tmp_path) -> dict[str, str]:
     }
 
 
+def _trackio_cli(python: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """trackio's own console script of the environment of ``python``."""
+    return subprocess.run([str(python.parent / "trackio"), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
 def _last_json(result: subprocess.CompletedProcess):
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -153,13 +158,7 @@ def test_trackios_own_cli_works(real_trackio_python, clean_env):
     module = _run(real_trackio_python, "", clean_env, "-m", "trackio.cli", "--help")
     assert module.returncode == 0, module.stderr
     assert "Trackio CLI" in module.stdout
-    script = subprocess.run(
-        [str(real_trackio_python.parent / "trackio"), "list", "projects", "--json"],
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    script = _trackio_cli(real_trackio_python, clean_env, "list", "projects", "--json")
     assert script.returncode == 0, script.stderr
     assert json.loads(script.stdout)["projects"] == []
 
@@ -193,13 +192,7 @@ def test_a_script_calling_trackio_itself_writes_to_the_real_trackio(real_trackio
     assert found["error"] == "Call trackio.init() before trackio.log()."
     reader = Reader(tmp_path / "hf" / "trackio-callback")
     assert reader.projects() == ["ours"] and reader.metric_keys("ours", "open") == []
-    listed = subprocess.run(
-        [str(real_trackio_python.parent / "trackio"), "list", "projects", "--json"],
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    listed = _trackio_cli(real_trackio_python, clean_env, "list", "projects", "--json")
     assert json.loads(listed.stdout)["projects"] == ["theirs"]
 
 

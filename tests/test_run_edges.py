@@ -1,4 +1,4 @@
-"""Edges of `Run`: metrics in any Mapping, a Run built directly, and log()/finish() in a forked child."""
+"""Edges of `Run`: metrics in any Mapping, log() and finish() in a forked child (Run() at exit: test_durability)."""
 
 from __future__ import annotations
 
@@ -93,32 +93,8 @@ def test_a_non_mapping_is_dropped_with_a_warning_naming_its_type(metrics):
     assert Reader().series("not-mapping", "run", "loss").values == [1.0]
 
 
-# -- Defect 8: a Run built directly is finished at interpreter exit ---------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("ending", "status", "code"),
-    [("pass", "finished", 0), ("sys.exit(0)", "finished", 0), ("raise ValueError('boom')", "crashed", 1)],
-)
-def test_a_directly_built_run_is_written_and_ended_at_interpreter_exit(store_dir, ending, status, code):
-    done = run_python(
-        f"""
-        import sys
-        from trackio_callback import Run
-        run = Run("direct", name="built", flush_every=600)  # only the exit path can write
-        for i in range(3000):
-            run.log({{"x": float(i), "y": -float(i)}})
-        {ending}
-        """,
-        env={"TRACKIO_DIR": str(store_dir)},
-    )
-    assert done.returncode == code, done.stderr
-    reader = Reader(store_dir)
-    series = reader.series("direct", "built", "x")
-    assert series.steps == list(range(3000))
-    assert series.values == [float(i) for i in range(3000)]
-    assert reader.series("direct", "built", "y").values == [-float(i) for i in range(3000)]
-    assert reader.run("direct", "built")["status"] == status
+# Defect 8 (a Run built directly is finished at interpreter exit): tests/test_durability.py,
+# test_interpreter_exit_writes_everything[Run built directly-...].
 
 
 # -- Defect 11: in a forked child the run belongs to the parent -------------------------------------------

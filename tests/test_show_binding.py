@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +19,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 import trackio_callback as trackio
-from tests.helpers import ROOT
+from tests.helpers import spawn_cli
 from trackio_callback import TrackioError
 from trackio_callback.server.show import show
 
@@ -101,14 +98,7 @@ def test_cli_show_takes_the_port_of_a_dashboard_that_just_stopped(one_project):
     connection = _hold_a_served_connection(first)
     first.close()
     connection.close()
-    command = [sys.executable, "-m", "trackio_callback", "--dir", str(one_project), "show", "--no-browser"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = spawn_cli("--dir", str(one_project), "show", "--no-browser", "--port", str(port))
     try:
         deadline = time.monotonic() + 60
         while True:

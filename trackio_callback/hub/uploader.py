@@ -272,7 +272,7 @@ class Uploader:
             path = item.path or layout.shard_path(item.kind, self.project, run.uid, item.low, item.high, node=self.node)
             data = export.parquet_bytes(table)
             operations.append(CommitOperationAdd(path, data))
-            files.append(SyncedFile(path, run.uid, kind, item.low, item.high, _file_id(data)))
+            files.append(SyncedFile(path, run.uid, kind, item.low, item.high))
             result.rows += table.num_rows
         if not operations:
             store.confirm_sync(self.dataset_id, reach, digests, files)
@@ -400,7 +400,7 @@ class Uploader:
             path = layout.shard_path(kind, self.project, run.uid, low, high)
             data = export.parquet_bytes(table)
             operations.append(CommitOperationAdd(path, data))
-            files.append(SyncedFile(path, run.uid, kind, low, high, _file_id(data)))
+            files.append(SyncedFile(path, run.uid, kind, low, high))
             paths.add(path)
         operations += [CommitOperationDelete(f.path) for f in mine if f.path not in paths]
         deleted += [f.path for f in mine if f.path not in paths]
@@ -521,7 +521,10 @@ def sync_lock_path(store_path: Path) -> Path:
 
 
 def _file_id(data: bytes) -> str:
-    """A file's ids as the Hub reports them: ``<git blob id> <sha256>`` (the Hub gives the second for LFS files)."""
+    """A runs file's ids as the Hub reports them: ``<git blob id> <sha256>`` (the second for LFS files).
+
+    Only runs files are compared with the Hub's (`_is_file`), so only theirs are computed.
+    """
     return f"{git_hash(data)} {hashlib.sha256(data).hexdigest()}"
 
 

@@ -5,7 +5,7 @@
 each file of a commit whose answer never came, with its exact seq bounds: the next sync sends those
 files again, identical, before anything new, so a commit that had landed is overwritten, never
 doubled, however many unanswered commits came in a row. ``synced_files`` lists the files a dataset
-holds (with the git blob id each was sent with).
+holds (for a runs file, its ids as sent: one that differs on the Hub was written by another store).
 
 Runs copied from a Hub dataset (`hub.pull`) are written by `Ledger.append_imported`, in their own
 transactions. A pulled run keeps its uid and every row its seq (its number within the run and kind),

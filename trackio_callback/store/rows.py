@@ -69,7 +69,7 @@ class SyncedFile(NamedTuple):
     kind: str
     first_seq: int
     last_seq: int
-    oid: str | None = None  # git blob id of the file as sent
+    oid: str | None = None  # kind "runs": its git blob id and sha256 as sent (`hub.uploader`), else None
 
 
 class SyncMark(NamedTuple):

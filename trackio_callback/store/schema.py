@@ -15,7 +15,7 @@ Version 6: rows of system metrics, tables and alerts get ``run_seq``, their numb
 same in every store that holds the run (a pulled run's rows keep theirs, a resumed run's continue
 them); rows that existed keep their old number (their ``seq``), so datasets synced before stay valid.
 ``pending_files``: each file of a commit whose answer never came, with its exact bounds, until the Hub
-confirms it. ``synced_files.oid``: the git blob id of the file as sent (a runs file that differs on
+confirms it. ``synced_files.oid``: a runs file's ids as sent (one that differs on
 the Hub was written by another store). An observer node's files get their own kind (``system@<node>``).
 """
 
@@ -253,7 +253,7 @@ CREATE UNIQUE INDEX system_metrics_run_seq ON system_metrics(run_id, run_seq);
 CREATE UNIQUE INDEX tables_run_seq ON tables(run_id, run_seq);
 CREATE UNIQUE INDEX alerts_run_seq ON alerts(run_id, run_seq);
 
-ALTER TABLE synced_files ADD COLUMN oid TEXT;    -- git blob id of the file as sent (NULL: unknown)
+ALTER TABLE synced_files ADD COLUMN oid TEXT;    -- runs files: git blob id and sha256 as sent (else NULL)
 
 DELETE FROM sync_state WHERE kind LIKE 'pulled:%';  -- pulled rows now keep their run_seq: nothing to map
 
