@@ -233,7 +233,7 @@ QUICKSTART: list[Cell] = [
         """
         ## 4. The dashboard
 
-        `trackio.show(block=False)` starts the dashboard server in a background thread and returns at once. It
+        `trackio.show(block_thread=False)` starts the dashboard server in a background thread and returns at once. It
         listens on 127.0.0.1, on the first free port from 7860. The frame below shows it when your browser
         runs on the same machine as this notebook's kernel (on a remote kernel, forward the port).
         """
@@ -242,7 +242,7 @@ QUICKSTART: list[Cell] = [
         """
         from IPython.display import IFrame
 
-        dashboard = trackio.show(project=PROJECT, block=False, open_browser=False)
+        dashboard = trackio.show(project=PROJECT, block_thread=False, open_browser=False)
         IFrame(dashboard.url, width="100%", height=600)
         """
     ),
@@ -476,7 +476,7 @@ ASSISTANT: list[Cell] = [
         """
         import json
 
-        dashboard = trackio.show(project=PROJECT, block=False, open_browser=False, mcp_server=True)
+        dashboard = trackio.show(project=PROJECT, block_thread=False, open_browser=False, mcp_server=True)
         MCP_URL = dashboard.url + "gradio_api/mcp/"
         print(json.dumps({"mcpServers": {"trackio": {"url": MCP_URL}}}, indent=2))
         """

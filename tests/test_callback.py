@@ -215,13 +215,14 @@ def test_health_alerts_are_stored_and_printed_once(store_dir, tmp_path):
             callback.on_log(args, state, TrainerControl(), logs={"loss": loss, "grad_norm": grad_norm})
     callback.on_train_end(args, state, TrainerControl())
     alerts = Reader(store_dir).alerts("huggingface", "health")
-    assert [(a["kind"], a["step"]) for a in alerts] == [
+    assert {a["level"] for a in alerts} == {"warn"}
+    assert [(a["title"], a["step"]) for a in alerts] == [
         ("loss_spike", 7),
         ("grad_norm_explosion", 8),
         ("nan_loss", 9),
         ("nan_loss", 10),
     ]
-    assert alerts[0]["value"] == 9.0 and "running average" in alerts[0]["message"]
+    assert alerts[0]["value"] == 9.0 and "running average" in alerts[0]["text"]
     printed = [str(w.message) for w in caught if "alert" in str(w.message)]
     assert len(printed) == 3  # one line per kind
 

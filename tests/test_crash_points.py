@@ -20,12 +20,14 @@ from tests.helpers import run_python
 from trackio_callback.hub import layout
 from trackio_callback.hub.pull import pull
 from trackio_callback.hub.uploader import Uploader
+from trackio_callback.management.operations import delete_run
 from trackio_callback.store import Store
 from trackio_callback.utils import crashpoints
 
 DATASET = "alice/ds"
 TOKEN = "hf_test_token"
-SYNC_POINTS = [p for p in crashpoints.POINTS if not p.startswith("pull:")]
+# A removal's points are killed in tests/test_run_management.py (a sync that removes a deleted run).
+SYNC_POINTS = [p for p in crashpoints.POINTS if not p.startswith(("pull:", "remove:"))]
 PULL_POINTS = [p for p in crashpoints.POINTS if p.startswith("pull:")]
 
 
@@ -51,7 +53,7 @@ def dataset_values(hub) -> list[tuple]:
         if layout.parse(path) is not None and layout.parse(path).kind in layout.KINDS:
             kind = layout.parse(path).kind
             for row in pq.read_table(io.BytesIO(content)).to_pylist():
-                rows.append((kind, row["seq"], row.get("key") or row.get("message"), row.get("value")))
+                rows.append((kind, row["seq"], row.get("key") or row.get("text"), row.get("value")))
     return sorted(rows, key=repr)
 
 
@@ -63,7 +65,7 @@ def store_values(path: Path) -> list[tuple]:
             ("metrics", q, key, v) for key, data in store.points(run.id).items() for q, v in zip(data.seqs, data.values)
         ]
         rows += [("system", v.seq, v.key, v.value) for v in store.system_rows(run.id, -1, 2**62)]
-        rows += [("alerts", a.seq, a.message, a.value) for a in store.alerts(run.id)]
+        rows += [("alerts", a.seq, a.text, a.value) for a in store.alerts(run.id)]
         return sorted(rows, key=repr)
     finally:
         store.close()
@@ -71,6 +73,11 @@ def store_values(path: Path) -> list[tuple]:
 
 def test_every_crash_point_is_reached_by_a_sync_with_compaction_and_a_pull(store_dir, hub, tmp_path):
     path = prepare(store_dir)
+    gone = trackio.init(project="p", name="gone", dir=store_dir)  # synced, then deleted: the sync removes it
+    gone.log({"x": 1.0})
+    gone.finish()
+    Uploader(path, "p", DATASET, token=TOKEN, run_uids=[gone.uid]).sync()
+    delete_run("p", "gone", directory=store_dir)
     seen: list[str] = []
     crashpoints.observer = seen.append
     try:

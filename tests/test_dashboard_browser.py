@@ -103,7 +103,7 @@ def project(tmp_path) -> Path:
         if name == "b":
             run.log({"completions": Table(columns=["prompt", "completion"], data=[["2+2=", "4"], ["1+1=", "2"]])})
         if name == "c":
-            run.alert("loss_spike", "train/loss jumped", step=120, value=9.5)
+            run.record_health_alert("loss_spike", "train/loss jumped", step=120, value=9.5)
         run.finish()
     return directory
 
@@ -288,7 +288,7 @@ def test_runs_table_config_diff_tables_alerts_and_system_tabs(page, dashboard):
     page.click("#tabs button[data-tab=alerts]")
     page.wait_for_selector(".alerts tbody tr")
     alert = page.eval_on_selector_all(".alerts tbody tr td", "tds => tds.map(t => t.textContent)")
-    assert alert[0] == "c" and alert[2:] == ["120", "loss_spike", "train/loss jumped", "9.5"]
+    assert alert[0] == "c" and alert[2:] == ["120", "warn", "loss_spike", "train/loss jumped", "9.5"]
 
     page.click("#tabs button[data-tab=system]")
     system = wait_for(page, lambda s: len(s["systemCharts"]) == 2)["systemCharts"]

@@ -129,9 +129,15 @@ def test_every_documented_command_and_flag_exists():
             assert "--dir" in top
             words = words[2:]
         assert words, command
-        sub = words[0]
+        path = words[:1]
+        if path[0] not in helps:
+            helps[path[0]] = _help(path)
+        choices = re.search(r"\{([\w,-]+)\}", helps[path[0]].split("\n\n")[0])  # `runs {delete,rename,move}`
+        if choices and len(words) > 1 and words[1] in choices.group(1).split(",") and "positional" in helps[path[0]]:
+            path = words[:2]  # a command with commands of its own: the flags are its subcommand's
+        sub = " ".join(path)
         if sub not in helps:
-            helps[sub] = _help([sub])
+            helps[sub] = _help(path)
         for flag in (w.split("=")[0] for w in words if w.startswith("--")):
             assert flag in helps[sub], f"README: `{command}`: {flag} is not an option of `trackio-callback {sub}`"
 

@@ -223,7 +223,7 @@ def test_rows_logged_by_a_store_that_continued_a_pulled_run_reach_every_other_st
     def records(directory: Path) -> tuple[list, list]:
         reader = trackio.Reader(directory)
         system = [(v["seq"], v["step"], v["value"]) for v in reader.system_samples("p", "r")]
-        alerts = [(x["step"], x["message"]) for x in reader.alerts("p", "r")]
+        alerts = [(x["step"], x["text"]) for x in reader.alerts("p", "r")]
         return system, alerts
 
     system_b, alerts_b = records(b)

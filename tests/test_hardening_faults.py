@@ -209,6 +209,6 @@ def test_a_full_disk_mid_run_keeps_training_and_bounds_memory(tmp_path, outage_c
         assert len(gaps) <= 2 and max(gaps) <= math.ceil(outage_calls / kept) + 1  # evenly spread
         assert any("thinned" in w for w in warned) and any("writes again" in w for w in warned)
         (alert,) = alerts
-        assert alert["kind"] == "storage_failure" and alert["value"] == outage_calls - kept
-        assert f"{outage_calls - kept} logged calls or samples were dropped" in alert["message"]
+        assert (alert["level"], alert["title"], alert["value"]) == ("error", "storage_failure", outage_calls - kept)
+        assert f"{outage_calls - kept} logged calls or samples were dropped" in alert["text"]
     assert reader.store("full").integrity_check() == "ok"

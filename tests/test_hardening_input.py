@@ -244,7 +244,7 @@ CASES: list[Case] = [
     P("init-name-257-chars", "init", {"name": "r" * 257}, Raises(InvalidNameError, ("r" * 257, RUN_RULE))),
     P("init-name-sql", "init", {"name": SQL}, Accepted(run_name_stored_literally)),
     # init: wrong types and values of every other parameter
-    P("init-private-yes", "init", {"private": "yes"}, Raises(TypeError, ("private must be True or False", "'yes'"))),
+    P("init-private-yes", "init", {"private": "yes"}, Raises(TypeError, ("True, False or None", "'yes'"))),
     P("init-sync-every-10", "init", {"sync_every": 10}, Raises(ValueError, ("sync_every=10", "from 60 to"))),
     P("init-sync-every-str", "init", {"sync_every": "300"}, Raises(ValueError, ("sync_every='300'", "from 60 to"))),
     P(
@@ -325,7 +325,7 @@ CASES: list[Case] = [
     P("log-inf", "log", LogCall({"v": math.inf, "w": -math.inf}), Logged(_kept("v", math.inf) | _kept("w", -math.inf))),
     P("log-negative-zero", "log", LogCall({"v": -0.0}), Logged(_kept("v", -0.0))),
     P("log-none", "log", LogCall({"v": None}), Logged(warning=("metric 'v' dropped", "NoneType", NOT_A_NUMBER))),
-    P("log-string", "log", LogCall({"v": "0.5"}), Logged(warning=("metric 'v' dropped", "str", NOT_A_NUMBER))),
+    P("log-string", "log", LogCall({"v": "0.5"}), Logged()),  # kept as a text series (tests/test_texts.py)
     P("log-nested-dict", "log", LogCall({"v": {"a": 1.0}}), Logged(warning=("metric 'v' dropped", "dict"))),
     P("log-list", "log", LogCall({"v": [1.0, 2.0]}), Logged(warning=("metric 'v' dropped", "list", NOT_A_NUMBER))),
     P("log-complex", "log", LogCall({"v": 1 + 2j}), Logged(warning=("metric 'v' dropped", "complex", NOT_A_NUMBER))),
@@ -821,7 +821,6 @@ HOSTILE_LOGS = {
     "kept": 7.0,
 }
 DROPPED = (
-    "train/as_string",
     "train/as_none",
     "train/as_vector",
     "train/as_meta",
@@ -867,6 +866,8 @@ def test_a_trainer_fed_hostile_values_trains_to_the_end(store_dir, tmp_path):
         assert reader.series("huggingface", "hostile", "train/as_tensor").values == [2.5, 2.5]
         assert reader.series("huggingface", "hostile", "train/as_bool").values == [1.0, 1.0]
         assert all(math.isnan(v) for v in reader.series("huggingface", "hostile", "train/as_nan").values)
+        strings = reader.texts("huggingface", "hostile", "train/as_string")  # a string is a text series
+        assert [(t["step"], t["value"]) for t in strings] == [(2, "0.5"), (3, "0.5")]
 
 
 def test_a_non_numeric_num_tokens_drops_only_itself(store_dir, tmp_path):

@@ -26,7 +26,7 @@ def logged(store_dir):
             run.log({"eval/loss": math.nan if step == 20 else 2.0 / (step + 1)}, step=step)
             run.log_system({"system/gpu0/utilization": float(step)}, step=step, node="node0")
     run.log({"completions": Table(columns=["prompt", "reward"], data=[["a", 1.0], ["b", 0.5]])}, step=49)
-    run.alert("loss_spike", "loss 9 is 3x its running average", step=7, value=9.0)
+    run.record_health_alert("loss_spike", "loss 9 is 3x its running average", step=7, value=9.0)
     run.summary["train_runtime"] = 12.5
     run.finish()
     store = Store(store_dir / "proj.db")
@@ -52,7 +52,7 @@ def test_each_kind_exports_exactly_what_the_store_holds(logged):
     assert table["step"] == 49
     assert json.loads(table["data"]) == {"columns": ["prompt", "reward"], "rows": [["a", 1.0], ["b", 0.5]]}
     (alert,) = export.kind_table(store, "proj", run, "alerts", -1, 10**9).to_pylist()
-    assert (alert["kind"], alert["step"], alert["value"]) == ("loss_spike", 7, 9.0)
+    assert (alert["level"], alert["title"], alert["step"], alert["value"]) == ("warn", "loss_spike", 7, 9.0)
     (meta,) = export.run_table("proj", run).to_pylist()
     assert meta["run_name"] == "r" and meta["group"] == "g" and meta["status"] == "finished"
     assert json.loads(meta["config"]) == {"lr": 0.1} and json.loads(meta["summary"]) == {"train_runtime": 12.5}

@@ -14,8 +14,8 @@ def test_a_failing_hub_warns_once_and_the_next_pull_heals(tmp_path, monkeypatch)
     answers: list = [ConnectionError("hub down"), ConnectionError("still down"), {"p": 3}]
     calls: list = []
 
-    def fake_pull(dataset_id, directory, project=None):
-        calls.append((dataset_id, directory, project))
+    def fake_pull(dataset_id, directory, project=None, prune=False):
+        calls.append((dataset_id, directory, project, prune))
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -34,7 +34,7 @@ def test_a_failing_hub_warns_once_and_the_next_pull_heals(tmp_path, monkeypatch)
     assert str(mirror.last_error) == "still down" and mirror.pulls == 0
     assert mirror.pull() == {"p": 3}
     assert mirror.last_error is None and mirror.pulls == 1
-    assert calls == [("alice/ds", tmp_path / "m", "p")] * 3
+    assert calls == [("alice/ds", tmp_path / "m", "p", True)] * 3  # a copy: runs the dataset lost go too
 
 
 def test_the_thread_pulls_until_stopped(tmp_path, monkeypatch):

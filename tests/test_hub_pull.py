@@ -15,7 +15,7 @@ from trackio_callback.hub.pull import pull
 from trackio_callback.store import Store
 
 DATASET = "alice/ds"
-ZERO = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0}
+ZERO = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0, "texts": 0}
 
 
 def micros(seconds: float | None) -> int | None:
@@ -51,8 +51,11 @@ def snapshot(directory: Path, project: str = "p") -> dict:
                     for t in reader.tables(project, name)
                 ],
                 "alerts": [
-                    (a["step"], micros(a["timestamp"]), a["kind"], a["message"], repr(a["value"]))
+                    (a["step"], micros(a["timestamp"]), a["level"], a["title"], a["text"], repr(a["value"]))
                     for a in reader.alerts(project, name)
+                ],
+                "texts": [
+                    (t["key"], t["step"], micros(t["timestamp"]), t["value"]) for t in reader.texts(project, name)
                 ],
             }
         return result
@@ -62,7 +65,8 @@ def log_steps(run, start: int, stop: int) -> None:
     for step in range(start, stop):
         run.log({"train/loss": math.nan if step == 3 else 1 / (step + 1), "train/lr": 1e-3}, step=step)
         if step % 5 == 0:
-            run.log({"eval/loss": 2.0 / (step + 1)}, step=step)  # a key in some calls only
+            # a key in some calls only, and a string (a text series)
+            run.log({"eval/loss": 2.0 / (step + 1), "samples/generation": f"step {step}: généré ✓\n"}, step=step)
             run.log_system({"system/gpu0/utilization": float(step), "system/gpu0/power": math.nan}, step=step)
 
 
@@ -72,7 +76,7 @@ def origin(store_dir, hub):
     run = trackio.init(project="p", name="r", group="g", config={"lr": 1e-3}, dataset_id="ds")
     log_steps(run, 0, 20)
     run.log({"completions": Table(columns=["prompt", "reward"], data=[["2+2=", 1.0], ["x", math.nan]])}, step=19)
-    run.alert("loss_spike", "loss 9 is 3x its running average", step=7, value=9.0)
+    run.record_health_alert("loss_spike", "loss 9 is 3x its running average", step=7, value=9.0)
     run.alert("nan_loss", "loss is NaN", step=3)
     run.summary["train_runtime"] = 1.0
     run.finish()
@@ -81,7 +85,7 @@ def origin(store_dir, hub):
 
 def test_pull_copies_every_kind_of_data(store_dir, tmp_path, origin):
     counts = pull(DATASET, directory=tmp_path / "B")
-    assert counts == {"runs": 1, "metrics": 20 * 2 + 4, "system": 4 * 2, "tables": 1, "alerts": 2}
+    assert counts == {"runs": 1, "metrics": 20 * 2 + 4, "system": 4 * 2, "tables": 1, "alerts": 2, "texts": 4}
     a, b = snapshot(store_dir), snapshot(tmp_path / "B")
     assert b == a
     run = b[origin]
@@ -91,7 +95,8 @@ def test_pull_copies_every_kind_of_data(store_dir, tmp_path, origin):
     assert run["metrics"]["train/loss"][3][3] == "nan" and run["metrics"]["eval/loss"][1] == [0, 5, 10, 15]
     assert {p[3] for p in run["system"]["system/gpu0/power"]} == {"nan"}
     assert run["tables"][0][3:] == (["prompt", "reward"], [["2+2=", 1.0], ["x", "NaN"]])
-    assert [alert[4] for alert in run["alerts"]] == ["9.0", "None"]
+    assert [alert[5] for alert in run["alerts"]] == ["9.0", "None"]
+    assert [(t[1], t[3]) for t in run["texts"]] == [(s, f"step {s}: généré ✓\n") for s in (0, 5, 10, 15)]
 
 
 def test_pulling_twice_changes_nothing(store_dir, tmp_path, origin):
@@ -105,11 +110,11 @@ def test_a_resumed_run_adds_only_its_new_part(store_dir, tmp_path, hub, origin):
     pull(DATASET, directory=tmp_path / "B")
     run = trackio.init(project="p", name="r", resume="allow", dataset_id="ds", config={"epochs": 2})
     log_steps(run, 20, 30)
-    run.alert("grad_norm_explosion", "grad norm 1e6", step=25, value=1e6)
+    run.record_health_alert("grad_norm_explosion", "grad norm 1e6", step=25, value=1e6)
     run.summary["train_runtime"] = 2.0
     run.finish()
     counts = pull(DATASET, directory=tmp_path / "B")
-    assert counts == {"runs": 0, "metrics": 10 * 2 + 2, "system": 2 * 2, "tables": 0, "alerts": 1}
+    assert counts == {"runs": 0, "metrics": 10 * 2 + 2, "system": 2 * 2, "tables": 0, "alerts": 1, "texts": 2}
     a, b = snapshot(store_dir), snapshot(tmp_path / "B")
     assert b == a
     assert b[origin]["metrics"]["train/loss"][1] == list(range(30))  # each step once

@@ -54,12 +54,14 @@ def test_a_synced_run_equals_the_store(store_dir, hub, tmp_path):
     run = trackio.init(project="proj", name="r", dataset_id="ds", config={"lr": 1e-3})
     log_steps(run, 0, 100)
     run.log_system({"system/gpu0/utilization": 50.0}, step=10, node="node0")
-    run.alert("loss_spike", "a spike", step=5, value=9.0)
+    run.record_health_alert("loss_spike", "a spike", step=5, value=9.0)
     run.finish()
     assert hub.repo(DATASET).private  # created private
     assert dataset_rows(hub) and metric_keys(dataset_rows(hub)) == store_metrics(store_dir, "proj")
     assert [(r["step"], r["value"], r["node"]) for r in dataset_rows(hub, "system")] == [(10, 50.0, "node0")]
-    assert [(r["kind"], r["step"]) for r in dataset_rows(hub, "alerts")] == [("loss_spike", 5)]
+    assert [(r["level"], r["title"], r["text"], r["step"]) for r in dataset_rows(hub, "alerts")] == [
+        ("warn", "loss_spike", "a spike", 5)
+    ]
     (meta,) = dataset_rows(hub, "runs")
     assert (meta["run_name"], meta["status"], json.loads(meta["config"])) == ("r", "finished", {"lr": 1e-3})
     card = hub.repo_files(DATASET)["README.md"].decode()

@@ -47,9 +47,15 @@ RULES: dict[str, tuple[object, tuple[str, ...]]] = {
     "trackio_callback.core": (STDLIB_ONLY, ()),
     "trackio_callback.store": (STDLIB_ONLY, ("trackio_callback.store.arrays",)),
     "trackio_callback.utils": (STDLIB_ONLY, ()),
+    "trackio_callback.artifacts": (STDLIB_ONLY, ()),  # huggingface_hub only inside the calls that reach the Hub
+    "trackio_callback.alerts": (STDLIB_ONLY, ()),
+    "trackio_callback.media": (STDLIB_ONLY, ()),  # numpy, PIL, matplotlib, plotly only for a value of theirs
+    "trackio_callback.compat": (STDLIB_ONLY, ()),
     "trackio_callback.telemetry": (STDLIB_ONLY, ()),
     "trackio_callback.analysis": (STDLIB_ONLY, ()),
     "trackio_callback.cli": (STDLIB_ONLY, ()),
+    "trackio_callback.management": (STDLIB_ONLY, ()),
+    "trackio_callback.importers": (STDLIB_ONLY, ()),  # tensorboard (and the Hub, to sync) only when importing
     # transformers brings huggingface_hub; the integrations add neither pyarrow nor the serving stack.
     "trackio_callback.integrations": (["pyarrow", *SERVING, "trl", "datasets"], ()),
     "trackio_callback.hub": (SERVING + TRAINING, ()),
@@ -203,6 +209,10 @@ def test_layers_point_inward():
         "trackio_callback.store": ("trackio_callback.core", *outer, "trackio_callback.hub"),
         "trackio_callback.utils": ("trackio_callback.core", "trackio_callback.store", *outer, "trackio_callback.hub"),
         "trackio_callback.core": outer,
+        "trackio_callback.artifacts": ("trackio_callback.core", *outer),
+        "trackio_callback.alerts": ("trackio_callback.core", "trackio_callback.store", *outer, "trackio_callback.hub"),
+        "trackio_callback.media": ("trackio_callback.core", "trackio_callback.store", *outer, "trackio_callback.hub"),
+        "trackio_callback.compat": ("trackio_callback.core", "trackio_callback.store", *outer, "trackio_callback.hub"),
         "trackio_callback.telemetry": (
             "trackio_callback.core",
             "trackio_callback.store",

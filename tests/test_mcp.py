@@ -100,7 +100,7 @@ def store(tmp_path_factory) -> Path:
             for i in range(6):
                 run.log_system({"system/gpu.0.utilization": 60.0 + i}, step=i * 50)
         if name == "spiky":
-            run.alert("loss_spike", "train/loss jumped to 40", step=250, value=40.0)
+            run.record_health_alert("loss_spike", "train/loss jumped to 40", step=250, value=40.0)
         run.finish()
     return directory
 
@@ -181,8 +181,9 @@ def test_summaries_alerts_system_and_comparison(url, store):
     assert run["metrics"]["train/loss"]["last"] == summary["metrics"]["train/loss"]["last"]
     assert run["metrics"]["eval/loss"]["count"] == summary["metrics"]["eval/loss"]["count"]
     assert alerts["total"] == 1
-    assert {k: alerts["alerts"][0][k] for k in ("run", "kind", "step", "value")} == {
-        "run": "spiky", "kind": "loss_spike", "step": 250, "value": 40.0
+    assert {k: alerts["alerts"][0][k] for k in ("run", "level", "title", "text", "step", "value")} == {
+        "run": "spiky", "level": "warn", "title": "loss_spike", "text": "train/loss jumped to 40", "step": 250,
+        "value": 40.0,
     }  # fmt: skip
     assert system["metrics"]["system/gpu.0.utilization"] == {
         "samples": 6, "last": 65.0, "min": 60.0, "max": 65.0, "mean": 62.5

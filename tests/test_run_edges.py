@@ -45,7 +45,7 @@ MAPPING_KINDS = {
 CALLS = [
     {"loss": 1.0, "lr": 0.5},
     {"loss": 0.9, "lr": 0.25},
-    {"loss": 0.8, "lr": 0.125, "text": "oops", 7: 1.0, "count": 3},
+    {"loss": 0.8, "lr": 0.125, "text": ["oops"], 7: 1.0, "count": 3, "note": "a string: a text series"},
     {"loss": 0.7, "lr": 0.0625, "count": 4},
     {"loss": 0.6, "lr": 0.03125},
     {"loss": 0.5, "lr": 0.015625},
@@ -70,6 +70,8 @@ def _log_through(kind: str, project: str) -> tuple[dict[str, tuple[list[int], li
     for key in reader.metric_keys(project, kind):
         series = reader.series(project, kind, key)
         stored[key] = (series.steps, series.values)
+    for key in reader.text_keys(project, kind):
+        stored[f"text:{key}"] = [(t["step"], t["value"]) for t in reader.texts(project, kind, key)]
     return stored, [str(w.message) for w in caught]
 
 
@@ -77,7 +79,8 @@ def _log_through(kind: str, project: str) -> tuple[dict[str, tuple[list[int], li
 def test_any_mapping_is_logged_every_call_with_the_checks_a_dict_gets(kind):
     expected_store, expected_warnings = _log_through("dict", "as-dict")
     assert expected_store["loss"] == ([0, 1, 2, 3, 4, 5], [1.0, 0.9, 0.8, 0.7, 0.6, 0.5])
-    assert len(expected_warnings) == 2  # 'text' is not a number, 7 is not a string key
+    assert expected_store["text:note"] == [(2, "a string: a text series")]
+    assert len(expected_warnings) == 2  # 'text' (a list) is not a number, 7 is not a string key
     stored, warned = _log_through(kind, f"as-{kind}")
     assert stored == expected_store
     assert warned == expected_warnings

@@ -81,7 +81,7 @@ def served(tmp_path_factory):
     run.log_system({"system/gpu0/util": 50.0, "system/gpu0/power": NAN}, step=3, node="node-0")
     run.log_system({"system/gpu0/util": 60.0})
     run.log({"completions": Table(columns=["prompt", "reward"], data=[["2+2=", 1.0], ["x", NAN]])}, step=299)
-    run.alert("loss_spike", "loss 9 is 3x its running average", step=7, value=9.0)
+    run.record_health_alert("loss_spike", "loss 9 is 3x its running average", step=7, value=9.0)
     run.alert("nan_loss", "loss is NaN", step=13)
     run.finish()
 
@@ -264,9 +264,9 @@ def test_tables_alerts_and_config_diff(client, reader):
     assert get(client, "/api/tables?project=proj&run=base&key=completions")["tables"] == [table]
     assert get(client, "/api/tables?project=proj&run=other")["tables"] == []
     alerts = get(client, "/api/alerts?project=proj&run=base")["alerts"]
-    assert [(a["step"], a["kind"], a["message"], a["value"]) for a in alerts] == [
-        (7, "loss_spike", "loss 9 is 3x its running average", 9.0),
-        (13, "nan_loss", "loss is NaN", None),
+    assert [(a["step"], a["level"], a["title"], a["text"], a["value"]) for a in alerts] == [
+        (7, "warn", "loss_spike", "loss 9 is 3x its running average", 9.0),
+        (13, "warn", "nan_loss", "loss is NaN", None),
     ]
     assert alerts[0]["timestamp"] <= alerts[1]["timestamp"]
     diff = get(client, "/api/config_diff?project=proj&run=base&run=other")

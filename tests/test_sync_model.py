@@ -334,7 +334,7 @@ class SyncModel(RuleBasedStateMachine):
         assert sorted(r["value"] for r in system) == sorted(self.system)
         assert len({r["seq"] for r in system}) == len(system)
         alerts = self.dataset_rows("alerts")
-        assert sorted(r["message"] for r in alerts) == sorted(self.alerts)
+        assert sorted(r["text"] for r in alerts) == sorted(self.alerts)
         (meta,) = self.dataset_rows("runs")
         assert meta["num_logs"] == self.calls and meta["status"] in ("finished", "running", "crashed")
 
@@ -350,7 +350,7 @@ class SyncModel(RuleBasedStateMachine):
             assert got == self.expected_metrics(), f"store {index}"
             system = store.system_rows(row.id, -1, 2**62)
             assert sorted(v.value for v in system) == sorted(self.system), f"store {index}"
-            assert sorted(a.message for a in store.alerts(row.id)) == sorted(self.alerts), f"store {index}"
+            assert sorted(a.text for a in store.alerts(row.id)) == sorted(self.alerts), f"store {index}"
         finally:
             store.close()
 

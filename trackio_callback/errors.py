@@ -54,8 +54,32 @@ class RunNotFoundError(NotFoundError):
     pass
 
 
+class NoSuchProjectError(ProjectNotFoundError, ValueError):
+    """trackio's `Api` was given a project without a file: a `ProjectNotFoundError`, and the ``ValueError``
+    trackio raises there."""
+
+
 class MetricNotFoundError(NotFoundError):
     pass
+
+
+# -- alerts ---------------------------------------------------------------------------------------
+
+
+class AlertLevelError(TrackioError, ValueError):
+    """An alert level that is not one of ``info``, ``warn``, ``error``."""
+
+
+class WebhookURLError(TrackioError, ValueError):
+    """A webhook URL that cannot be POSTed to. The message never holds the URL: it is a secret."""
+
+
+class WebhookDeliveryError(TrackioError):
+    """A webhook kept failing (or answered a 4xx) until its message was given up. Names the host only."""
+
+
+class ArtifactNotFoundError(NotFoundError, ValueError):
+    """An artifact, version or alias that does not exist (a ``ValueError`` too, as trackio raises)."""
 
 
 # -- the store --------------------------------------------------------------------------------------
@@ -77,6 +101,10 @@ class RunInUseError(TrackioError, RuntimeError):
     """A run has one writer at a time: another live process holds the run (its lease: host, pid, heartbeat)."""
 
 
+class FileTooLargeError(TrackioError, ValueError):
+    """A file over ``TRACKIO_MAX_FILE_BYTES`` given to an artifact or ``save()``; names it, its size, the limit."""
+
+
 # -- the Hub ----------------------------------------------------------------------------------------
 
 
@@ -92,8 +120,38 @@ class TransientSyncError(TrackioError):
     """The sync did not finish within its time budget; the next sync continues from the watermark."""
 
 
+# -- importing other trackers' logs ----------------------------------------------------------------
+
+
+class ImportSourceError(TrackioError, ValueError):
+    """A CSV file or TensorBoard log directory that cannot be imported (no step column, no scalars, ...)."""
+
+
+class MissingExtraError(TrackioError, ImportError):
+    """A feature needs an optional extra that is not installed; the message says which and how to install it."""
+
+
 # -- the dashboard server ---------------------------------------------------------------------------
 
 
 class BadRequest(TrackioError):
     """A query parameter that is missing or malformed (the dashboard API answers 400)."""
+
+
+# -- trackio's names --------------------------------------------------------------------------------
+
+
+class UnsupportedFeatureError(TrackioError, NotImplementedError):
+    """A trackio name that has no meaning here (a W&B placeholder, trackio's server internals).
+
+    The message says so and names what to use instead. It is a ``NotImplementedError`` as trackio's
+    placeholders raise, so code written for trackio catches it as it did.
+    """
+
+
+class UnknownNameError(TrackioError, AttributeError):
+    """An attribute of the ``trackio`` module that trackio-callback does not provide, and why.
+
+    An ``AttributeError`` too, so that ``hasattr(trackio, name)`` and ``getattr(trackio, name, default)``
+    keep working for code that probes trackio's features.
+    """

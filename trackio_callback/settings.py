@@ -17,6 +17,10 @@ TRACKIO_SYSTEM_METRICS         system sampling: seconds between samples, or off/
 TRACKIO_PEAK_FLOPS             one device's peak FLOP/s, for MFU (``"989 TFLOPS"``)
 TRACKIO_SQLITE_JOURNAL         force SQLite's journal mode (``wal`` or ``delete``)
 TRACKIO_MAX_BUFFERED_CALLS     calls held in memory while the disk cannot be written
+TRACKIO_MAX_FILE_BYTES         the largest file an artifact or ``save()`` takes (else 50 GB)
+TRACKIO_MAX_TEXT_CHARS         the longest string ``log()`` stores whole (longer ones are cut)
+TRACKIO_WEBHOOK_URL            where alerts are POSTed (Slack, Discord or JSON; a secret, never stored)
+TRACKIO_WEBHOOK_MIN_LEVEL      the lowest alert level sent to the webhook (``info``, ``warn``, ``error``)
 TRACKIO_NO_BROWSER             ``show()`` opens no browser
 GRADIO_MCP_SERVER              ``show()`` also serves the MCP tools
 TRACKIO_CALLBACK_CRASH_AT      tests only: exit at this crash point of the sync (`utils.crashpoints`)
@@ -35,7 +39,9 @@ from typing import NamedTuple
 DEFAULT_PROJECT = "huggingface"  # transformers' TrainingArguments.project default
 DEFAULT_SYSTEM_INTERVAL_S = 10.0
 SYSTEM_METRICS = "TRACKIO_SYSTEM_METRICS"
+MAX_FILE_BYTES = 50 * 10**9  # the Hub's limit for one file
 MAX_BUFFERED_CALLS = 200_000  # ~1 kB each with 10 keys: ~200 MB while SQLite cannot be written
+MAX_TEXT_CHARS = 100_000  # a logged string past this is cut (~25k tokens): a text per step stays MBs, not GBs
 JOURNAL_MODES = ("wal", "delete")
 
 _TRUE = ("1", "true", "yes", "on")
@@ -192,6 +198,19 @@ def launcher() -> Launcher:
     )
 
 
+# -- alerts -----------------------------------------------------------------------------------------
+
+
+def webhook_url() -> str | None:
+    """``$TRACKIO_WEBHOOK_URL``: the webhook a run's alerts go to (a secret: never stored, logged or synced)."""
+    return _get("TRACKIO_WEBHOOK_URL")
+
+
+def webhook_min_level() -> str | None:
+    """``$TRACKIO_WEBHOOK_MIN_LEVEL``: the lowest level sent to the webhook, as text (parsed by `alerts.levels`)."""
+    return _get("TRACKIO_WEBHOOK_MIN_LEVEL")
+
+
 # -- storage ----------------------------------------------------------------------------------------
 
 
@@ -212,6 +231,34 @@ def max_buffered_calls() -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"TRACKIO_MAX_BUFFERED_CALLS={raw!r} is not an integer number of calls") from None
+
+
+def max_text_chars() -> int:
+    """``$TRACKIO_MAX_TEXT_CHARS`` (a positive number of characters), else `MAX_TEXT_CHARS`."""
+    raw = _get("TRACKIO_MAX_TEXT_CHARS")
+    if raw is None:
+        return MAX_TEXT_CHARS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"TRACKIO_MAX_TEXT_CHARS={raw!r} is not a positive integer number of characters")
+    return value
+
+
+def max_file_bytes() -> int:
+    """``$TRACKIO_MAX_FILE_BYTES``, else `MAX_FILE_BYTES`: the largest file an artifact or ``save()`` takes."""
+    raw = _get("TRACKIO_MAX_FILE_BYTES")
+    if raw is None:
+        return MAX_FILE_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(f"TRACKIO_MAX_FILE_BYTES={raw!r} is not a positive integer number of bytes")
+    return value
 
 
 # -- the dashboard ----------------------------------------------------------------------------------

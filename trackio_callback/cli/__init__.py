@@ -1,6 +1,7 @@
 """The ``trackio-callback`` command: a thin layer that parses arguments and calls the library.
 
-Owns: ``main`` (the commands), ``points`` (the fast JSON writer of ``get metric --json``).
+Owns: ``main`` (the commands), ``manage`` (``runs delete|rename|move``, ``projects delete``: asking first),
+``points`` (the fast JSON writer of ``get metric --json``).
 
 May import: everything public; the server, the Hub and the demos only inside the command that needs them.
 """

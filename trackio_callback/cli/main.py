@@ -3,11 +3,14 @@
     trackio-callback list projects
     trackio-callback list runs --project P [--group G] [--name REGEX]
     trackio-callback list metrics --project P --run R
+    trackio-callback list texts --project P --run R
     trackio-callback get metric --project P --run R --metric M [--json] [--min-step N] [--max-step N]
-                                [--max-points N] [--latest-per-step]
+                                [--max-points N] [--latest-per-step]      (M may be a text key: prints its strings)
     trackio-callback get run --project P --run R [--json]
     trackio-callback sync [--project P] [--dataset-id D]
     trackio-callback pull --dataset-id D [--project P]
+    trackio-callback runs delete|rename|move P R [NEW_NAME|NEW_PROJECT] [--yes]     (see `manage`)
+    trackio-callback projects delete P [--yes]
     trackio-callback show [--project P] [--host 127.0.0.1] [--port 7860] [--dataset-id D] [--no-browser] [--mcp-server]
     trackio-callback mcp [--dataset-id D]
     trackio-callback demo [--steps N] [--synthetic]
@@ -31,6 +34,7 @@ from ..store import files
 from ..store.reader import Reader
 from ..utils.jsontext import dumps
 from ..utils.jsontext import number as _number
+from .manage import add_commands as add_management_commands
 from .points import write_points_json
 
 
@@ -59,6 +63,17 @@ def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
             sys.stderr.write(f"trackio-callback: skipped project {project!r}: {error}\n")
     elif args.what == "runs":
         result = reader.runs(_need(args, "project"), group=args.group, name=args.name)
+    elif args.what == "texts":
+        result = reader.text_keys(_need(args, "project"), _need(args, "run"))
+    elif args.what == "system":
+        result = reader.system_keys(_need(args, "project"), _need(args, "run"))
+    elif args.what == "alerts":
+        project = _need(args, "project")
+        names = [args.run] if args.run else [r["name"] for r in reader.runs(project)]
+        result = sorted(
+            ({"run": name, **alert} for name in names for alert in reader.alerts(project, name)),
+            key=lambda alert: alert["timestamp"],
+        )
     else:
         result = reader.metric_keys(_need(args, "project"), _need(args, "run"))
     if args.json:
@@ -67,6 +82,11 @@ def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
         _table(
             [[r["name"], r["group"], r["status"], r["last_step"], _time(r["created_at"])] for r in result],
             ["name", "group", "status", "last_step", "created (UTC)"],
+        )
+    elif args.what == "alerts":
+        _table(
+            [[_time(a["timestamp"]), a["run"], a["step"], a["level"], a["title"], a["text"]] for a in result],
+            ["time (UTC)", "run", "step", "level", "title", "text"],
         )
     else:
         for line in result:
@@ -77,6 +97,7 @@ def cmd_get(args: argparse.Namespace, reader: Reader) -> None:
     project, run = _need(args, "project"), _need(args, "run")
     if args.what == "run":
         summary = reader.summary(project, run)
+        summary["texts"] = reader.text_keys(project, run)
         if args.json:
             _print_json(summary)
             return
@@ -90,11 +111,25 @@ def cmd_get(args: argparse.Namespace, reader: Reader) -> None:
             ],
             ["metric", "count", "last", "min", "max", "last_step"],
         )
+        if summary["texts"]:
+            sys.stdout.write(f"texts: {', '.join(summary['texts'])}\n")
+        return
+    key = _need(args, "metric")
+    if args.what == "system":
+        samples = reader.system_series(project, run, key)
+        if args.json:
+            _print_json(samples)
+        else:
+            _table([[_time(p["timestamp"]), p["step"], p["node"], _number(p["value"])] for p in samples],
+                   ["time (UTC)", "step", "node", "value"])  # fmt: skip
+        return
+    if key not in reader.metric_keys(project, run) and key in reader.text_keys(project, run):
+        _print_texts(reader.texts(project, run, key), args)
         return
     series = reader.series(
         project,
         run,
-        _need(args, "metric"),
+        key,
         min_step=args.min_step,
         max_step=args.max_step,
         max_points=args.max_points,
@@ -110,6 +145,26 @@ def cmd_get(args: argparse.Namespace, reader: Reader) -> None:
         )
 
 
+def _print_texts(texts: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """A text key's strings, oldest first, narrowed as `get metric`'s options narrow a series.
+
+    ``--max-points N`` keeps the newest N (strings cannot be downsampled); ``--latest-per-step`` the
+    last string logged at each step, sorted by step.
+    """
+    low = args.min_step if args.min_step is not None else -(2**63)
+    high = args.max_step if args.max_step is not None else 2**63
+    texts = [t for t in texts if low <= t["step"] <= high]
+    if args.latest_per_step:
+        texts = sorted({t["step"]: t for t in texts}.values(), key=lambda t: t["step"])
+    if args.max_points is not None:
+        texts = texts[-args.max_points :] if args.max_points > 0 else []
+    if args.json:
+        _print_json([{"step": t["step"], "timestamp": t["timestamp"], "value": t["value"]} for t in texts])
+        return
+    for t in texts:
+        sys.stdout.write(f"--- step {t['step']} ({_time(t['timestamp'])} UTC)\n{t['value']}\n")
+
+
 def cmd_sync(args: argparse.Namespace, reader: Reader) -> None:
     from ..hub.commands import sync
 
@@ -120,9 +175,11 @@ def cmd_sync(args: argparse.Namespace, reader: Reader) -> None:
     if not results:
         sys.stdout.write("no run has a dataset to sync to (init with space_id or dataset_id, or pass --dataset-id)\n")
     for target, result in results.items():
-        if result.committed:
+        if result.removed:
+            sys.stdout.write(f"{target}: {len(result.removed)} files of deleted or moved runs removed\n")
+        if result.files:
             sys.stdout.write(f"{target}: {len(result.files)} files, {result.rows} rows, {result.bytes_sent} bytes\n")
-        else:
+        elif not result.removed:
             sys.stdout.write(f"{target}: up to date\n")
 
 
@@ -151,11 +208,12 @@ def cmd_show(args: argparse.Namespace, reader: Reader) -> None:
     show(
         args.project,
         host=args.host,
-        port=args.port,
+        server_port=args.port,
         dataset_id=args.dataset_id,
         dir=args.dir,
         open_browser=not args.no_browser,
         mcp_server=True if args.mcp_server else None,
+        block_thread=True,
     )
 
 
@@ -182,8 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dir", help="storage directory (default: $TRACKIO_DIR, else the HF cache)")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    listing = commands.add_parser("list", help="list projects, runs of a project, or metrics of a run")
-    listing.add_argument("what", choices=["projects", "runs", "metrics"])
+    listing = commands.add_parser(
+        "list", help="list projects, runs of a project, a run's metric, text or system keys, or alerts"
+    )
+    listing.add_argument("what", choices=["projects", "runs", "metrics", "texts", "system", "alerts"])
     listing.add_argument("--project")
     listing.add_argument("--run")
     listing.add_argument("--group", help="only runs of this group")
@@ -191,8 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=cmd_list)
 
-    getting = commands.add_parser("get", help="print a metric's values, or a run's summary")
-    getting.add_argument("what", choices=["metric", "run"])
+    getting = commands.add_parser(
+        "get", help="print a metric's values (a text key's strings), a system metric's samples, or a run's summary"
+    )
+    getting.add_argument("what", choices=["metric", "system", "run"])
     getting.add_argument("--project")
     getting.add_argument("--run")
     getting.add_argument("--metric")
@@ -235,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--steps", type=int, default=200)
     demo.add_argument("--synthetic", action="store_true", help="log a made-up curve instead (no training)")
     demo.set_defaults(handler=cmd_demo)
+    add_management_commands(commands)
     return parser
 
 
@@ -242,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     reader = Reader(args.dir)
     try:
-        args.handler(args, reader)
+        code = args.handler(args, reader)
     except (TrackioError, ValueError, TypeError) as error:
         sys.stderr.write(f"trackio-callback: error: {error}\n")
         return 2
@@ -255,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         reader.close()
-    return 0
+    return code or 0
 
 
 def entry() -> None:

@@ -1,9 +1,12 @@
 """The tracking core: `Run` and the module-level API, the writer thread, exit hooks, what ``log()`` accepts.
 
-Owns: ``run`` (`Run`, `init`, `log`, `finish`), ``config`` (`Config`), ``writer`` (buffer → SQLite),
-``lifecycle`` (atexit/signal hooks), ``values`` and ``names`` (validation), ``table`` (`Table`).
+Owns: ``run`` (`Run`, `init`, `log`, `finish`), ``shortcuts`` (trackio's other module-level calls on the
+current run: `alert`, `log_system`, `log_artifact`, `use_artifact`, `save`), ``context_vars`` (trackio's
+``context_vars``), ``config`` (`Config`), ``writer`` (buffer → SQLite), ``lifecycle`` (atexit/signal
+hooks), ``values`` and ``names`` (validation), ``table`` (`Table`).
 
-May import: the standard library, `trackio_callback.settings`, `.errors`, `.utils` and `.store`.
+May import: the standard library, `trackio_callback.settings`, `.errors`, `.utils`, `.store`, `.alerts` and
+`.media`; `.artifacts` and `.telemetry` inside the calls that use them.
 Never at module level: pyarrow, huggingface_hub, starlette, uvicorn, mcp, torch, transformers
 (``tests/test_import.py`` checks it). The Hub uploader is imported only when a run syncs.
 """

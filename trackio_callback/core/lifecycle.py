@@ -28,6 +28,7 @@ from typing import Protocol
 logger = logging.getLogger(__name__)
 
 SIGNAL_FLUSH_TIMEOUT_S = 10.0
+MAX_REASON_CHARS = 500  # a crash reason in a chat message: the exception's first lines, not a dump
 
 
 class Closable(Protocol):
@@ -35,7 +36,7 @@ class Closable(Protocol):
 
     def flush(self, timeout: float | None = None) -> bool: ...
 
-    def finish(self, status: str = "finished", timeout: float | None = None) -> None: ...
+    def finish(self, status: str = "finished", timeout: float | None = None, *, reason: str | None = None) -> None: ...
 
     def disown_after_fork(self) -> None: ...
 
@@ -51,6 +52,7 @@ class ExitHooks:
         self._installed = False
         self._previous: dict[int, object] = {}
         self.uncaught_exception = False
+        self.crash_reason: str | None = None  # the uncaught exception, for the run's end message
 
     def register(self, run: Closable) -> None:
         with self._lock:
@@ -78,6 +80,7 @@ class ExitHooks:
         def excepthook(kind, value, traceback):
             if not issubclass(kind, SystemExit):
                 self.uncaught_exception = True
+                self.crash_reason = crash_reason(kind, value)
             previous_hook(kind, value, traceback)
 
         sys.excepthook = excepthook
@@ -94,7 +97,7 @@ class ExitHooks:
     def _at_exit(self) -> None:
         status = "crashed" if self.uncaught_exception else "finished"
         for run in self._active():
-            run.finish(status=status)
+            run.finish(status=status, reason=self.crash_reason if self.uncaught_exception else None)
 
     def _after_fork_in_child(self) -> None:
         # Only the forking thread exists here: another thread may have held the lock at the fork,
@@ -113,7 +116,8 @@ class ExitHooks:
         for run in self._active():
             try:
                 if terminating:
-                    run.finish(status="crashed", timeout=SIGNAL_FLUSH_TIMEOUT_S)
+                    reason = f"killed by {signal.Signals(signum).name}"
+                    run.finish(status="crashed", timeout=SIGNAL_FLUSH_TIMEOUT_S, reason=reason)
                 else:
                     run.flush(timeout=SIGNAL_FLUSH_TIMEOUT_S)
             except Exception:  # a signal handler must never fail
@@ -124,6 +128,16 @@ class ExitHooks:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
         # SIG_IGN: the program chose to ignore this signal; keep ignoring it.
+
+
+def crash_reason(kind: type[BaseException], value: BaseException | None) -> str:
+    """What ended a run: the exception's type and message, at most `MAX_REASON_CHARS` characters."""
+    try:
+        message = str(value) if value is not None else ""
+    except Exception:  # an exception whose __str__ fails: its type still says enough
+        message = ""
+    text = f"{kind.__name__}: {message}" if message else kind.__name__
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
 
 
 process_exit_hooks = ExitHooks()  # the process's hooks: every run registers here unless given its own

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import logging
 import operator
 import os
@@ -27,12 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from .. import settings
-from ..errors import RejectedValue, TrackioWarning
-from ..store import RESUME_MODES, AlertRow, Store, SystemSample, TableRow, files
+from .. import settings as settings_module  # init() has a parameter named `settings` (trackio's)
+from ..alerts.announcer import Announcer
+from ..alerts.levels import AlertLevel, parse_level
+from ..errors import RejectedValue, TrackioWarning, UnsupportedFeatureError
+from ..media import StoredLater, TextValue, Trace
+from ..store import RESUME_MODES, AlertRow, Store, SystemSample, TableRow, TextRow, files
 from ..store.files import validate_project
+from ..utils.jsontext import dumps
 from ..utils.warn import WarnOnce
 from .config import Config, storable_config
-from .lifecycle import ExitHooks, process_exit_hooks
+from .lifecycle import ExitHooks, crash_reason, process_exit_hooks
 from .names import validate_run_name, validate_space_sdk
 from .table import Table
 from .values import coerce, key_problem
@@ -68,6 +74,8 @@ class Run:
         exit_hooks: ExitHooks | None = None,
         observer: bool = False,
         uid: str | None = None,
+        webhook_url: str | None = None,
+        webhook_min_level: AlertLevel | str | None = None,
     ):
         self.project = validate_project(project)
         if name is not None:
@@ -86,6 +94,8 @@ class Run:
             raise ValueError(
                 f"flush_every must be a number of seconds > 0 and <= {MAX_FLUSH_EVERY_S}, got {flush_every!r}"
             )
+        # The webhook (a secret: held in memory only) is checked before the run exists; named once it does.
+        self._announcer = Announcer(self.project, name or "", webhook_url, webhook_min_level)
         self.dir = settings.storage_dir(directory)
         self.path: Path = files.project_path(self.dir, self.project)
         try:
@@ -120,7 +130,7 @@ class Run:
             )
         self.id = row.id
         self.uid = row.uid
-        self.name = row.name
+        self.name = self._announcer.run = row.name
         self.group = row.group
         self.resumed = opened.resumed
         self.observer = observer  # writes system metrics only, never the run's status
@@ -131,6 +141,7 @@ class Run:
         self._known_keys: set[str] = set()
         self._warn = WarnOnce()
         self._last_tables: dict[str, tuple[int, str]] = {}
+        self._max_text_chars = settings.max_text_chars()  # read once: a bad value fails here, before training
         self._finished = False
         # Why log() records nothing (finished, or this process is a fork of the owner); None while it records.
         # One attribute, so that the hot path pays a single check for both.
@@ -147,6 +158,7 @@ class Run:
         )
         self._calls = self._writer.calls
         self._uploader = None
+        self._system_sampler = None  # `sample_system`: init(auto_log_cpu=..., auto_log_gpu=...)
         self._writer.start()
         # Every run, not only init()'s: a Run built directly must not lose its buffer at exit either.
         self._exit_hooks = exit_hooks if exit_hooks is not None else process_exit_hooks
@@ -169,9 +181,12 @@ class Run:
     def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         """Record ``metrics`` at ``step`` (default: the previous step + 1; the first is 0).
 
-        Numbers only (see `values`). A value that is not a number is dropped with a warning naming
-        its key and type, once per key; the other values of the call are kept. An explicit step may
-        go back (after a checkpoint restore): both the old and the new points are kept.
+        Numbers (see `values`), strings (a text series: `Reader.texts`; of a string longer than
+        ``$TRACKIO_MAX_TEXT_CHARS``, default 100,000 characters, only that many are kept, with a
+        warning) and tables (`Table`). Any other value is dropped with a warning naming its key and
+        type, once per key; the other values of the call are kept. Every call that records something
+        advances the step, a call of strings only too. An explicit step may go back (after a
+        checkpoint restore): both the old and the new points are kept.
         """
         if self._not_recording is not None:
             self._warn_once("", "not recording", self._not_recording)
@@ -201,25 +216,92 @@ class Run:
             else:
                 self._warn_once("", "log", f"log() failed and dropped one call: {type(error).__name__}: {error}")
 
+    def _log_at(self, metrics: Mapping[str, Any], step: int, timestamp: float) -> None:
+        """`log` with the call's wall time given: importers keep each value's step and time from the file.
+
+        Not the training hot path (that is `log`, which stamps ``time.time()`` itself); ``step`` is an
+        integer in [0, 2**62] and ``timestamp`` finite Unix seconds, checked by the caller.
+        """
+        if self._not_recording is not None:
+            self._warn_once("", "not recording", self._not_recording)
+            return
+        record = self._convert(metrics, step)
+        if record:
+            self._next_step = step + 1
+            self._calls.append((step, timestamp, record))
+
     def log_system(self, metrics: Mapping[str, Any], step: int | None = None, node: str | None = None) -> None:
-        """Record system metrics (GPU, CPU, memory), timestamped, optionally with a step and a node."""
+        """Record system metrics (GPU, CPU, memory), timestamped (as trackio: no step unless given).
+
+        ``node``: the machine of a multi-node job they were read on.
+        """
         if self._not_recording is not None:
             return
         try:
-            record = self._convert(metrics, step)
+            record = self._convert(metrics, step, texts=False)
             if record:
                 self._writer.system.append(SystemSample(time.time(), step, node, record))
         except Exception as error:
             self._warn_once("", "log_system", f"log_system() failed: {type(error).__name__}: {error}")
 
-    def alert(self, kind: str, message: str, step: int | None = None, value: float | None = None) -> None:
-        """Record a health alert (e.g. ``"nan_loss"``) with the run; readers list them with `Reader.alerts`."""
-        if self._not_recording is None:
-            self._writer.alerts.append(AlertRow(time.time(), step, str(kind), str(message), value))
+    # -- alerts -----------------------------------------------------------------------------------
 
-    def _convert(self, metrics: Mapping[str, Any], step: int | None) -> dict[str, float]:
-        """The numbers of ``metrics`` as floats; tables are queued on the side; the rest warns."""
+    def alert(
+        self,
+        title: str,
+        text: str | None = None,
+        level: AlertLevel | str = AlertLevel.WARN,
+        step: int | None = None,
+        webhook_url: str | None = None,
+    ) -> None:
+        """Fire an alert now (trackio's): recorded with the run, printed to stderr, posted to the webhook.
+
+        ``step`` defaults to the step logged last. ``level``: an `AlertLevel` or its text (``"info"``,
+        ``"warn"``, ``"error"``); anything else is recorded as ``"warn"``, with a warning (trackio raises).
+        The webhook (``webhook_url``, else the run's) gets the alert when its level reaches the run's
+        ``webhook_min_level``, from a background thread: a slow or failing receiver never holds up or
+        fails the caller.
+        """
+        try:
+            level = parse_level(level)
+        except ValueError as error:  # the tracker never stops training: said once, kept as a warning
+            self._warn_once(repr(level), "alert level", f"alert({title!r}): {error}; recorded as 'warn'")
+            level = AlertLevel.WARN
+        if self._not_recording is not None:
+            self._warn_once("", "not recording", self._not_recording)
+            return
+        try:
+            at = max(self._next_step - 1, 0) if step is None else self._check_step(step)
+            title, text = str(title), None if text is None else str(text)
+            now = time.time()
+            self._writer.alerts.append(AlertRow(now, at, level.value, title, text, None))
+            self._announcer.alert(level, title, text, at, now, webhook_url)
+        except Exception as error:  # the tracker never stops training
+            self._warn_once("", "alert", f"alert() failed: {type(error).__name__}: {error}")
+
+    def record_health_alert(self, kind: str, message: str, step: int | None = None, value: float | None = None) -> None:
+        """Record a health alert (level warn, title ``kind``: ``"nan_loss"``, ``"loss_spike"``, ...) and its value.
+
+        The webhook gets the first alert of each kind: a NaN loss repeats at every step, one message says it.
+        """
+        if self._not_recording is not None:
+            return
+        try:
+            now = time.time()
+            self._writer.alerts.append(AlertRow(now, step, AlertLevel.WARN.value, str(kind), str(message), value))
+            self._announcer.health(str(kind), str(message), step, now)
+        except Exception as error:
+            self._warn_once("", "health alert", f"recording a health alert failed: {type(error).__name__}: {error}")
+
+    def _convert(self, metrics: Mapping[str, Any], step: int | None, texts: bool = True) -> dict[str, float]:
+        """The numbers of ``metrics`` as floats; tables and (with ``texts``) strings are queued on the side.
+
+        The rest warns. Strings are queued at the step the call's numbers get (`log` resolves the same
+        step from the same arguments); a call of strings only advances the step here, since `log`
+        returns early on an empty record. So the numeric fast path of `log` pays nothing for texts.
+        """
         record = {}
+        strings = []
         for key, value in metrics.items():
             problem = key_problem(key)
             if problem is not None:
@@ -233,6 +315,14 @@ class Run:
                 if self._last_tables.get(key) != (at, data):  # TRL logs the same table again with its summary
                     self._last_tables[key] = (at, data)
                     self._writer.tables.append(TableRow(time.time(), at, key, data))
+                continue
+            if texts and type(value) is str:
+                strings.append((key, value))
+                continue
+            if texts and isinstance(value, (TextValue, StoredLater, list)) and _is_rich(value):
+                text = self._text_of(key, value)
+                if text is not None:
+                    strings.append((key, text))
                 continue
             try:
                 record[key] = coerce(value)
@@ -248,7 +338,57 @@ class Run:
                 self._warn_once(key, "value", f"metric {key!r} dropped: {type(error).__name__}: {error}")
                 continue
             self._known_keys.add(key)
+        if strings:
+            self._queue_texts(strings, step, advance=not record)
         return record
+
+    def _text_of(self, key: str, value: Any) -> str | None:
+        """The text a rich value is stored as (`Markdown`, `Html`, `Trace`, a list of traces); None: not stored."""
+        if isinstance(value, TextValue):
+            return value.text
+        if isinstance(value, list):  # TRL's async GRPO logs a list of traces under one key
+            return dumps([json.loads(trace.text) for trace in value])
+        self._warn(
+            (key, "media"),
+            f"{key!r} dropped: {type(value).__name__} values are not stored yet (stored: numbers, strings, tables, "
+            "and Markdown/Html/Trace as text; not yet: images, audio, video, 3D objects, histograms)",
+            stacklevel=5,  # the user's log() line: log -> _convert -> _text_of -> WarnOnce
+        )
+        return None
+
+    def _queue_texts(self, strings: list[tuple[str, str]], step: int | None, advance: bool) -> None:
+        """Queue a call's strings as text points at its step; ``advance``: the call has no numbers, step on here."""
+        if step is None:
+            at = self._next_step
+        elif type(step) is not int or not 0 <= step <= MAX_STEP:
+            at = self._check_step(step)
+        else:
+            at = step
+        now = time.time()
+        for key, value in strings:
+            self._writer.texts.append(TextRow(now, at, key, self._storable_text(key, value)))
+        if advance:
+            self._next_step = at + 1
+
+    def _storable_text(self, key: str, value: str) -> str:
+        """``value`` cut to the text limit, with lone surrogates (not UTF-8, so not storable) replaced; warns once."""
+        limit = self._max_text_chars
+        if len(value) > limit:
+            self._warn(
+                (key, "text length"),
+                f"text {key!r} has {len(value)} characters: only the first {limit} are kept "
+                "(set TRACKIO_MAX_TEXT_CHARS to keep more)",
+                stacklevel=5,  # the user's log() call
+            )
+            value = value[:limit]
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                message = f"text {key!r} is not valid Unicode (lone surrogates): they are stored as '?'"
+                self._warn((key, "text encoding"), message, stacklevel=5)
+                value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
 
     def _check_step(self, step: object) -> int:
         try:
@@ -265,6 +405,44 @@ class Run:
 
     def _warn_once(self, key: str, what: str, message: str) -> None:
         self._warn((key, what), message, stacklevel=4)
+
+    # -- artifacts (trackio's; the work is `artifacts.operations`) --------------------------------
+
+    def log_artifact(
+        self,
+        artifact_or_path: Any,
+        name: str | None = None,
+        type: str | None = None,  # noqa: A002 - trackio's name
+        aliases: list[str] | None = None,
+        overwrite: bool = False,
+    ) -> Any:
+        """Log an `Artifact`, or a file or folder, as an output of this run; returns the logged `Artifact`.
+
+        Its files' bytes are stored once each in the project's blob store and synced to the run's
+        dataset. ``aliases`` move to the version along with ``latest``; identical content logged
+        again is the same version. ``overwrite=True`` removes the artifact's other versions.
+        """
+        from ..artifacts import operations
+
+        return operations.log_artifact(
+            self._artifact_context("log_artifact"), artifact_or_path, name, type, aliases, overwrite
+        )
+
+    def use_artifact(self, artifact_or_name: Any, type: str | None = None) -> Any:  # noqa: A002 - trackio's name
+        """The artifact version ``"name"`` (latest), ``"name:v3"`` or ``"name:alias"`` names, recorded as an input.
+
+        Found in the project's store, else in the run's Hub dataset; `Artifact.download` writes its files.
+        """
+        from ..artifacts import operations
+
+        return operations.use_artifact(self._artifact_context("use_artifact"), artifact_or_name, type)
+
+    def _artifact_context(self, what: str) -> Any:
+        if self._finished or self._in_forked_child():
+            raise RuntimeError(f"{what}() on run {self.name!r}: the run is finished (or owned by another process)")
+        from ..artifacts.operations import RunContext
+
+        return RunContext(self._store, self.dir, self.project, self.uid, self.settings.get("dataset_id"))
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -301,16 +479,27 @@ class Run:
         )  # fmt: skip
         self._uploader.start()
 
+    def sample_system(self, interval: float, gpus: bool = True, host: bool = True) -> None:
+        """Record system metrics (`telemetry.system` keys) every ``interval`` seconds until `finish`."""
+        from ..telemetry.system import SystemSampler
+
+        if self._system_sampler is None:
+            record = lambda metrics, node: self.log_system(metrics, step=max(self._next_step - 1, 0))  # noqa: E731
+            self._system_sampler = SystemSampler(record, interval=interval, gpus=gpus, host=host).start()
+
     def sync_only_node(self, node: str) -> None:
         """In a multi-node job, sync only this node's (and untagged) system samples: other nodes send theirs."""
         if self._uploader is not None:
             self._uploader.own_node = node
 
-    def finish(self, status: str = "finished", timeout: float | None = DEFAULT_FINISH_TIMEOUT_S) -> None:
+    def finish(
+        self, status: str = "finished", timeout: float | None = DEFAULT_FINISH_TIMEOUT_S, *, reason: str | None = None
+    ) -> None:
         """Write what is buffered, mark the run ``status``, sync it a last time, and stop. Idempotent.
 
         ``timeout`` bounds the whole: what is not written or synced by then stays buffered or local
-        (``trackio-callback sync`` sends it later).
+        (``trackio-callback sync`` sends it later). With a webhook, it gets ``Run finished`` (info) or
+        ``Run crashed`` (error; ``reason``: why, e.g. the exception), within a few seconds at most.
         """
         if self._finished or self._in_forked_child():  # in a fork, the run is the owner's to finish
             return
@@ -318,6 +507,9 @@ class Run:
         self._not_recording = f"log() on the finished run {self.name!r} is ignored"
         deadline = None if timeout is None else time.monotonic() + timeout
         self._exit_hooks.unregister(self)
+        self._announce_end(status, reason)  # sent while the rest finishes
+        if self._system_sampler is not None:
+            self._system_sampler.stop()
         if not self._writer.close(None if self.observer else status, timeout):
             warnings.warn(
                 f"run {self.name!r}: {self._writer.unwritten} logged calls could not be written to {self.path} "
@@ -325,10 +517,20 @@ class Run:
                 TrackioWarning,
                 stacklevel=2,
             )
+            self._announcer.close(None if deadline is None else deadline - time.monotonic())
             return
         self._store.close()
         if self._uploader is not None:
             self._uploader.stop(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self._announcer.close(None if deadline is None else deadline - time.monotonic())
+
+    def _announce_end(self, status: str, reason: str | None) -> None:
+        if self.observer:  # another node's sampler: the run's own process reports its end
+            return
+        try:
+            self._announcer.end(status, reason, self._next_step - 1 if self._next_step > 0 else None, time.time())
+        except Exception as error:  # finishing must go on (the type only: a message could quote the URL)
+            logger.debug("queueing the end-of-run webhook message failed (%s)", type(error).__name__)
 
     @property
     def finished(self) -> bool:
@@ -357,7 +559,10 @@ class Run:
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
-        self.finish(status="finished" if kind is None else "crashed")
+        if kind is None:
+            self.finish(status="finished")
+        else:
+            self.finish(status="crashed", reason=crash_reason(kind, value))
         if _current is self:
             _set_current(None)
 
@@ -366,6 +571,13 @@ class Run:
 
 _current: Run | None = None
 exit_hooks = process_exit_hooks  # the name `TrackioCallback` uses
+
+
+def _is_rich(value: object) -> bool:
+    """A value of `media` (or a non-empty list of `Trace`): stored as text, or warned about, never as a number."""
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(item, Trace) for item in value)
+    return True
 
 
 def _set_current(run: Run | None) -> None:
@@ -378,18 +590,28 @@ def init(
     name: str | None = None,
     group: str | None = None,
     space_id: str | None = None,
+    server_url: str | None = None,
     dataset_id: str | None = None,
+    bucket_id: str | None = None,
     config: Mapping[str, Any] | None = None,
     resume: str = "never",
-    private: bool = True,
-    sync_every: float = 300,
+    settings: Any = None,  # noqa: ARG001 - trackio's (for wandb.init compatibility): not used, as in trackio
+    private: bool | None = None,
+    embed: bool = True,  # noqa: ARG001 - trackio embeds its dashboard in notebooks; here show() serves it
+    auto_log_gpu: bool | None = None,
+    gpu_log_interval: float = 10.0,
+    auto_log_cpu: bool | None = None,
+    cpu_log_interval: float = 10.0,
+    webhook_url: str | None = None,
+    webhook_min_level: Any = None,
     *,
+    sync_every: float = 300,
     dir: str | os.PathLike | None = None,  # noqa: A002 - the name users expect
     flush_every: float = 1.0,
     uid: str | None = None,
     space_sdk: str = "static",
 ) -> Run:
-    """Start (or resume) a run and make it the current one.
+    """Start (or resume) a run and make it the current one. trackio's parameters, in trackio's order.
 
     ``project`` defaults to ``$TRACKIO_PROJECT``, then ``"huggingface"``; ``space_id`` and
     ``dataset_id`` to ``$TRACKIO_SPACE_ID`` / ``$TRACKIO_DATASET_ID``; ``dir`` to ``$TRACKIO_DIR``,
@@ -399,13 +621,25 @@ def init(
     ``resume``: ``"never"`` starts a new run (a taken name gets a ``-2``, ``-3``, ... suffix, with a
     warning), ``"allow"`` continues the named run if it exists, ``"must"`` raises if it does not.
 
-    With a ``space_id``, the dashboard Space is created if missing (``private`` like the dataset)
-    and its files kept current: ``space_sdk="static"`` (free: the page reads the dataset in the
-    browser), or ``"gradio"`` / ``"docker"`` (runs the dashboard server; paid hardware).
+    With a ``space_id``, the dashboard Space is created if missing (``private`` like the dataset; both
+    private unless ``private=False``) and its files kept current: ``space_sdk="static"`` (free: the page
+    reads the dataset in the browser), or ``"gradio"`` / ``"docker"`` (runs the dashboard server).
+
+    System metrics (see `telemetry.system`): ``auto_log_cpu`` (default: on) samples CPU and memory every
+    ``cpu_log_interval`` seconds, ``auto_log_gpu`` (default: on when an NVIDIA GPU is visible) the GPUs
+    every ``gpu_log_interval`` seconds; ``$TRACKIO_SYSTEM_METRICS=off`` turns the defaults off.
+    ``webhook_url`` / ``webhook_min_level`` (or ``$TRACKIO_WEBHOOK_URL`` / ``$TRACKIO_WEBHOOK_MIN_LEVEL``):
+    where alerts are posted. ``server_url`` (a trackio server) is not supported and raises;
+    ``bucket_id`` is not used (a warning says so); ``settings`` and ``embed`` are accepted and not used.
     """
     validate_space_sdk(space_sdk)
-    if not isinstance(private, bool):
-        raise TypeError(f"private must be True or False, got {private!r}")
+    if server_url is not None:
+        raise UnsupportedFeatureError(
+            f"init(server_url={server_url!r}): trackio-callback does not send runs to a trackio server; runs "
+            "are written locally and synced to a Hub dataset: pass dataset_id= or space_id= instead"
+        )
+    if private is not None and not isinstance(private, bool):
+        raise TypeError(f"private must be True, False or None (private), got {private!r}")
     if (
         isinstance(sync_every, bool)
         or not isinstance(sync_every, (int, float))
@@ -415,8 +649,19 @@ def init(
             f"sync_every={sync_every!r}: use a number of seconds from {MIN_SYNC_EVERY_S} to {MAX_SYNC_EVERY_S} "
             "(the Hub limits how often a repo can be committed to)"
         )
-    space_id = settings.space_id(space_id)
-    dataset_id = settings.dataset_id(dataset_id)
+    from ..telemetry.manual import sampling_plan  # lazily: the core's import stays light
+
+    sampling = sampling_plan(auto_log_gpu, gpu_log_interval, auto_log_cpu, cpu_log_interval)
+    private = private is not False
+    if bucket_id is not None:
+        warnings.warn(
+            f"init(bucket_id={bucket_id!r}): Hugging Face Buckets are not used by trackio-callback; pass "
+            "dataset_id= (or space_id=, whose dataset is '<space_id>-dataset') to sync the run to the Hub",
+            TrackioWarning,
+            stacklevel=2,
+        )
+    space_id = settings_module.space_id(space_id)
+    dataset_id = settings_module.dataset_id(dataset_id)
     for label, value in (("space_id", space_id), ("dataset_id", dataset_id)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{label} must be a string like 'username/trackio', got {value!r}")
@@ -430,8 +675,9 @@ def init(
 
         target = repo.resolve(space_id, dataset_id)  # a missing or rejected HF_TOKEN stops here
         space_id, dataset_id = target.space_id, target.dataset_id
+    webhooks = {"webhook_url": webhook_url, "webhook_min_level": webhook_min_level}
     run = Run(
-        settings.project(project),
+        settings_module.project(project),
         name=name,
         group=group,
         config=config,
@@ -447,10 +693,13 @@ def init(
         },
         exit_hooks=exit_hooks,
         uid=uid,
+        **{key: value for key, value in webhooks.items() if value is not None},
     )
     if target is not None:
         space = (target.space_id, space_sdk) if target.space_id is not None else None
         run.start_sync(target.dataset_id, target.token, private=private, interval=sync_every, space=space)
+    if sampling is not None:
+        run.sample_system(*sampling)
     _set_current(run)
     return run
 
@@ -477,10 +726,17 @@ def require_run(what: str) -> Run:
 
 
 def log(metrics: Mapping[str, Any], step: int | None = None) -> None:
-    """Log to the current run (see `Run.log`)."""
+    """Log to the current run (see `Run.log`); without one, a warning (once per caller), never an error.
+
+    trackio raises here; this package warns instead, because TRL calls ``trackio.log`` from inside
+    training (its completions table) and the tracker never stops training.
+    """
     run = _current
     if run is None or run._finished:
-        run = require_run("log")
+        run = current_run()
+        if run is None:
+            warn_no_run("trackio.log()")
+            return
     run.log(metrics, step)
 
 

@@ -1,4 +1,4 @@
-"""`Table` (and a minimal `Image`): non-numeric values that ``log()`` stores next to the metrics.
+"""`Table`: rows of values that ``log()`` stores next to the metrics.
 
 TRL's GRPO/RLOO trainers log their sampled completions as
 ``trackio.log({"completions": trackio.Table(dataframe=df)})``; the table is stored with the run (as
@@ -28,6 +28,9 @@ class Table:
         data: Sequence[Sequence[Any]] | None = None,
         dataframe: Any = None,
         rows: Sequence[Sequence[Any]] | None = None,
+        optional: bool | list[bool] = True,  # noqa: ARG002 - trackio's (W&B's column checks): not used, as in trackio
+        allow_mixed_types: bool = False,  # noqa: ARG002 - likewise
+        log_mode: str | None = "IMMUTABLE",  # noqa: ARG002 - likewise
     ):
         if dataframe is not None:
             if columns is not None or data is not None or rows is not None:
@@ -49,19 +52,6 @@ class Table:
 
     def to_json(self) -> str:
         return dumps({"columns": self.columns, "rows": self.rows})
-
-
-class Image:
-    """Placeholder for ``trackio.Image``: records the image's size and caption, not its pixels."""
-
-    def __init__(self, value: Any = None, caption: str | None = None, **_: Any):
-        self.caption = caption
-        size = getattr(value, "size", None)  # PIL images: (width, height)
-        shape = getattr(value, "shape", None)  # arrays and tensors
-        self.description = f"image {tuple(size) if isinstance(size, tuple) else tuple(shape or ())}"
-
-    def __str__(self) -> str:
-        return f"<{self.description}{': ' + self.caption if self.caption else ''}>"
 
 
 def _cell(value: Any) -> Any:

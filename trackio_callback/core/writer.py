@@ -28,7 +28,7 @@ from collections.abc import Callable
 
 from .. import settings
 from ..errors import TrackioWarning
-from ..store import AlertRow, RunUpdate, Store, SystemSample, TableRow
+from ..store import AlertRow, RunUpdate, Store, SystemSample, TableRow, TextRow
 from ..store.batch import BATCH_LIMIT, Call, build_batches
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class Writer:
         self.system: deque[SystemSample] = deque()
         self.tables: deque[TableRow] = deque()
         self.alerts: deque[AlertRow] = deque()
+        self.texts: deque[TextRow] = deque()
         self._control: deque[tuple] = deque()
         # JSON documents of the run row ("config", "summary") and which changed since the last write.
         self._snapshots = snapshots or {}
@@ -71,6 +72,7 @@ class Writer:
         self._pending_system: list[SystemSample] = []
         self._pending_tables: list[TableRow] = []
         self._pending_alerts: list[AlertRow] = []
+        self._pending_texts: list[TextRow] = []
         self._pending_events: list[threading.Event] = []
         self._small_batches = 0
         self._last_write = time.monotonic()
@@ -133,10 +135,17 @@ class Writer:
         self._pending_system.extend(_drain(self.system))
         self._pending_tables.extend(_drain(self.tables))
         self._pending_alerts.extend(_drain(self.alerts))
+        self._pending_texts.extend(_drain(self.texts))
         if self._failing:
             self._bound_memory()
         heartbeat_due = time.monotonic() - self._last_write > HEARTBEAT_S
-        pending = self._pending_calls or self._pending_system or self._pending_tables or self._pending_alerts
+        pending = (
+            self._pending_calls
+            or self._pending_system
+            or self._pending_tables
+            or self._pending_alerts
+            or self._pending_texts
+        )
         if not (pending or self._dirty or controls or heartbeat_due):
             return
         # What was dropped is told with the data that follows it: the alert goes in the same write.
@@ -150,7 +159,7 @@ class Writer:
                 self._pending_alerts.remove(dropped_alert)
             raise
         if dropped_alert is not None:
-            warnings.warn(f"trackio-callback writes again; {dropped_alert.message}", TrackioWarning, stacklevel=1)
+            warnings.warn(f"trackio-callback writes again; {dropped_alert.text}", TrackioWarning, stacklevel=1)
             self.dropped = 0
         self._failing = False
         if self._closing is not None:
@@ -175,7 +184,13 @@ class Writer:
         )
         try:
             self.store.append(
-                self.run_id, batches, self._pending_system, update, self._pending_tables, self._pending_alerts
+                self.run_id,
+                batches,
+                self._pending_system,
+                update,
+                self._pending_tables,
+                self._pending_alerts,
+                texts=self._pending_texts,
             )
         except BaseException:
             self._dirty |= dirty
@@ -186,6 +201,7 @@ class Writer:
         self._pending_system = []
         self._pending_tables = []
         self._pending_alerts = []
+        self._pending_texts = []
         self._small_batches += sum(1 for b in batches if b.size < SMALL_BATCH)
         if closing is not None or self._small_batches >= COMPACT_EVERY:
             self._small_batches = 0
@@ -209,20 +225,20 @@ class Writer:
                 TrackioWarning,
                 stacklevel=1,
             )
-        for name in ("_pending_system", "_pending_tables", "_pending_alerts"):
+        for name in ("_pending_system", "_pending_tables", "_pending_alerts", "_pending_texts"):
             items = getattr(self, name)
             if len(items) > self.max_buffered:
                 self.dropped += len(items) - self.max_buffered
                 setattr(self, name, items[-self.max_buffered :])
 
     def _dropped_alert(self) -> AlertRow:
-        """The run's ``storage_failure`` alert: how many calls or samples were dropped to bound memory."""
+        """The run's ``storage_failure`` alert (an error): how many calls or samples were dropped to bound memory."""
         message = (
             f"{self.dropped} logged calls or samples were dropped while {self.store.path} could not be written "
             f"(memory is bounded at {self.max_buffered} waiting calls)"
         )
         step = self._pending_calls[-1][0] if self._pending_calls else None
-        return AlertRow(time.time(), step, "storage_failure", message, float(self.dropped))
+        return AlertRow(time.time(), step, "error", "storage_failure", message, float(self.dropped))
 
     def _warn_failure(self, error: Exception) -> None:
         if not self._failing:

@@ -12,7 +12,8 @@ _DESCRIPTIONS = {
     "metrics": "one row per logged value: project, run_id, run_name, seq, step, timestamp, key, value",
     "system": "GPU/CPU/memory samples: project, run_id, run_name, seq, timestamp, step, node, key, value",
     "tables": "logged tables (e.g. TRL completions): project, run_id, run_name, seq, step, timestamp, key, data",
-    "alerts": "health alerts: project, run_id, run_name, seq, step, timestamp, kind, message, value",
+    "alerts": "alerts: project, run_id, run_name, seq, step, timestamp, level, title, text, value",
+    "texts": "logged strings (e.g. generations): project, run_id, run_name, seq, step, timestamp, key, value",
     "runs": "one row per run: name, group, status, times, last step, config, summary (JSON)",
 }
 

@@ -20,7 +20,9 @@ def sync(
     """Sync every run (of ``project``, else of every project) to its dataset, or to ``dataset_id``.
 
     A run's dataset is the one it was started with (``init(space_id=..., dataset_id=...)``); runs
-    that had none are synced only when ``dataset_id`` is given. Returns ``{"<project> -> <dataset>": result}``.
+    that had none are synced only when ``dataset_id`` is given. A dataset that holds runs deleted from
+    (or moved out of) the project is synced too, which deletes their files there.
+    Returns ``{"<project> -> <dataset>": result}``.
     Without ``project``, a project file that does not open (`Reader.readable_projects`) is skipped.
     """
     token = find_token()
@@ -39,6 +41,9 @@ def sync(
                 target = dataset_id or run["settings"].get("dataset_id")
                 if target:
                     targets.setdefault(target, []).append(run)
+            for target in reader.store(name).removal_datasets():  # deleted or moved runs' files leave these
+                if dataset_id in (None, target):
+                    targets.setdefault(target, [])
             for target, runs in targets.items():
                 private = all(run["settings"].get("private", True) is not False for run in runs)
                 uids = [run["uid"] for run in runs]

@@ -7,7 +7,8 @@ goes is `layout`'s; its columns::
     metrics   project, run_id, run_name, seq, step, timestamp, key, value
     system    project, run_id, run_name, seq, timestamp, step, node, key, value
     tables    project, run_id, run_name, seq, step, timestamp, key, data (JSON)
-    alerts    project, run_id, run_name, seq, step, timestamp, kind, message, value
+    alerts    project, run_id, run_name, seq, step, timestamp, level, title, text, value
+    texts     project, run_id, run_name, seq, step, timestamp, key, value (the logged string)
     runs      one row: name, group, status, times, last step, config, summary, settings (JSON)
 
 ``run_id`` is the run's uid (unique across machines); ``seq`` numbers a run's ``log()`` calls (for
@@ -26,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..store import AlertRow, RunRow, Store, SystemValue, TableRow
+from ..store import AlertRow, RunRow, Store, SystemValue, TableRow, TextRow
 from ..store.codec import to_micros
 from ..utils.jsontext import dumps
 from .layout import KINDS
@@ -57,10 +58,14 @@ SCHEMAS: dict[str, pa.Schema] = {
             *_ID_COLUMNS,
             ("step", pa.int64()),
             ("timestamp", _TIMESTAMP),
-            ("kind", pa.string()),
-            ("message", pa.string()),
+            ("level", pa.string()),
+            ("title", pa.string()),
+            ("text", pa.string()),
             ("value", pa.float64()),
         ]
+    ),
+    "texts": pa.schema(
+        [*_ID_COLUMNS, ("step", pa.int64()), ("timestamp", _TIMESTAMP), ("key", pa.string()), ("value", pa.string())]
     ),
     "runs": pa.schema(
         [
@@ -79,7 +84,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
-_DICTIONARY = ["project", "run_id", "run_name", "key", "node", "kind", "group", "status"]
+_DICTIONARY = ["project", "run_id", "run_name", "key", "node", "level", "title", "group", "status"]
 _ENCODINGS = {
     "seq": "DELTA_BINARY_PACKED",
     "step": "DELTA_BINARY_PACKED",
@@ -118,6 +123,8 @@ def kind_table(
         columns = _columns(kind, store.table_rows(run.id, after_seq, until_seq))
     elif kind == "alerts":
         columns = _columns(kind, store.alert_rows(run.id, after_seq, until_seq))
+    elif kind == "texts":
+        columns = _columns(kind, store.text_rows(run.id, after_seq, until_seq))
     else:
         raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
     count = len(columns["seq"])
@@ -125,7 +132,7 @@ def kind_table(
     table = _table(kind, arrays)
     # Rows of one call side by side: their timestamps (and steps) repeat, which delta encoding and
     # zstd reduce to almost nothing; sorting by key instead would store each call's time once per key.
-    return table.sort_by([("seq", "ascending"), ("key" if kind != "alerts" else "kind", "ascending")])
+    return table.sort_by([("seq", "ascending"), ("key" if kind != "alerts" else "title", "ascending")])
 
 
 def run_table(project: str, run: RunRow) -> pa.Table:
@@ -164,12 +171,15 @@ def parquet_bytes(table: pa.Table) -> bytes:
         buffer,
         compression="zstd",
         use_dictionary=[c for c in _DICTIONARY if c in names],
-        column_encoding={c: e for c, e in _ENCODINGS.items() if c in names},
+        # Numbers only: a texts file's "value" is a string, which byte-stream-split cannot encode.
+        column_encoding={
+            c: e for c, e in _ENCODINGS.items() if c in names and not pa.types.is_string(table.schema.field(c).type)
+        },
     )
     return buffer.getvalue()
 
 
-def _columns(kind: str, rows: list[SystemValue] | list[TableRow] | list[AlertRow]) -> dict[str, list]:
+def _columns(kind: str, rows: list[SystemValue] | list[TableRow] | list[AlertRow] | list[TextRow]) -> dict[str, list]:
     """The `SCHEMAS` [kind] columns of stored rows (`store.rows` types), taken by field name; times in µs."""
     names = SCHEMAS[kind].names[len(_RUN_IDS) :]
     columns = {name: [getattr(row, name) for row in rows] for name in names}

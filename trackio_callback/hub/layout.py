@@ -6,21 +6,28 @@
     system/<project>/<run uid>[/<node>]/<first>-<last>.parquet      (<node>: another node's samples)
     tables/<project>/<run uid>/<first>-<last>.parquet
     alerts/<project>/<run uid>/<first>-<last>.parquet
+    texts/<project>/<run uid>/<first>-<last>.parquet
     runs/<project>/<run uid>.parquet
+    artifacts/<project>/blobs/<sha256>                              (the bytes of artifacts' and saved files)
+    artifacts/<project>/artifacts/<artifact name>.json              (an artifact: versions, manifests, aliases)
+    artifacts/<project>/uses/<run uid>.json                         (the versions a run logged and used)
+    files/<project>/<path>                                          (a file save() kept, at its relative path)
 
 `parse` reads a path back. The static Space's page parses the same paths in JavaScript
-(``server/static/sources.js``); ``tests/test_static_js.py`` checks the two agree.
+(``server/static/sources.js``); ``tests/test_static_js.py`` checks the two agree. The artifacts' and
+files' paths are outside both (`parse` answers None; `parse_artifact_file` reads them): the page reads none.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
-KINDS = ("metrics", "system", "tables", "alerts")
+KINDS = ("metrics", "system", "tables", "alerts", "texts")
 SEQ_DIGITS = 12
 
-_SHARD = re.compile(r"(metrics|system|tables|alerts)/([^/]+)/([^/]+)(?:/([^/]+))?/([0-9]+)-([0-9]+)\.parquet")
+_SHARD = re.compile(r"(metrics|system|tables|alerts|texts)/([^/]+)/([^/]+)(?:/([^/]+))?/([0-9]+)-([0-9]+)\.parquet")
 _RUN = re.compile(r"runs/([^/]+)/([^/]+)\.parquet")
 
 
@@ -57,3 +64,63 @@ def parse(path: str) -> DatasetFile | None:
     if run:
         return DatasetFile("runs", run.group(1), run.group(2))
     return None
+
+
+# -- artifacts and saved files (not Parquet: the page reads none of them) --------------------------------
+
+_ARTIFACT_FILE = re.compile(r"artifacts/([^/]+)/(blobs|artifacts|uses)/([^/]+)")
+_SAVED_FILE = re.compile(r"files/([^/]+)/(.+)")
+
+
+class ArtifactFile(NamedTuple):
+    """An artifacts or files path, read back: ``kind`` is ``blob`` (``key``: the sha256), ``artifact`` (the
+    artifact's name), ``uses`` (the run's uid) or ``file`` (the saved file's relative path)."""
+
+    kind: str
+    project: str
+    key: str
+
+
+def artifact_blob_path(project: str, digest: str) -> str:
+    return f"artifacts/{project}/blobs/{digest}"
+
+
+def artifact_path(project: str, name: str) -> str:
+    return f"artifacts/{project}/artifacts/{name}.json"
+
+
+def artifact_uses_path(project: str, run_uid: str) -> str:
+    return f"artifacts/{project}/uses/{run_uid}.json"
+
+
+def saved_file_path(project: str, path: str) -> str:
+    return f"files/{project}/{path}"
+
+
+def parse_artifact_file(path: str) -> ArtifactFile | None:
+    """The artifacts or files path ``path`` names, or None."""
+    found = _ARTIFACT_FILE.fullmatch(path)
+    if found:
+        project, folder, name = found.groups()
+        if folder == "blobs":
+            return ArtifactFile("blob", project, name)
+        if name.endswith(".json") and len(name) > len(".json"):
+            return ArtifactFile("artifact" if folder == "artifacts" else "uses", project, name[: -len(".json")])
+        return None
+    found = _SAVED_FILE.fullmatch(path)
+    if found:
+        return ArtifactFile("file", found.group(1), found.group(2))
+    return None
+
+
+def run_files(paths: Iterable[str], project: str, run_uid: str) -> list[str]:
+    """The files of one run of ``project`` among ``paths``, sorted: its runs file, its artifact lineage, and
+    every file in a ``<kind>/<project>/<run uid>/`` folder (an observer node's too). Compared part by part,
+    so another run's or another project's files never match; artifacts' bytes and saved files are the project's."""
+    own = {run_path(project, run_uid), artifact_uses_path(project, run_uid)}
+    found = []
+    for path in paths:
+        parts = path.split("/")
+        if path in own or (len(parts) > 3 and parts[0] in KINDS and parts[1:3] == [project, run_uid]):
+            found.append(path)
+    return sorted(found)

@@ -29,6 +29,8 @@ PULL_EVERY_S = 30.0
 class DatasetMirror:
     """Keeps a local copy of a trackio-callback Hub dataset, pulling it again every ``every`` seconds.
 
+    A run the dataset no longer holds (deleted, moved to another project) leaves the copy at the next pull.
+
     The first `pull` runs in the caller (`of` does it, so a dashboard opens with data); `start` then pulls in a
     daemon thread until `stop`. A failed pull warns once and is retried on the next round.
 
@@ -70,7 +72,7 @@ class DatasetMirror:
         from .pull import pull
 
         try:
-            counts = pull(self.dataset_id, self.directory, project=self.project)
+            counts = pull(self.dataset_id, self.directory, project=self.project, prune=True)  # a copy: runs go too
         except Exception as error:  # the Hub may be down for a while: keep serving what we have
             self.last_error = error
             self._warned("pull", f"pulling {self.dataset_id} failed ({error}); retrying")

@@ -4,10 +4,11 @@ The dataset's Parquet files (see `layout` and `export`) are downloaded at one co
 into the project files of ``directory`` (`store.files`). Runs are matched by uid: a run not here is
 created with the same uid (a name taken by another run gets a ``-2``, ``-3``, ... suffix), a run
 already here gets only what it lacks. Metrics continue the run's ``log()`` calls (``seq``): calls
-after the local last one are imported up to the first gap. System metrics, tables and alerts rows
+after the local last one are imported up to the first gap. System metrics, tables, alerts and texts rows
 are numbered within their run too (their ``seq``): those after the local last one are imported with
 their numbers, so every store that holds a run numbers its rows alike, and a run resumed here
-continues the numbering. Pulling twice changes nothing, and a later ``sync`` of the store to the same
+continues the numbering. The projects' artifacts come too (their documents: `artifacts.remote`; the bytes
+when downloaded). Pulling twice changes nothing, and a later ``sync`` of the store to the same
 dataset sends nothing back.
 
 Example::
@@ -16,11 +17,12 @@ Example::
 
     pull("alice/trackio-dataset")  # every project, into the default storage dir
     pull("alice/trackio-dataset", directory="runs", project="demo")
-    # {"runs": 2, "metrics": 12000, "system": 340, "tables": 3, "alerts": 1}
+    # {"runs": 2, "metrics": 12000, "system": 340, "tables": 3, "alerts": 1, "texts": 20}
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -35,7 +37,8 @@ import pyarrow.parquet as pq
 from huggingface_hub import HfApi, snapshot_download
 
 from .. import settings
-from ..store import AlertRow, RunRow, Store, SystemSample, TableRow, files
+from ..errors import InvalidNameError, RunInUseError
+from ..store import AlertRow, RunRow, Store, SystemSample, TableRow, TextRow, files
 from ..store.batch import Call, build_batches
 from ..store.codec import to_micros, to_seconds
 from ..store.files import validate_project
@@ -46,7 +49,7 @@ from .repo import find_token, resolve
 
 logger = logging.getLogger(__name__)
 
-OTHER_KINDS = ("system", "tables", "alerts")  # rows (not calls) numbered within their run
+OTHER_KINDS = ("system", "tables", "alerts", "texts")  # rows (not calls) numbered within their run
 
 
 @dataclass
@@ -80,10 +83,15 @@ def pull(
     project: str | None = None,
     endpoint: str | None = None,
     token: str | None = None,
+    prune: bool = False,
 ) -> dict[str, int]:
     """Import the runs of the Hub dataset ``dataset_id`` (of ``project``, else all) into ``directory``.
 
-    Returns how much was new: ``{"runs": runs created, "metrics": points, "system", "tables", "alerts": rows}``.
+    A run deleted from (or moved out of) a local project is never imported into it again. ``prune`` (a
+    mirror): a run that came from the dataset and that it no longer holds is deleted here too.
+
+    Returns how much was new: ``{"runs": runs created, "metrics": points, "system", "tables", "alerts",
+    "texts": rows}``.
     """
     token = token if token is not None else find_token()
     if "/" not in dataset_id:
@@ -92,14 +100,16 @@ def pull(
         validate_project(project)
     api = HfApi(endpoint=endpoint, token=token)
     revision = api.dataset_info(dataset_id).sha
-    remote_runs = _remote_runs(api.list_repo_files(dataset_id, repo_type="dataset", revision=revision), project)
-    counts = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0}
+    listing = api.list_repo_files(dataset_id, repo_type="dataset", revision=revision)
+    remote_runs = _remote_runs(listing, project)
+    counts = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0, "texts": 0}
     folder = settings.storage_dir(directory)
     with tempfile.TemporaryDirectory(prefix="trackio-pull-") as tmp:
         for name, runs in remote_runs.items():
             store = Store(files.project_path(folder, name))
             try:
-                plans = [_plan(store, dataset_id, uid, remote) for uid, remote in runs.items()]
+                removed = {r.uid for r in store.removed_runs()}  # deleted or moved away here: never brought back
+                plans = [_plan(store, dataset_id, uid, remote) for uid, remote in runs.items() if uid not in removed]
                 paths = [path for plan in plans for path in plan.files()]
                 snapshot_download(
                     dataset_id,
@@ -115,7 +125,48 @@ def pull(
                     _import_run(store, dataset_id, name, plan, Path(tmp), counts)
             finally:
                 store.close()
+    _import_artifacts(folder, dataset_id, listing, project, revision, token, endpoint)
+    if prune:
+        _prune(folder, dataset_id, listing, project)
     return counts
+
+
+def _import_artifacts(
+    folder: Path, dataset_id: str, listing: list[str], project: str | None, revision: str, token, endpoint
+) -> None:
+    """The artifacts' documents and lineage of each project (`artifacts.remote`); blobs come when downloaded."""
+    from ..artifacts.remote import import_artifacts
+
+    found = {file.project for file in map(layout.parse_artifact_file, listing) if file is not None}
+    for name in sorted(found if project is None else found & {project}):
+        if not _valid_project(name):
+            continue
+        store = Store(files.project_path(folder, name))
+        try:
+            import_artifacts(dataset_id, name, store, paths=listing, revision=revision, token=token, endpoint=endpoint)
+        finally:
+            store.close()
+
+
+def _prune(folder: Path, dataset_id: str, listing: list[str], project: str | None) -> None:
+    """Delete the local runs that came from ``dataset_id`` (the ledger has them there) and that it no longer holds."""
+    held = {(file.project, file.run_uid) for file in map(layout.parse, listing) if file is not None}
+    for name in [project] if project is not None else files.projects(folder):
+        path = files.project_path(folder, name)
+        if not path.exists():
+            continue
+        store = Store(path, create=False)
+        try:
+            came = {uid for uid, _ in store.sync_state(dataset_id)}
+            for run in store.runs():
+                if run.uid in came and (name, run.uid) not in held:
+                    try:
+                        store.forget_run(run.id)
+                        logger.info("run %s of project %s left %s: deleted here", run.name, name, dataset_id)
+                    except RunInUseError:  # written here: this store's own now
+                        continue
+        finally:
+            store.close()
 
 
 # -- what the dataset holds -------------------------------------------------------------------------
@@ -223,11 +274,11 @@ def _import_data(
         for r in rows["system"]
     ]
     tables = [TableRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["data"], r["seq"]) for r in rows["tables"]]
-    alerts = [
-        AlertRow(to_seconds(r["timestamp"]), r["step"], r["kind"], r["message"], r["value"], r["seq"])
-        for r in rows["alerts"]
+    alerts = [_alert(r) for r in rows["alerts"]]
+    texts = [TextRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["value"], r["seq"]) for r in rows["texts"]]
+    times = [c[1] for c in calls[-1:]] + [
+        row.timestamp for row in (*system[-1:], *tables[-1:], *alerts[-1:], *texts[-1:])
     ]
-    times = [c[1] for c in calls[-1:]] + [row.timestamp for row in (*system[-1:], *tables[-1:], *alerts[-1:])]
     done = store.append_imported(
         local.id,
         dataset_id,
@@ -238,6 +289,7 @@ def _import_data(
         expected_last={"metrics": plan.metrics_after, **plan.after},
         last_step=calls[-1][0] if calls else None,
         heartbeat_at=max([local.heartbeat_at, *times]),
+        texts=texts,
     )
     if not done:
         logger.warning("run %s changed while it was pulled: skipped, pull again to import it", plan.uid)
@@ -245,6 +297,15 @@ def _import_data(
     counts["metrics"] += sum(len(c[2]) for c in calls)
     for kind in OTHER_KINDS:
         counts[kind] += len(rows[kind])
+
+
+def _alert(row: dict[str, Any]) -> AlertRow:
+    """An alerts file's row; files synced before schema 7 hold ``kind`` and ``message`` (a health alert's)."""
+    if "title" in row:
+        level, title, text = row["level"], row["title"], row["text"]
+    else:
+        level, title, text = "error" if row["kind"] == "storage_failure" else "warn", row["kind"], row["message"]
+    return AlertRow(to_seconds(row["timestamp"]), row["step"], level, title, text, row["value"], row["seq"])
 
 
 def _calls(rows: list[dict[str, Any]], after: int) -> list[Call]:
@@ -278,6 +339,9 @@ def _import_metadata(store: Store, dataset_id: str, project: str, uid: str, meta
             heartbeat_at=remote.finished_at or local.heartbeat_at,
         )
         local = store.run_by_uid(uid)
+    if clean and remote.next_seq >= local.next_seq and remote.name != local.name and store.run(remote.name) is None:
+        with contextlib.suppress(InvalidNameError, RunInUseError):  # taken meanwhile, or written here: kept
+            local = store.rename_run(local.id, remote.name)  # renamed where it was synced from
     digest = export.run_digest(project, local)
     if digest == export.run_digest(project, remote):  # the runs file already says what this store would send
         store.confirm_sync(dataset_id, {}, {uid: digest}, [])

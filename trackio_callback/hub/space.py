@@ -91,6 +91,8 @@ class SpaceDeployer:
         sdk: str = "static",
         private: bool = True,
         dataset_private: bool = True,
+        revision: str | None = None,
+        project: str | None = None,
     ):
         self.api = api
         self.space_id = space_id
@@ -98,11 +100,17 @@ class SpaceDeployer:
         self.sdk = validate_space_sdk(sdk)
         self.private = private
         self.dataset_private = dataset_private
+        self.revision = revision  # a dataset commit: a snapshot (`publish.freeze`); None follows the dataset
+        self.project = project  # the project the page opens (a snapshot is of one project)
 
     def files(self) -> dict[str, bytes]:
         """Every file the Space should hold."""
         if self.sdk == "static":
             config = {"mode": "hub", "dataset_id": self.dataset_id, "hub": self.api.endpoint.rstrip("/")}
+            if self.revision is not None:
+                config["revision"] = self.revision
+            if self.project is not None:
+                config["project"] = self.project
             files = front_end_files()
             files["config.json"] = (json.dumps(config, indent=2) + "\n").encode()
         else:
@@ -161,6 +169,8 @@ class SpaceDeployer:
             "Made by [trackio-callback](https://pypi.org/project/trackio-callback/): charts of every run",
             "synced to the dataset, updated while they train.",
         ]
+        if self.revision is not None:
+            lines += ["", f"A snapshot: it shows the dataset as it was at commit `{self.revision}`."]
         if self.sdk == "static" and self.dataset_private:
             lines += ["", "The dataset is private: sign in with Hugging Face on the page to read it."]
         return str(SpaceCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n"))

@@ -32,7 +32,7 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, TypeVar
@@ -46,12 +46,13 @@ from huggingface_hub.utils.sha import git_hash
 
 from ..errors import PermanentSyncError, TransientSyncError
 from ..store import RunRow, Store, SyncedFile
+from ..store.files import sync_lock_path
 from ..store.rows import NO_SYNC
 from ..store.runs import derived_status
 from ..utils.crashpoints import reached
 from ..utils.retry import retry
 from ..utils.warn import WarnOnce
-from . import export, layout
+from . import artifact_sync, export, layout
 from .card import dataset_card
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ class SyncResult:
     files: list[str] = field(default_factory=list)
     bytes_sent: int = 0
     rows: int = 0
+    removed: list[str] = field(default_factory=list)  # files of deleted or moved runs deleted from the dataset
 
 
 class Uploader:
@@ -221,6 +223,7 @@ class Uploader:
 
     def _sync(self, store: Store, deadline: float) -> SyncResult:
         """Plan what the dataset lacks, then send it in commits of at most `MAX_FILES_PER_COMMIT` files."""
+        removed = [] if self.node else self._remove_runs(store, deadline)  # first: a run moved back is sent anew
         state = store.sync_state(self.dataset_id)
         pending: dict[tuple[str, str], list[SyncedFile]] = {}
         for file in store.pending_files(self.dataset_id):
@@ -237,14 +240,25 @@ class Uploader:
                 planned += [_Planned(run, kind, f.first_seq, f.last_seq, path=f.path) for f in resend]
                 start = max([mark.synced_seq, *(f.last_seq for f in resend)]) + 1
                 if mark.pending_seq is not None and not resend:  # a store from before schema 6
-                    planned += [_Planned(run, kind, low, high) for low, high in _split(start, mark.pending_seq)]
+                    planned += [_Planned(run, kind, low, high) for low, high in _split(start, mark.pending_seq, kind)]
                     start = max(start, mark.pending_seq + 1)
-                planned += [_Planned(run, kind, low, high) for low, high in _split(start, last[kind])]
+                planned += [_Planned(run, kind, low, high) for low, high in _split(start, last[kind], kind)]
             digest = export.run_digest(self.project, run)
             if not self.node and state.get((run.uid, "runs"), NO_SYNC).digest != digest:
                 planned.append(_Planned(run, "runs", digest=digest))
         reached("sync:planned")
-        result = SyncResult(committed=False)
+        result = SyncResult(committed=bool(removed), removed=removed)
+        if not self.node:  # the artifacts and saved files are the main process's to send, before the runs' files
+            sent = artifact_sync.send(
+                store, self.project, self.dataset_id, self.api,
+                commit=lambda operations, message: self._commit(operations, message, deadline),
+                hub_call=lambda call: self._retrying(call, deadline),
+                ensure_repo=lambda: self._ensure_repo(deadline),
+                warn=lambda key, message: self._warn_once(key, message, stacklevel=4),
+            )  # fmt: skip
+            result.committed |= bool(sent.files)
+            result.files += sent.files
+            result.bytes_sent += sent.bytes
         for commit in _commits(planned, rows_per_call):
             self._send(store, commit, deadline, result)
         return result
@@ -338,13 +352,39 @@ class Uploader:
             return export.kind_table(store, self.project, run, kind, low - 1, high, node=self.node, untagged=False)
         return export.kind_table(store, self.project, run, kind, low - 1, high, node=self.own_node)
 
-    def _card(self, store: Store, new_files: list[SyncedFile]) -> CommitOperationAdd:
-        kinds = {f.kind.split("@")[0] for f in [*store.synced_files(self.dataset_id), *new_files]}
+    def _card(self, store: Store, new_files: list[SyncedFile], gone: Collection[str] = ()) -> CommitOperationAdd:
+        """The dataset card; ``gone``: uids of runs whose files the commit deletes."""
+        synced = [f for f in store.synced_files(self.dataset_id) if f.run_uid not in gone]
+        kinds = {f.kind.split("@")[0] for f in [*synced, *new_files]}
         runs = [
             {"project": self.project, "name": r.name, "group": r.group, "status": r.status, "last_step": r.last_step}
             for r in self._runs(store)
         ]
         return CommitOperationAdd("README.md", dataset_card(self.dataset_id, kinds, runs).encode())
+
+    def _remove_runs(self, store: Store, deadline: float) -> list[str]:
+        """Delete from the dataset the files of runs removed from this project (deleted, moved away), in one commit,
+        then forget them in the ledger.
+
+        The files are found in the dataset's listing (`layout.run_files`: exactly the run's), so a commit whose
+        answer was lost, or a file another store sent, is seen as it is; a fault leaves the removal for the next sync.
+        """
+        uids = store.pending_removals(self.dataset_id)
+        if not uids:
+            return []
+        self._ensure_repo(deadline)
+        listing = self._retrying(lambda: self.api.list_repo_files(self.dataset_id, repo_type="dataset"), deadline)
+        paths = [path for uid in uids for path in layout.run_files(listing, self.project, uid)]
+        if paths:
+            operations: list = [CommitOperationDelete(path) for path in paths]
+            if self.run_uids is None:  # the card lists the uploader's runs: only one syncing them all rewrites it
+                operations.append(self._card(store, [], gone=uids))
+            self._commit(operations, f"trackio-callback: remove {len(uids)} runs of {self.project}", deadline)
+            reached("remove:applied")
+        for uid in uids:
+            store.finish_removal(self.dataset_id, uid)
+        reached("remove:confirmed")
+        return paths
 
     def _compact_finished(self, store: Store, deadline: float) -> None:
         """Merge a finished run's shards into as few files as `_split` allows (idempotent: fixed paths)."""
@@ -358,7 +398,7 @@ class Uploader:
             operations, files, deleted, spans = [], [], [], []
             for kind in layout.KINDS:
                 for mine in _contiguous([f for f in shards if f.kind == kind]):
-                    merged = _split(mine[0].first_seq, mine[-1].last_seq)
+                    merged = _split(mine[0].first_seq, mine[-1].last_seq, kind)
                     if len(mine) > len(merged):
                         self._merge(store, run, kind, mine, merged, operations, files, deleted)
                         spans.append((kind, mine[0].first_seq, mine[-1].last_seq))
@@ -455,6 +495,10 @@ class Uploader:
 
 
 MAX_SEQS_PER_FILE = 25_000  # a file covers at most this many seqs: bounds the uploader's memory
+# Texts are up to settings.MAX_TEXT_CHARS each, not 8 bytes: fewer per file, and each weighs as many
+# numeric rows in a commit's budget (typical generations are a few kB).
+MAX_TEXTS_PER_FILE = 1_000
+TEXT_ROW_WEIGHT = 100.0
 MAX_FILES_PER_COMMIT = 50  # a long offline run is sent in several commits, each a consistent prefix
 # A commit's files are held in memory until it is sent (~5 MB per million rows, plus what exporting
 # them leaves in Python's and Arrow's pools): commits stop at about this many rows, whatever the number
@@ -474,7 +518,7 @@ def _commits(planned: list[_Planned], rows_per_call: dict[int, float]) -> list[l
     current: list[_Planned] = []
     rows = 0.0
     for item in planned:
-        weight = rows_per_call[item.run.id] if item.kind == "metrics" else 1.0
+        weight = {"metrics": rows_per_call[item.run.id], "texts": TEXT_ROW_WEIGHT}.get(item.kind, 1.0)
         size = 1.0 if item.kind == "runs" else (item.high - item.low + 1) * weight
         if current and (len(current) >= MAX_FILES_PER_COMMIT or rows + size > MAX_ROWS_PER_COMMIT):
             commits.append(current)
@@ -510,14 +554,14 @@ def _inside(paths: set[str], run_uid: str, spans: list[tuple[str, int, int]]) ->
     return found
 
 
-def _split(low: int, high: int) -> list[tuple[int, int]]:
-    """``low..high`` cut at fixed offsets from ``low`` into files of at most `MAX_SEQS_PER_FILE` seqs."""
-    return [(s, min(s + MAX_SEQS_PER_FILE - 1, high)) for s in range(low, high + 1, MAX_SEQS_PER_FILE)]
+def _split(low: int, high: int, kind: str = "metrics") -> list[tuple[int, int]]:
+    """``low..high`` cut at fixed offsets from ``low`` into files of at most the kind's span of seqs.
 
-
-def sync_lock_path(store_path: Path) -> Path:
-    """The lock file of a store's syncs: beside it, hidden, never taken for a project (``.<name>.db.sync-lock``)."""
-    return store_path.with_name(f".{store_path.name}.sync-lock")
+    `MAX_SEQS_PER_FILE`, or `MAX_TEXTS_PER_FILE` for texts: the span depends on the kind only, so a range
+    re-sent gives the same files.
+    """
+    size = min(MAX_TEXTS_PER_FILE, MAX_SEQS_PER_FILE) if kind == "texts" else MAX_SEQS_PER_FILE
+    return [(s, min(s + size - 1, high)) for s in range(low, high + 1, size)]
 
 
 def _file_id(data: bytes) -> str:

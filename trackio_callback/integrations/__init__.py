@@ -6,6 +6,7 @@ arguments and model config as a flat, secret-free run config), ``registry`` (reg
 (the ``log_with="trackio"`` tracker), ``trackio_module`` (what ``import trackio`` returns when the
 real trackio is not installed), ``real_trackio`` (when it is: routes TRL's direct ``trackio.log``
 calls into the current trackio-callback run, leaving trackio's own runs, submodules and CLI alone).
+``manual_system`` (trackio's ``log_gpu`` / ``log_cpu`` / ``*_available``: one system reading, by hand).
 
 May import: `.core`, `.telemetry`, `.settings`, `.errors`, `.utils`; transformers/accelerate only in
 ``callback`` and where a patched module hands them over. Never the server or the Hub at module level.

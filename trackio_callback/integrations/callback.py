@@ -13,7 +13,7 @@ What it records, at ``step = state.global_step``:
 - throughput from `throughput.Throughput`: ``train/step_time``, ``train/samples_per_second``,
   ``train/tokens_per_second``, ``train/mfu`` (when the device's peak FLOP/s is known),
   ``train/eta_seconds``, and ``train/peak_memory_gb`` on CUDA;
-- health alerts (`health.HealthMonitor`) with the run, each kind printed once;
+- health alerts (`health.HealthMonitor`) with the run (level warn), each kind printed and sent to the webhook once;
 - system and GPU metrics from a `system.SystemSampler` thread.
 
 Only the world's process zero records training metrics; other ranks do nothing. Errors raised by
@@ -164,6 +164,8 @@ class TrackioCallback(TrainerCallback):
                 resume="allow" if state.global_step > 0 or node is not None else "never",
                 dir=self.dir,
                 uid=nodes.job_run_uid(self._project(args), name) if node is not None else None,
+                auto_log_cpu=False,  # this callback samples system metrics itself, tagged by node and step
+                auto_log_gpu=False,
             )
             self._owns_run = True
         if node is not None:
@@ -377,7 +379,7 @@ class TrackioCallback(TrainerCallback):
             grad_norm=float(grad_norm) if isinstance(grad_norm, (int, float)) else None,
         )
         for alert in alerts:
-            self._run.alert(alert.kind, alert.message, step=step, value=alert.value)
+            self._run.record_health_alert(alert.kind, alert.message, step=step, value=alert.value)
             self._warn_once(f"alert:{alert.kind}", f"trackio-callback alert ({alert.kind}): {alert.message}")
 
     # -- helpers --------------------------------------------------------------------------------

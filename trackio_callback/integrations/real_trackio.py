@@ -28,7 +28,8 @@ from types import ModuleType
 from typing import Any
 
 from ..core import run as run_module
-from ..core.table import Image, Table
+from ..core.table import Table
+from ..media import Image
 
 ROUTED_MARKER = "_routes_to_trackio_callback"  # on the wrapper: a second patch must not wrap it again
 TRACE_COLUMNS = ("messages", "metadata", "spans")  # a trackio.Trace's parts, one table row per trace

@@ -7,13 +7,14 @@ its last ``log()`` call included), so a live page asks `/api/poll` only for what
     GET /api/info                                   mode, version, default project, poll interval
     GET /api/projects                               projects, and the files that cannot be read (and why)
     GET /api/runs?project=P                         every run: status, times, last step, config, summary, cursor
-    GET /api/keys?project=P&run=A&run=B             per run: metric summaries, system keys, table keys
+    GET /api/keys?project=P&run=A&run=B             per run: metric summaries, system, table and text keys
     GET /api/series?project=P&run=A&run=B&key=K[&key=K2][&max_points=N][&min_step=S&max_step=S]
                                                     with each run's cursor (a step range: zoomed detail)
     GET /api/poll?project=P&run=A&after=SEQ[&run=B&after=SEQ][&key=K...]   points logged since each cursor
     GET /api/system?project=P&run=A[&after=SEQ]     system samples (GPU, CPU...) since a cursor
     GET /api/tables?project=P&run=A[&key=K]         logged tables (TRL completions)
-    GET /api/alerts?project=P&run=A
+    GET /api/alerts?project=P&run=A                 alerts: [{step, timestamp, level, title, text, value}], oldest first
+    GET /api/texts?project=P&run=A[&key=K]          logged strings: [{step, timestamp, key, value}], oldest first
     GET /api/config_diff?project=P&run=A&run=B
     GET /api/download?project=P&run=A&key=K&format=csv|parquet     one series at full resolution
 
@@ -118,6 +119,7 @@ class Api:
                 "metrics": metrics,
                 "system": self.reader.system_keys(project, run),
                 "tables": self.reader.table_keys(project, run),
+                "texts": self.reader.text_keys(project, run),
             }
         return {"project": project, "runs": result}
 
@@ -186,6 +188,11 @@ class Api:
         project, run = _one(request, "project"), _one(request, "run")
         key = request.query_params.get("key")
         return {"project": project, "run": run, "tables": self.reader.tables(project, run, key)}
+
+    def texts(self, request: Request) -> dict[str, Any]:
+        project, run = _one(request, "project"), _one(request, "run")
+        key = request.query_params.get("key")
+        return {"project": project, "run": run, "texts": self.reader.texts(project, run, key)}
 
     def alerts(self, request: Request) -> dict[str, Any]:
         project, run = _one(request, "project"), _one(request, "run")
@@ -348,7 +355,7 @@ def create_app(
     """
     readers = readers if readers is not None else ThreadReaders(directory)
     api = Api(readers, project, dataset_id)
-    names = ("info", "projects", "runs", "keys", "series", "poll", "system", "tables", "alerts", "config_diff")
+    names = ("info", "projects", "runs", "keys", "series", "poll", "system", "tables", "alerts", "texts", "config_diff")
     routes: list[BaseRoute] = [Route(f"/api/{name}", _endpoint(getattr(api, name)), methods=["GET"]) for name in names]
     routes.append(Route("/api/download", _endpoint(api.download), methods=["GET"]))
 

@@ -26,6 +26,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from starlette.routing import Route
 
 from .. import settings
+from ..alerts.levels import parse_level
 from ..errors import TrackioError
 from ..hub.mirror import PULL_EVERY_S, DatasetMirror
 from ..store.codec import to_seconds
@@ -39,6 +40,10 @@ DEFAULT_MAX_POINTS = 500
 MAX_POINTS_LIMIT = 5000
 MAX_RUNS = 200
 MAX_ALERTS = 100
+DEFAULT_MAX_TEXTS = 20
+MAX_TEXTS_LIMIT = 1000
+DEFAULT_TEXT_CHARS = 2000  # per string: a generation can be long, an answer must stay readable
+MAX_TEXT_CHARS_LIMIT = 100_000
 ANALYSIS_POINTS = 5000  # per metric: min/max downsampling keeps the spikes the analysis looks for
 
 INSTRUCTIONS = """\
@@ -46,7 +51,8 @@ Training runs tracked by trackio-callback (Hugging Face transformers / TRL). Sta
 get_all_projects, then get_runs_for_project and get_run_summary. analyze_run gives a numeric
 diagnosis of a run's loss curve (trend, plateau, spikes, NaN, divergence, overfitting, learning-rate
 phase, throughput) to reason from; get_metric_values returns a downsampled curve that keeps spikes.
-Metric names look like "train/loss", "eval/loss", "train/learning_rate", "train/grad_norm"."""
+Metric names look like "train/loss", "eval/loss", "train/learning_rate", "train/grad_norm". Strings a
+run logged (e.g. "samples/generation") are text keys: get_texts reads them, newest last."""
 
 
 def _iso(seconds: float | None) -> str | None:
@@ -59,6 +65,25 @@ def _bounded_max_points(max_points: int) -> int:
     if isinstance(max_points, bool) or not isinstance(max_points, int) or not 4 <= max_points <= MAX_POINTS_LIMIT:
         raise ValueError(f"max_points must be an integer from 4 to {MAX_POINTS_LIMIT}, got {max_points!r}")
     return max_points
+
+
+def _bounded(name: str, value: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise ValueError(f"{name} must be an integer from 1 to {high}, got {value!r}")
+    return value
+
+
+def _text_point(text: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """A logged string for an answer: cut to ``max_chars``, saying how long it is (``chars``) and whether it was cut."""
+    value = text["value"]
+    return {
+        "key": text["key"],
+        "step": text["step"],
+        "timestamp": round(text["timestamp"], 3),
+        "value": value[:max_chars],
+        "chars": len(value),
+        "cut": len(value) > max_chars,
+    }
 
 
 def _run_brief(run: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +148,8 @@ class TrackioTools:
 
     def get_metrics_for_run(self, project: str, run: str) -> dict[str, Any]:
         """List the metric names a run logged (e.g. "train/loss", "eval/loss"), with how many points
-        each has and its last value; plus its system metric names (GPU/CPU) and table names."""
+        each has and its last value; plus its system metric names (GPU/CPU), table names and text keys
+        (strings it logged, e.g. "samples/generation": read them with get_texts)."""
         summaries = self.reader.summary(project, run)["metrics"]
         return {
             "project": project,
@@ -134,6 +160,7 @@ class TrackioTools:
             },
             "system_metrics": self.reader.system_keys(project, run),
             "tables": self.reader.table_keys(project, run),
+            "texts": self.reader.text_keys(project, run),
         }
 
     def get_metric_values(
@@ -149,8 +176,26 @@ class TrackioTools:
         optionally within [min_step, max_step]. Long series are downsampled to at most max_points
         (default 500, at most 5000) keeping each bucket's first, last, lowest and highest point, so
         spikes and NaNs stay visible (on smooth stretches those coincide, so fewer points come back);
-        "total_points" says how many there are in the step range."""
+        "total_points" says how many there are in the step range. A text key (a logged string) answers
+        its newest max_points strings in the step range, oldest first, each cut to 2000 characters
+        ("kind": "text"; get_texts reads them with more control)."""
         max_points = _bounded_max_points(max_points)
+        reader = self.reader
+        if metric_name not in reader.metric_keys(project, run) and metric_name in reader.text_keys(project, run):
+            low = -(2**63) if min_step is None else min_step
+            high = 2**63 if max_step is None else max_step
+            texts = [t for t in reader.texts(project, run, metric_name) if low <= t["step"] <= high]
+            kept = texts[-max_points:]
+            return {
+                "project": project,
+                "run": run,
+                "metric": metric_name,
+                "kind": "text",
+                "total_points": len(texts),
+                "returned_points": len(kept),
+                "downsampled": len(kept) < len(texts),
+                "points": [{k: v for k, v in _text_point(t, DEFAULT_TEXT_CHARS).items() if k != "key"} for t in kept],
+            }
         series = self.reader.series(project, run, metric_name, min_step, max_step, max_points=max_points)
         return {
             "project": project,
@@ -163,6 +208,33 @@ class TrackioTools:
                 {"step": s, "timestamp": round(to_seconds(t), 3), "value": v}
                 for s, t, v in zip(series.steps, series.timestamps_us, series.values)
             ],
+        }
+
+    def get_texts(
+        self,
+        project: str,
+        run: str,
+        key: str | None = None,
+        max_texts: int = DEFAULT_MAX_TEXTS,
+        max_chars: int = DEFAULT_TEXT_CHARS,
+    ) -> dict[str, Any]:
+        """The strings a run logged (e.g. generated samples under "samples/generation"), of one key or
+        of every text key, as [{"key", "step", "timestamp", "value", "chars", "cut"}]: the newest
+        max_texts (default 20, at most 1000), oldest first; each value cut to max_chars characters
+        (default 2000, at most 100000; "chars" is its full length, "cut" says whether it was cut).
+        "text_keys" lists the run's text keys; "total" says how many strings there are."""
+        max_texts = _bounded("max_texts", max_texts, MAX_TEXTS_LIMIT)
+        max_chars = _bounded("max_chars", max_chars, MAX_TEXT_CHARS_LIMIT)
+        texts = self.reader.texts(project, run, key)
+        kept = texts[-max_texts:]
+        return {
+            "project": project,
+            "run": run,
+            "key": key,
+            "text_keys": self.reader.text_keys(project, run),
+            "total": len(texts),
+            "truncated": len(kept) < len(texts),
+            "texts": [_text_point(t, max_chars) for t in kept],
         }
 
     def get_project_summary(self, project: str) -> dict[str, Any]:
@@ -188,7 +260,8 @@ class TrackioTools:
 
     def get_run_summary(self, project: str, run: str) -> dict[str, Any]:
         """Everything about one run: config, status, times, steps, the summary it logged, per metric
-        count / last / min / max / first and last step, and its health alerts (newest 100)."""
+        count / last / min / max / first and last step, its text keys (logged strings: get_texts), and
+        its alerts (level, title, text; newest 100)."""
         summary = self.reader.summary(project, run)
         alerts = self.reader.alerts(project, run)
         brief = _run_brief(summary)
@@ -198,6 +271,7 @@ class TrackioTools:
             "config": summary["config"],
             "summary": summary["summary"],
             "metrics": summary["metrics"],
+            "texts": self.reader.text_keys(project, run),
             "alerts_total": len(alerts),
             "alerts": alerts[-MAX_ALERTS:],
         }
@@ -236,11 +310,15 @@ class TrackioTools:
             "samples": kept,
         }
 
-    def get_alerts(self, project: str, run: str | None = None) -> dict[str, Any]:
-        """Health alerts (NaN/inf loss, loss spikes, gradient explosions, ...) of one run, or of every
-        run of the project when run is omitted; newest 100, oldest first."""
+    def get_alerts(self, project: str, run: str | None = None, level: str | None = None) -> dict[str, Any]:
+        """Alerts of one run, or of every run of the project when run is omitted: the training script's
+        (trackio.alert: level, title, text) and health alerts (title nan_loss, loss_spike,
+        grad_norm_explosion, storage_failure, with the value); only those of level ("info", "warn",
+        "error") when given; newest 100, oldest first."""
+        wanted = None if level is None else parse_level(level).value
         names = [run] if run is not None else [r["name"] for r in self.reader.runs(project)]
         alerts = [{"run": name, **a} for name in names for a in self.reader.alerts(project, name)]
+        alerts = [a for a in alerts if wanted is None or a["level"] == wanted]
         alerts.sort(key=lambda a: a["timestamp"])
         truncated = len(alerts) > MAX_ALERTS
         return {"project": project, "total": len(alerts), "truncated": truncated, "alerts": alerts[-MAX_ALERTS:]}
@@ -352,6 +430,7 @@ TOOL_NAMES = (
     "get_runs_for_project",
     "get_metrics_for_run",
     "get_metric_values",
+    "get_texts",
     "get_project_summary",
     "get_run_summary",
     "get_system_metrics",

@@ -22,6 +22,7 @@ import socket
 import sys
 import threading
 import time
+import warnings
 import webbrowser
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from .. import settings
-from ..errors import TrackioError
+from ..errors import TrackioError, TrackioWarning
 from ..hub.mirror import PULL_EVERY_S, DatasetMirror
 from ..store.files import validate_project
 from ..store.reader import Reader
@@ -86,6 +87,10 @@ class Dashboard:
         if not self._server.started:
             raise TrackioError(f"the dashboard did not start on {self.host}:{self.port}")
         return self
+
+    def __iter__(self):
+        """Unpacks as trackio's ``show()`` result, ``(app, url, share_url, full_url)``: no share URL here."""
+        return iter((self, self.url, None, self.url))
 
     def wait(self) -> None:
         """Block until the server stops (Ctrl+C stops it)."""
@@ -164,6 +169,33 @@ def show(
     if block:
         dashboard.wait()
     return dashboard
+
+
+def trackio_show_options(
+    *, dashboard: str | None, share: bool | None, frontend_dir: object, block_thread: bool | None
+) -> dict[str, bool]:
+    """`show`'s options for trackio's arguments of the same name (`trackio_callback.show`).
+
+    ``block_thread=None`` blocks, except in a notebook (as trackio). The arguments that would change
+    what is served and that have no counterpart here warn instead of passing in silence.
+    """
+    if dashboard not in (None, "registry"):
+        raise ValueError(f"dashboard must be None or 'registry', got {dashboard!r}")
+    unsupported = {
+        "dashboard='registry'": dashboard == "registry" and "model registries are not provided; the runs are shown",
+        "share=True": share and "no public tunnel is opened; the dashboard is served on this machine only",
+        "frontend_dir": frontend_dir is not None and "custom front ends are not supported; the built-in page is served",
+    }
+    for argument, consequence in unsupported.items():
+        if consequence:
+            warnings.warn(f"show({argument}): {consequence}", TrackioWarning, stacklevel=3)
+    return {"block": not _in_notebook() if block_thread is None else bool(block_thread)}
+
+
+def _in_notebook() -> bool:
+    shell = sys.modules.get("IPython")
+    kernel = shell.get_ipython() if shell is not None and hasattr(shell, "get_ipython") else None
+    return kernel is not None and type(kernel).__name__ != "TerminalInteractiveShell"
 
 
 def _check_readable(directory: Path, project: str) -> None:

@@ -8,7 +8,7 @@ path's twin, used where numpy is installed). Never the core (it sits under the c
 """
 
 from .project import Store
-from .rows import AlertRow, SyncedFile, SyncMark, SystemSample, SystemValue, TableRow
+from .rows import AlertRow, SyncedFile, SyncMark, SystemSample, SystemValue, TableRow, TextRow
 from .runs import RESUME_MODES, OpenedRun, RunRow, RunUpdate
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "SystemSample",
     "SystemValue",
     "TableRow",
+    "TextRow",
 ]

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import InvalidNameError
 
 DB_SUFFIX = ".db"
+FILES_SUFFIX = ".files"
 WAL_SUFFIX = "-wal"
 MAX_PROJECT_LENGTH = 128
 _PROJECT_PUNCTUATION = frozenset("-_. ")
@@ -48,6 +49,16 @@ def validate_project(project: object) -> str:
 def project_path(directory: Path, project: str) -> Path:
     """The SQLite file of ``project`` (a validated name: one path component) in ``directory``."""
     return directory / f"{project}{DB_SUFFIX}"
+
+
+def project_files_dir(directory: Path, project: str) -> Path:
+    """The folder of ``project``'s files beside its database (artifacts, saved files): ``<dir>/<project>.files``."""
+    return directory / f"{project}{FILES_SUFFIX}"
+
+
+def sync_lock_path(store_path: Path) -> Path:
+    """The lock file of a store's Hub syncs: beside it, hidden, never taken for a project (``.<name>.db.sync-lock``)."""
+    return store_path.with_name(f".{store_path.name}.sync-lock")
 
 
 def projects(directory: Path) -> list[str]:

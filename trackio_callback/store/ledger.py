@@ -21,7 +21,7 @@ from typing import Any
 from .batch import Batch
 from .connection import Connection
 from .records import insert_logged, last_record_seqs, logged_keys
-from .rows import AlertRow, SyncedFile, SyncMark, SystemSample, TableRow
+from .rows import AlertRow, SyncedFile, SyncMark, SystemSample, TableRow, TextRow
 from .runs import RunUpdate, update_run
 
 
@@ -128,6 +128,7 @@ class Ledger(Connection):
         expected_last: dict[str, int],
         last_step: int | None,
         heartbeat_at: float,
+        texts: list[TextRow] = (),
     ) -> bool:
         """Write data pulled from ``dataset_id`` and advance its watermarks, all in one transaction.
 
@@ -146,7 +147,7 @@ class Ledger(Connection):
             before = last_seqs(conn, run_id)
             if before != expected_last:
                 return False
-            insert_logged(conn, run_id, ids, batches, system, tables, alerts)
+            insert_logged(conn, run_id, ids, batches, system, tables, alerts, texts)
             if batches:
                 next_seq = batches[-1].first_seq + batches[-1].size
                 update_run(conn, run_id, RunUpdate(next_seq=next_seq, last_step=last_step, heartbeat_at=heartbeat_at))
@@ -164,4 +165,4 @@ class Ledger(Connection):
             )
             return True
 
-        return self._transact_with_keys(logged_keys(batches, system, tables), body)
+        return self._transact_with_keys(logged_keys(batches, system, tables, texts), body)

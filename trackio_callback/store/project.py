@@ -2,8 +2,10 @@
 
 Each job lives in its own module, with every SQL statement it runs: `connection` (opening, PRAGMAs,
 migration, busy retry, key ids), `runs` (run rows, crash status), `metrics` (batches, chunks,
-summaries, compaction, series reads), `records` (system samples, tables, alerts) and `ledger` (Hub
-sync bookkeeping, pulled data). `Store` composes them; `append` writes several jobs in one transaction.
+summaries, compaction, series reads), `records` (system samples, tables, alerts, texts) and `ledger` (Hub
+sync bookkeeping, pulled data); `artifacts` (artifact versions, aliases, lineage, saved files); `removal`
+(deleting, renaming, moving runs; what datasets are owed). `Store`
+composes them; `append` writes several jobs in one transaction.
 
 Example::
 
@@ -17,15 +19,17 @@ from __future__ import annotations
 
 import sqlite3
 
+from .artifacts import Artifacts
 from .batch import Batch
 from .ledger import Ledger
 from .metrics import Metrics
 from .records import Records, insert_logged, logged_keys
-from .rows import AlertRow, SystemSample, TableRow
+from .removal import Removal
+from .rows import AlertRow, SystemSample, TableRow, TextRow
 from .runs import Runs, RunUpdate, check_lease, update_run
 
 
-class Store(Runs, Metrics, Records, Ledger):
+class Store(Runs, Metrics, Records, Ledger, Artifacts, Removal):
     """A project database: schema setup and migration, run rows, batched writes, reads, and the sync ledger."""
 
     def append(
@@ -36,6 +40,7 @@ class Store(Runs, Metrics, Records, Ledger):
         update: RunUpdate,
         tables: list[TableRow] = (),
         alerts: list[AlertRow] = (),
+        texts: list[TextRow] = (),
     ) -> None:
         """Write everything a run logged since the last write, and ``update`` its row, in one transaction.
 
@@ -46,7 +51,7 @@ class Store(Runs, Metrics, Records, Ledger):
         def body(conn: sqlite3.Connection, ids: dict[str, int]) -> None:
             if owner is not None:
                 check_lease(conn, run_id, owner)
-            insert_logged(conn, run_id, ids, batches, system, tables, alerts)
+            insert_logged(conn, run_id, ids, batches, system, tables, alerts, texts)
             update_run(conn, run_id, update)
 
-        self._transact_with_keys(logged_keys(batches, system, tables), body)
+        self._transact_with_keys(logged_keys(batches, system, tables, texts), body)

@@ -295,10 +295,31 @@ class Reader:
         ]
 
     def alerts(self, project: str, run: str) -> list[dict[str, Any]]:
-        """Health alerts of the run: ``[{"step", "timestamp", "kind", "message", "value"}]``, oldest first."""
+        """Alerts of the run (``alert()``'s and health alerts), oldest first:
+        ``[{"step", "timestamp", "level", "title", "text", "value"}]``."""
+        fields = ("step", "timestamp", "level", "title", "text", "value")
+        rows = self.store(project).alerts(self._run_row(project, run).id)
+        return [{name: getattr(a, name) for name in fields} for a in rows]
+
+    # -- texts ----------------------------------------------------------------------------------
+
+    def text_keys(self, project: str, run: str) -> list[str]:
+        """The keys the run logged strings under (``log({"samples/generation": "..."})``), sorted."""
+        return self.store(project).text_keys(self._run_row(project, run).id)
+
+    def texts(self, project: str, run: str, key: str | None = None) -> list[dict[str, Any]]:
+        """The run's logged strings (of one key): ``[{"step", "timestamp", "key", "value"}]``, oldest first."""
+        store = self.store(project)
+        row = self._run_row(project, run)
+        key_id = None
+        if key is not None:
+            key_id = store.key_id(key)
+            available = store.text_keys(row.id)
+            if key_id is None or key not in available:
+                raise MetricNotFoundError("text", key, available, f" in run {run!r}")
         return [
-            {"step": a.step, "timestamp": a.timestamp, "kind": a.kind, "message": a.message, "value": a.value}
-            for a in self.store(project).alerts(self._run_row(project, run).id)
+            {"step": t.step, "timestamp": t.timestamp, "key": t.key, "value": t.value}
+            for t in store.texts(row.id, key_id)
         ]
 
     # -- system metrics -------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""System samples, tables and alerts: the rows a run records besides its metrics, written and read.
+"""System samples, tables, alerts and texts: the rows a run records besides its metrics, written and read.
 
 Each kind's rows are numbered within their run (``run_seq``, read back as the rows' ``seq``): the
 number is a row's identity in every store and dataset that holds the run, as a metric's seq is. New
@@ -16,20 +16,24 @@ from typing import Any
 from .batch import Batch
 from .connection import Connection
 from .metrics import batch_keys, insert_batches
-from .rows import AlertRow, SystemSample, SystemValue, TableRow
+from .rows import AlertRow, SystemSample, SystemValue, TableRow, TextRow
 
 _NAN = float("nan")
 _SYSTEM = """SELECT s.timestamp, s.step, s.node, k.name, s.value, s.run_seq FROM system_metrics s
              JOIN metric_keys k ON k.id = s.key_id WHERE s.run_id = ?"""
 _TABLES = """SELECT t.timestamp, t.step, k.name, t.data, t.run_seq FROM tables t JOIN metric_keys k ON k.id = t.key_id
              WHERE t.run_id = ?"""
-_ALERTS = "SELECT timestamp, step, kind, message, value, run_seq FROM alerts WHERE run_id = ?"
-RECORD_TABLES = {"system": "system_metrics", "tables": "tables", "alerts": "alerts"}
+_ALERTS = "SELECT timestamp, step, level, title, text, value, run_seq FROM alerts WHERE run_id = ?"
+_TEXTS = """SELECT x.timestamp, x.step, k.name, x.value, x.run_seq FROM texts x JOIN metric_keys k ON k.id = x.key_id
+            WHERE x.run_id = ?"""
+RECORD_TABLES = {"system": "system_metrics", "tables": "tables", "alerts": "alerts", "texts": "texts"}
 
 
-def record_keys(system: list[SystemSample], tables: list[TableRow]) -> set[str]:
-    """The key names ``system`` and ``tables`` hold (`Connection._transact_with_keys` gives their ids)."""
-    return {key for sample in system for key in sample.values} | {table.key for table in tables}
+def record_keys(system: list[SystemSample], tables: list[TableRow], texts: list[TextRow] = ()) -> set[str]:
+    """The key names ``system``, ``tables`` and ``texts`` hold (`Connection._transact_with_keys` gives their ids)."""
+    return (
+        {key for sample in system for key in sample.values} | {table.key for table in tables} | {t.key for t in texts}
+    )
 
 
 def insert_records(
@@ -39,8 +43,9 @@ def insert_records(
     system: list[SystemSample],
     tables: list[TableRow],
     alerts: list[AlertRow],
+    texts: list[TextRow] = (),
 ) -> None:
-    """Insert system samples (one row per key), tables and alerts (``ids``: key name -> id).
+    """Insert system samples (one row per key), tables, alerts and texts (``ids``: key name -> id).
 
     A row without a ``seq`` gets the next number of its run and kind; a row with one (pulled) keeps it.
     """
@@ -66,8 +71,15 @@ def insert_records(
     if alerts:
         numbers = _RunSeqs(conn, "alerts", run_id)
         conn.executemany(
-            "INSERT INTO alerts (run_id, step, timestamp, kind, message, value, run_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(run_id, a.step, a.timestamp, a.kind, a.message, a.value, numbers.take(1, a.seq)) for a in alerts],
+            """INSERT INTO alerts (run_id, step, timestamp, level, title, text, value, run_seq)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            [(run_id, a.step, a.timestamp, a.level, a.title, a.text, a.value, numbers.take(1, a.seq)) for a in alerts],
+        )
+    if texts:
+        numbers = _RunSeqs(conn, "texts", run_id)
+        conn.executemany(
+            "INSERT INTO texts (run_id, key_id, step, timestamp, value, run_seq) VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, ids[t.key], t.step, t.timestamp, t.value, numbers.take(1, t.seq)) for t in texts],
         )
 
 
@@ -85,16 +97,18 @@ class _RunSeqs:
 
 
 def last_record_seqs(conn: sqlite3.Connection, run_id: int) -> dict[str, int]:
-    """The highest ``run_seq`` of the run's system, tables and alerts rows (-1 when there is none)."""
+    """The highest ``run_seq`` of the run's rows of each `RECORD_TABLES` kind (-1 when there is none)."""
     return {
         kind: conn.execute(f"SELECT coalesce(max(run_seq), -1) FROM {table} WHERE run_id = ?", (run_id,)).fetchone()[0]
         for kind, table in RECORD_TABLES.items()
     }
 
 
-def logged_keys(batches: list[Batch], system: list[SystemSample], tables: list[TableRow]) -> set[str]:
-    """The key names a write of a run's logging holds (metrics, system metrics, tables)."""
-    return batch_keys(batches) | record_keys(system, tables)
+def logged_keys(
+    batches: list[Batch], system: list[SystemSample], tables: list[TableRow], texts: list[TextRow] = ()
+) -> set[str]:
+    """The key names a write of a run's logging holds (metrics, system metrics, tables, texts)."""
+    return batch_keys(batches) | record_keys(system, tables, texts)
 
 
 def insert_logged(
@@ -105,14 +119,15 @@ def insert_logged(
     system: list[SystemSample],
     tables: list[TableRow],
     alerts: list[AlertRow],
+    texts: list[TextRow] = (),
 ) -> None:
     """Insert a run's logging, its own (`Store.append`) or pulled (`Ledger.append_imported`)."""
     insert_batches(conn, run_id, ids, batches)
-    insert_records(conn, run_id, ids, system, tables, alerts)
+    insert_records(conn, run_id, ids, system, tables, alerts, texts)
 
 
 class Records(Connection):
-    """Reads of a project's system samples, tables and alerts, oldest (lowest seq) first."""
+    """Reads of a project's system samples, tables, alerts and texts, oldest (lowest seq) first."""
 
     # -- system samples -------------------------------------------------------------------------
 
@@ -184,3 +199,28 @@ class Records(Connection):
             _ALERTS + " AND run_seq > ? AND run_seq <= ? ORDER BY run_seq", (run_id, after_seq, until_seq)
         )
         return [AlertRow._make(row) for row in rows]
+
+    # -- texts ----------------------------------------------------------------------------------
+
+    def text_keys(self, run_id: int) -> list[str]:
+        rows = self._read(
+            """SELECT DISTINCT k.name FROM texts x JOIN metric_keys k ON k.id = x.key_id
+               WHERE x.run_id = ? ORDER BY k.name""",
+            (run_id,),
+        )
+        return [r[0] for r in rows]
+
+    def texts(self, run_id: int, key_id: int | None = None) -> list[TextRow]:
+        """The run's texts (of one key), in the order they were logged."""
+        sql, params = _TEXTS, [run_id]
+        if key_id is not None:
+            sql += " AND x.key_id = ?"
+            params.append(key_id)
+        return [TextRow._make(row) for row in self._read(sql + " ORDER BY x.run_seq", params)]
+
+    def text_rows(self, run_id: int, after_seq: int, until_seq: int) -> list[TextRow]:
+        """The run's texts in a seq window ``after_seq < seq <= until_seq``."""
+        rows = self._read(
+            _TEXTS + " AND x.run_seq > ? AND x.run_seq <= ? ORDER BY x.run_seq", (run_id, after_seq, until_seq)
+        )
+        return [TextRow._make(row) for row in rows]

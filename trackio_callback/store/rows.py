@@ -47,14 +47,25 @@ class TableRow(NamedTuple):
     seq: int | None = None  # set once stored
 
 
+class TextRow(NamedTuple):
+    """A string logged as a value (``log({"samples/generation": "..."})``): one point of a text series."""
+
+    timestamp: float
+    step: int
+    key: str
+    value: str
+    seq: int | None = None  # set once stored; a pulled row keeps the number it came with
+
+
 class AlertRow(NamedTuple):
-    """A health alert of a run (e.g. ``nan_loss``, ``storage_failure``)."""
+    """An alert of a run: ``trackio.alert()``'s, or a health alert (title ``nan_loss``, ``storage_failure``, ...)."""
 
     timestamp: float
     step: int | None
-    kind: str
-    message: str
-    value: float | None
+    level: str  # "info" | "warn" | "error" (`alerts.levels.AlertLevel` values)
+    title: str
+    text: str | None
+    value: float | None  # a health alert's number (the loss, the count dropped); None for trackio's alerts
     seq: int | None = None  # set once stored
 
 

@@ -284,7 +284,10 @@ def _in_use(row: RunRow, now: float | None = None) -> str:
 
 def check_lease(conn: sqlite3.Connection, run_id: int, owner: tuple[str | None, int | None]) -> None:
     """Inside a write: raise `RunInUseError` if the run's lease is no longer ``owner``'s (taken over)."""
-    hostname, pid, name = conn.execute("SELECT hostname, pid, name FROM runs WHERE id = ?", (run_id,)).fetchone()
+    found = conn.execute("SELECT hostname, pid, name FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if found is None:  # deleted or moved away while this process was silent (no live writer may be)
+        raise RunInUseError(f"run id {run_id} was deleted or moved to another project: this process writes no more")
+    hostname, pid, name = found
     if (hostname, pid) != owner:
         raise RunInUseError(
             f"run {name!r} was taken over by process {pid} on host {hostname!r} after this process "

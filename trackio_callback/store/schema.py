@@ -17,6 +17,14 @@ them); rows that existed keep their old number (their ``seq``), so datasets sync
 ``pending_files``: each file of a commit whose answer never came, with its exact bounds, until the Hub
 confirms it. ``synced_files.oid``: a runs file's ids as sent (one that differs on
 the Hub was written by another store). An observer node's files get their own kind (``system@<node>``).
+Version 7 (trackio's whole API), one part per feature:
+- alerts: rows are trackio's record, ``level`` (info, warn, error), ``title``, ``text`` (old rows: warn, or
+  error for ``storage_failure``; their kind the title, their message the text), ``value`` kept.
+- texts: ``texts``, the strings ``log()`` got, one row per value with its step and ``run_seq``.
+- artifacts: ``artifacts``, ``artifact_versions`` (by manifest digest), ``artifact_entries``,
+  ``artifact_aliases``, ``artifact_uses`` (a run's inputs and outputs) and ``saved_files``.
+- run management: ``removed_runs`` (runs deleted or moved away, never pulled back) and ``pending_removals``
+  (per dataset, the removed runs whose files the next sync deletes there).
 """
 
 from __future__ import annotations
@@ -283,5 +291,164 @@ def _v6(conn: sqlite3.Connection) -> None:
             )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+# Version 7 (trackio's whole API): each part is its own function, owned by the feature it serves.
+
+
+_V7_ALERTS = """
+CREATE TABLE alerts_v7 (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    step INTEGER,
+    timestamp REAL NOT NULL,
+    level TEXT NOT NULL,                         -- info | warn | error
+    title TEXT NOT NULL,                         -- a health alert's kind: nan_loss, loss_spike, storage_failure
+    text TEXT,
+    value REAL,                                  -- a health alert's number (the loss, the count dropped)
+    run_seq INTEGER
+);
+INSERT INTO alerts_v7 (seq, run_id, step, timestamp, level, title, text, value, run_seq)
+    SELECT seq, run_id, step, timestamp, CASE kind WHEN 'storage_failure' THEN 'error' ELSE 'warn' END,
+           kind, message, value, run_seq
+    FROM alerts;
+DROP TABLE alerts;
+ALTER TABLE alerts_v7 RENAME TO alerts;
+CREATE INDEX alerts_run ON alerts(run_id, seq);
+CREATE UNIQUE INDEX alerts_run_seq ON alerts(run_id, run_seq)
+"""
+
+
+def _v7_alerts(conn: sqlite3.Connection) -> None:
+    """``alerts`` rows become trackio's record: ``level``, ``title``, ``text`` (besides ``value``, ``run_seq``).
+
+    SQLite cannot change a column's name and constraint in place, so the table is rebuilt, rows keeping
+    their ``seq`` and ``run_seq``: health alerts were warnings (``storage_failure``: an error), their kind
+    is the title and their message the text.
+    """
+    _script(conn, _V7_ALERTS)
+
+
+_V7_TEXTS = """
+CREATE TABLE texts (
+    seq INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+    step INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    value TEXT NOT NULL,
+    run_seq INTEGER NOT NULL                     -- the row's number within its run (as other records)
+);
+CREATE UNIQUE INDEX texts_run_seq ON texts(run_id, run_seq);
+CREATE INDEX texts_run_key ON texts(run_id, key_id, run_seq);
+"""
+
+
+def _v7_texts(conn: sqlite3.Connection) -> None:
+    """``texts``: the strings ``log()`` got (``{"samples/generation": "..."}``), one row per value, numbered
+    within the run (``run_seq``) like tables; their keys share ``metric_keys`` with the numbers."""
+    _script(conn, _V7_TEXTS)
+
+
+_V7_ARTIFACTS = """
+CREATE TABLE artifacts (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,                          -- fixed by the first version: a re-log with another type fails
+    description TEXT,
+    created_at REAL NOT NULL,
+    origin TEXT                                  -- the Hub dataset it was imported from (NULL: logged here)
+);
+
+-- One version of an artifact: its manifest (artifact_entries) and what identifies its content.
+CREATE TABLE artifact_versions (
+    id INTEGER PRIMARY KEY,
+    artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+    version INTEGER NOT NULL,                    -- v0, v1, ... (never reused, even after an overwrite)
+    digest TEXT NOT NULL,                        -- sha256 of the canonical manifest: identical content, one version
+    metadata TEXT NOT NULL DEFAULT '{}',         -- JSON object
+    size INTEGER NOT NULL,
+    producer_run_uid TEXT,
+    created_at REAL NOT NULL,
+    UNIQUE (artifact_id, version),
+    UNIQUE (artifact_id, digest)
+);
+
+CREATE TABLE artifact_entries (
+    version_id INTEGER NOT NULL REFERENCES artifact_versions(id),
+    path TEXT NOT NULL,                          -- the file's path inside the artifact
+    digest TEXT NOT NULL,                        -- a file: the sha256 of its blob, a reference: checksum, ETag or URI
+    size INTEGER NOT NULL,
+    ref TEXT,                                    -- a reference's URI (NULL: a file in the blob store)
+    PRIMARY KEY (version_id, path)
+) WITHOUT ROWID;
+CREATE INDEX artifact_entries_digest ON artifact_entries(digest);
+
+CREATE TABLE artifact_aliases (
+    artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+    alias TEXT NOT NULL,                         -- "latest" (moved by the store) or the user's
+    version_id INTEGER NOT NULL REFERENCES artifact_versions(id),
+    PRIMARY KEY (artifact_id, alias)
+) WITHOUT ROWID;
+
+-- Lineage: the versions a run logged (output) and used (input), by number (an import renumbers no row).
+CREATE TABLE artifact_uses (
+    run_uid TEXT NOT NULL,
+    artifact_id INTEGER NOT NULL REFERENCES artifacts(id),
+    version INTEGER NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('input', 'output')),
+    created_at REAL NOT NULL,
+    PRIMARY KEY (run_uid, artifact_id, version, direction)
+) WITHOUT ROWID;
+
+-- save(): each file under its path relative to the working directory (its bytes: a blob).
+CREATE TABLE saved_files (
+    path TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    run_uid TEXT,
+    saved_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+def _v7_artifacts(conn: sqlite3.Connection) -> None:
+    """Artifacts (trackio's names, versions, aliases, manifests), the runs that logged or used them, saved files.
+
+    The bytes live in the content-addressed blob store beside the database (`artifacts.blobs`), never here.
+    """
+    _script(conn, _V7_ARTIFACTS)
+
+
+_V7_RUN_MANAGEMENT = """
+-- Runs deleted from this project, or moved to another: a pull never brings one back.
+CREATE TABLE removed_runs (
+    uid TEXT PRIMARY KEY,
+    name TEXT NOT NULL,                          -- its name in this project when it was removed
+    removed_at REAL NOT NULL,
+    reason TEXT NOT NULL CHECK (reason IN ('deleted', 'moved')),
+    moved_to TEXT                                -- moved: the project that holds it now
+) WITHOUT ROWID;
+
+-- A removed run's files that a dataset still holds: the next sync there deletes them before anything else.
+CREATE TABLE pending_removals (
+    dataset_id TEXT NOT NULL,
+    run_uid TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, run_uid)
+) WITHOUT ROWID;
+"""
+
+
+def _v7_run_management(conn: sqlite3.Connection) -> None:
+    """``removed_runs`` (deleted or moved away: never pulled back) and ``pending_removals`` (per dataset, the
+    removed runs whose files the next sync deletes there; the ledger rows of the run go with them)."""
+    _script(conn, _V7_RUN_MANAGEMENT)
+
+
+def _v7(conn: sqlite3.Connection) -> None:
+    _v7_alerts(conn)
+    _v7_texts(conn)
+    _v7_artifacts(conn)
+    _v7_run_management(conn)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)

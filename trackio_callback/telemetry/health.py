@@ -13,7 +13,7 @@ Example::
     monitor = HealthMonitor(spike_factor=3.0)
     for step, loss in enumerate(losses):
         for alert in monitor.update(step, loss=loss, grad_norm=None):
-            run.alert(alert.kind, alert.message, step=step, value=alert.value)
+            run.record_health_alert(alert.kind, alert.message, step=step, value=alert.value)
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ hands each reading to a callback, typically `Run.log_system`::
         ...  # train
         sampler.stop()
 
+One reading by hand, with the same keys: `telemetry.manual` (``read_once``, ``gpu_available``, ...).
+
 Keys (``i`` is the GPU's index as this process sees it, ``cuda:i``, after ``CUDA_VISIBLE_DEVICES``)::
 
     system/gpu{i}/utilization        %   (NVML's GPU utilization over the last sample period)
@@ -119,6 +121,7 @@ class SystemSampler:
         interval: seconds between readings, > 0. The first reading comes one interval after `start`.
         node: the tag passed to ``record`` (see `default_node_name`); None on a single machine.
         gpus: False to read no GPU (CPU and memory only).
+        host: False to read no CPU and memory (GPUs only).
         nvml: the NVML module to use; None imports ``pynvml`` at the first reading. For tests.
 
     ``CUDA_VISIBLE_DEVICES`` is read when the sampler is created (see `visible_devices`).
@@ -145,6 +148,7 @@ class SystemSampler:
         interval: float = settings.DEFAULT_SYSTEM_INTERVAL_S,
         node: str | None = None,
         gpus: bool = True,
+        host: bool = True,
         nvml: Any = None,
     ):
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not interval > 0:
@@ -157,6 +161,7 @@ class SystemSampler:
         self.interval = float(interval)
         self.node = node
         self.gpus = gpus
+        self.host = host
         self._nvml_module = nvml
         self._cuda_visible_devices = settings.cuda_visible_devices()
         self._pid = os.getpid()
@@ -229,22 +234,41 @@ class SystemSampler:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def sample(self) -> dict[str, float]:
-        """One reading, now, in the calling thread: ``{key: value}`` (see the module docstring)."""
+    def sample(self, *, device: int | None = None) -> dict[str, float]:
+        """One reading, now, in the calling thread: ``{key: value}`` (see the module docstring).
+
+        ``device``: only that GPU (its ``cuda:`` index) and, with ``host``, CPU and memory.
+        """
         with self._lock:
             if not self._ready:
                 self._setup()
             metrics: dict[str, float] = {}
             if self._nvml is not None:
                 for index, handle in self._handles:
-                    self._read_gpu(index, handle, metrics)
+                    if device is None or index == device:
+                        self._read_gpu(index, handle, metrics)
             if self._psutil is not None:
                 self._read_host(metrics)
             return metrics
 
+    def gpu_indices(self) -> list[int]:
+        """The ``cuda:`` indices of the GPUs this sampler reads (none without NVML or ``gpus=False``)."""
+        with self._lock:
+            if not self._ready:
+                self._setup()
+            return [index for index, _ in self._handles]
+
+    def reads_host(self) -> bool:
+        """Whether readings include CPU and memory (psutil is installed and works)."""
+        with self._lock:
+            if not self._ready:
+                self._setup()
+            return self._psutil is not None
+
     def _setup(self) -> None:
         self._ready = True
-        self._setup_psutil()
+        if self.host:
+            self._setup_psutil()
         if self.gpus:
             self._setup_nvml()
 

@@ -20,6 +20,8 @@ from .. import settings
 
 POINTS = (
     "sync:locked",  # the store's sync lock is held; nothing planned yet
+    "remove:applied",  # the Hub deleted removed runs' files; the ledger still holds them
+    "remove:confirmed",  # the ledger forgot the removed runs in that dataset
     "sync:planned",  # what to send is known; nothing recorded
     "commit:pending",  # the commit's files are recorded as pending; nothing sent
     "commit:applied",  # the Hub applied the commit; the watermark has not moved

@@ -3,12 +3,13 @@
 // static Space). Both answer the same calls with the same shapes, so app.js does not care which.
 //
 //   runs(project)                      [{name, uid, group, status, created_at, finished_at, last_step, config, summary}]
-//   keys(project, runs)                {run: {metrics: {key: {last, min, max, count, ...}}, system: [..], tables: [..]}}
+//   keys(project, runs)                {run: {metrics: {key: {last, min, max, count, ...}}, system: [..], tables: [..], texts: [..]}}
 //   series(project, run, keys, max[, minStep, maxStep])
 //                                      {cursor, series: {key: {steps, timestamps, values}}}  (downsampled, min/max kept)
 //   poll(project, cursors, max)        [{run, cursor, status, last_step, series: {key: columns}}]: only what is new
 //   system(project, run, cursor)       {cursor, series: {key: {node: {timestamps, steps, values}}}}: only what is new
 //   tables(project, run), alerts(project, run), download(project, run, key, format)
+//   texts(project, run)                [{key, step, timestamp, value}]: the strings the run logged, oldest first
 "use strict";
 
 const NON_FINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
@@ -144,6 +145,10 @@ class ServerSource {
     return (await this.get("alerts", { project, run })).alerts;
   }
 
+  async texts(project, run) {
+    return (await this.get("texts", { project, run })).texts;
+  }
+
   downloadLinks(project, run, key) {
     const q = (format) => `${this.base}api/download?${new URLSearchParams({ project, run, key, format })}`;
     return [{ label: "CSV", href: q("csv") }, { label: "Parquet", href: q("parquet") }];
@@ -152,9 +157,9 @@ class ServerSource {
 
 // The dataset's path layout, read back: the JS copy of hub/layout.py (`parse`, which reads what
 // `shard_path` and `run_path` write; tests/test_static_js.py checks the two agree).
-//   metrics|system|tables|alerts/<project>/<run uid>[/<node>]/<first seq>-<last seq>.parquet  (a node: system only)
+//   metrics|system|tables|alerts|texts/<project>/<run uid>[/<node>]/<first seq>-<last seq>.parquet  (a node: system only)
 //   runs/<project>/<run uid>.parquet
-const SHARD = /^(metrics|system|tables|alerts)\/([^/]+)\/([^/]+)\/(?:([^/]+)\/)?(\d+)-(\d+)\.parquet$/;
+const SHARD = /^(metrics|system|tables|alerts|texts)\/([^/]+)\/([^/]+)\/(?:([^/]+)\/)?(\d+)-(\d+)\.parquet$/;
 const RUN_FILE = /^runs\/([^/]+)\/([^/]+)\.parquet$/;
 
 // {kind, project, uid, node, first, last} (node null without a node folder; node, first and last null for
@@ -171,10 +176,13 @@ function parseDatasetPath(path) {
 }
 
 class HubSource {
-  // config: {dataset_id, hub}: the dataset the Space shows and the Hub it lives on.
+  // config: {dataset_id, hub, revision?, project?}: the dataset the Space shows, the Hub it lives on, and for a
+  // snapshot (trackio.freeze) the dataset commit it is pinned to and the project it opens.
   constructor(config, token) {
     this.mode = "hub";
     this.dataset = config.dataset_id;
+    this.revision = encodeURIComponent(config.revision || "main");
+    this.pinnedProject = config.project || null;
     this.hub = (config.hub || "https://huggingface.co").replace(/\/$/, "");
     this.token = token;
     this.bytes = 0;
@@ -200,7 +208,7 @@ class HubSource {
 
   async listFiles() {
     const files = new Map();
-    let url = `${this.hub}/api/datasets/${this.dataset}/tree/main?recursive=true&expand=false`;
+    let url = `${this.hub}/api/datasets/${this.dataset}/tree/${this.revision}?recursive=true&expand=false`;
     while (url) {
       const response = await this.fetchOk(url);
       const text = await response.text();
@@ -227,7 +235,7 @@ class HubSource {
   async read(path) {
     const id = `${path}@${this.files.get(path)}`;
     if (!this.parsed.has(id)) {
-      const url = `${this.hub}/datasets/${this.dataset}/resolve/main/${path.split("/").map(encodeURIComponent).join("/")}`;
+      const url = `${this.hub}/datasets/${this.dataset}/resolve/${this.revision}/${path.split("/").map(encodeURIComponent).join("/")}`;
       this.parsed.set(id, (async () => {
         const buffer = await (await this.fetchOk(url)).arrayBuffer();
         this.bytes += buffer.byteLength;
@@ -240,7 +248,8 @@ class HubSource {
   async info() {
     await this.listFiles();
     const projects = Object.keys(this.layout).sort();
-    return { mode: "hub", dataset_id: this.dataset, projects, project: projects[projects.length - 1], poll_ms: 15000, max_points: 1000 };
+    const project = projects.includes(this.pinnedProject) ? this.pinnedProject : projects[projects.length - 1];
+    return { mode: "hub", dataset_id: this.dataset, projects, project, poll_ms: 15000, max_points: 1000 };
   }
 
   async projects() {
@@ -317,7 +326,10 @@ class HubSource {
       const shards = this.layout[project]?.[uid]?.shards || {};
       const tableKeys = new Set();
       for (const s of shards.tables || []) for (const row of await this.read(s.path)) tableKeys.add(row.key);
-      result[name] = { metrics, system: (shards.system || []).length ? ["*"] : [], tables: [...tableKeys].sort() };
+      result[name] = {
+        metrics, system: (shards.system || []).length ? ["*"] : [], tables: [...tableKeys].sort(),
+        texts: (shards.texts || []).length ? ["*"] : [], // read when the Texts tab opens (they may be large)
+      };
     }
     return result;
   }
@@ -386,12 +398,29 @@ class HubSource {
     return out;
   }
 
+  async texts(project, run) {
+    const uid = this.uid(project, run);
+    const bySeq = new Map(); // a compacted file repeats rows of the files it replaced
+    for (const s of this.layout[project]?.[uid]?.shards.texts || []) {
+      for (const row of await this.read(s.path)) {
+        bySeq.set(num(row.seq), { key: row.key, step: num(row.step), timestamp: num(row.timestamp), value: row.value });
+      }
+    }
+    return [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+  }
+
   async alerts(project, run) {
     const uid = this.uid(project, run);
     const out = [];
     for (const s of this.layout[project]?.[uid]?.shards.alerts || []) {
       for (const row of await this.read(s.path)) {
-        out.push({ step: num(row.step), timestamp: num(row.timestamp), kind: row.kind, message: row.message, value: num(row.value) });
+        // Files synced before schema 7 hold a health alert's kind and message (hub/pull.py maps them alike).
+        const old = row.title === undefined;
+        out.push({
+          step: num(row.step), timestamp: num(row.timestamp), value: num(row.value),
+          level: old ? (row.kind === "storage_failure" ? "error" : "warn") : row.level,
+          title: old ? row.kind : row.title, text: old ? row.message : row.text,
+        });
       }
     }
     return out;
