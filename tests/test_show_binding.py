@@ -115,3 +115,36 @@ def test_cli_show_takes_the_port_of_a_dashboard_that_just_stopped(one_project):
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert f"dashboard: http://127.0.0.1:{port}/" in output and "Traceback" not in output
+
+
+# uvicorn's server thread ends with SystemExit when its bind fails: that is the failure being handled.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_port_taken_between_choosing_and_binding_it_is_chosen_again(one_project, monkeypatch):
+    """Two `show()` at once both find 7860 free; the one that loses the bind takes the next free port."""
+    import socket
+
+    from trackio_callback.server import show as show_module
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    real_free_port, calls = show_module._free_port, []
+
+    def raced(host, port):  # the first choice is the port another process has just bound
+        calls.append(port)
+        return taken.getsockname()[1] if len(calls) == 1 else real_free_port(host, port)
+
+    monkeypatch.setattr(show_module, "_free_port", raced)
+    try:
+        with show(dir=one_project, open_browser=False, block=False, mcp_server=True) as dashboard:
+            assert dashboard.port != taken.getsockname()[1] and len(calls) == 2
+            with httpx.Client() as client:
+                assert client.get(dashboard.url + "api/projects").json()["projects"] == ["p"]
+    finally:
+        taken.close()
+    with pytest.raises(TrackioError, match="did not start"), monkeypatch.context() as patch:
+        patch.setattr(show_module, "_free_port", lambda host, port: port)  # an explicit port is not changed
+        with socket.socket() as held:
+            held.bind(("127.0.0.1", 0))
+            held.listen()
+            show(dir=one_project, open_browser=False, block=False, port=held.getsockname()[1])

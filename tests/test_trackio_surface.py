@@ -155,6 +155,7 @@ def test_show_with_block_thread_false_returns_at_once_and_unpacks_like_trackios(
         assert time.monotonic() - started < 15
         app, url, share_url, full_url = dashboard
         assert app is dashboard and url == full_url == dashboard.url and share_url is None
+        assert dashboard[3] == dashboard.url and dashboard[1:3] == (dashboard.url, None) and len(dashboard) == 4
         import urllib.request
 
         with urllib.request.urlopen(url + "api/projects", timeout=10) as response:

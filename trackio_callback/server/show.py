@@ -40,6 +40,7 @@ from .readers import ThreadReaders
 
 DEFAULT_PORT = 7860
 PORTS_TRIED = 100  # without an explicit port: the first free one of 7860, 7861, ...
+START_ATTEMPTS = 5  # ... chosen again when another process took it before this server could
 
 
 def build_app(directory: Any = None, *, mcp_server: bool = False, **options: Any) -> Starlette:
@@ -88,9 +89,19 @@ class Dashboard:
             raise TrackioError(f"the dashboard did not start on {self.host}:{self.port}")
         return self
 
+    # trackio's ``show()`` returns ``(app, url, share_url, full_url)``: scripts unpack it or index it.
+    def as_trackio_result(self) -> tuple[Dashboard, str, None, str]:
+        """trackio's result: this dashboard, its URL, no share URL (no tunnel here), the URL again."""
+        return (self, self.url, None, self.url)
+
     def __iter__(self):
-        """Unpacks as trackio's ``show()`` result, ``(app, url, share_url, full_url)``: no share URL here."""
-        return iter((self, self.url, None, self.url))
+        return iter(self.as_trackio_result())
+
+    def __getitem__(self, index: int | slice):
+        return self.as_trackio_result()[index]
+
+    def __len__(self) -> int:
+        return 4
 
     def wait(self) -> None:
         """Block until the server stops (Ctrl+C stops it)."""
@@ -148,17 +159,24 @@ def show(
         dataset_id, directory = mirror.dataset_id, mirror.directory
     elif project is not None:
         _check_readable(directory, project)
-    port = _free_port(host, port)
     loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-    app = build_app(
-        directory,
-        mcp_server=mcp_server,
-        project=project,
-        dataset_id=dataset_id,
-        allowed_hosts=loopback_hosts(host) if loopback else None,
-        compress=not loopback,
-    )
-    dashboard = Dashboard(app, host, port, mirror).start()
+    # A port chosen here can be taken before the server binds it (two show() at once): then another is chosen,
+    # with an app of its own (a server that failed may have started the first one's lifespan).
+    for attempt in range(1 if port is not None else START_ATTEMPTS):
+        app = build_app(
+            directory,
+            mcp_server=mcp_server,
+            project=project,
+            dataset_id=dataset_id,
+            allowed_hosts=loopback_hosts(host) if loopback else None,
+            compress=not loopback,
+        )
+        try:
+            dashboard = Dashboard(app, host, _free_port(host, port), mirror).start()
+            break
+        except TrackioError:
+            if port is not None or attempt == START_ATTEMPTS - 1:
+                raise
     if mirror is not None:
         mirror.start()
     print(f"* trackio-callback dashboard: {dashboard.url}" + (f" (project {project})" if project else ""))
