@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifact-mb", type=int, default=100)
     parser.add_argument("--csv-rows", type=int, default=100_000)
     parser.add_argument("--python", default=sys.executable)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_api.json"))
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / ".bench" / "api.json"))
     parser.add_argument("--child", choices=sorted(CHILDREN))
     parser.add_argument("--package", choices=PACKAGES)
     parser.add_argument("--dir")

@@ -111,7 +111,7 @@ def child_write(package: str, directory: str, calls: int, out: str) -> None:
     else:
         import trackio_callback as tc
 
-        tc.init(project=PROJECT, name=RUN, dir=directory)
+        tc.init(project=PROJECT, name=RUN, dir=directory, auto_log_cpu=False, auto_log_gpu=False)
         log, finish = tc.log, tc.finish
 
     latencies = [0] * calls

@@ -173,7 +173,7 @@ def child_generate(args: argparse.Namespace) -> None:
         for i, name in enumerate(names):
             rows = make_rows(i, 0, args.steps, args.metrics)
             t0 = time.perf_counter()
-            run = tc.init(project=PROJECT, name=name, dir=args.dir)
+            run = tc.init(project=PROJECT, name=name, dir=args.dir, auto_log_cpu=False)
             for step, row in enumerate(rows):
                 run.log(row, step=step)
             run.finish()
@@ -240,7 +240,7 @@ def child_logger(args: argparse.Namespace) -> None:
     else:
         import trackio_callback as tc
 
-        run = tc.init(project=project, name=name, dir=args.dir)
+        run = tc.init(project=project, name=name, dir=args.dir, auto_log_cpu=False)
         log, finish = run.log, run.finish
     for step, row in enumerate(make_rows(99, 0, args.history, args.metrics)):
         log(row, step=step)

@@ -321,7 +321,7 @@ def measure_ours(values: array, calls: int, warm_calls: int, directory: Path) ->
 
     rows = rows_of(values, 0, calls)
     start = time.perf_counter()
-    run = tc.init(project=PROJECT, name=RUN, dir=directory)
+    run = tc.init(project=PROJECT, name=RUN, dir=directory, auto_log_cpu=False)
     for step, row in enumerate(rows):
         run.log(row, step=step)
     run.finish()
@@ -376,7 +376,7 @@ def measure_ours(values: array, calls: int, warm_calls: int, directory: Path) ->
 
         rows = rows_of(values, calls, warm_calls)
         start = time.perf_counter()
-        run = tc.init(project=PROJECT, name=RUN, resume="allow", dir=directory)
+        run = tc.init(project=PROJECT, name=RUN, resume="allow", dir=directory, auto_log_cpu=False)
         result["warm_resumed"] = bool(run.resumed)
         for j, row in enumerate(rows):
             run.log(row, step=calls + j)

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from .. import settings
 from ..errors import FileTooLargeError
+from . import progress
 from .progress import progress_bar
 
 CHUNK_BYTES = 4 * 2**20
@@ -66,15 +68,20 @@ class BlobStore:
         return self.path(digest).is_file()
 
     def add_file(self, source: Path, limit: int | None = None) -> tuple[str, int]:
-        """Copy ``source`` in (hashing it on the way) unless its content is here already; ``(sha256, size)``.
+        """Copy ``source`` in unless its content is here already; ``(sha256, size)``.
 
-        What is stored is what was read: a file that changes during the copy is stored as read, under
-        the digest of those bytes. Over ``limit`` (default `settings.max_file_bytes`): `FileTooLargeError`.
+        A first pass only hashes (content already stored costs a read, no write: a checkpoint logged
+        again); a new content is then copied, hashing what is written: what is stored is what was
+        read, under the digest of those bytes, even if the file changed in between. Over ``limit``
+        (default `settings.max_file_bytes`): `FileTooLargeError`.
         """
         source = Path(source)
         limit = settings.max_file_bytes() if limit is None else limit
         expected = source.stat().st_size
         check_size(source, expected, limit)
+        digest, size = _hashed(source, limit, f"hashing {source.name}")
+        if self.has(digest):
+            return digest, size
         sha = hashlib.sha256()
         copied = 0
 
@@ -121,11 +128,14 @@ class BlobStore:
         destination.parent.mkdir(parents=True, exist_ok=True)
         partial = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.partial")
         try:
-            bar = progress_bar(stat.st_size, f"copying {destination.name}")
-            with blob.open("rb") as src, partial.open("wb") as out, bar as advance:
-                while chunk := src.read(CHUNK_BYTES):
-                    out.write(chunk)
-                    advance(len(chunk))
+            if stat.st_size < progress.PROGRESS_MIN_BYTES:  # no bar to move: the kernel copies (sendfile)
+                shutil.copyfile(blob, partial)
+            else:
+                bar = progress_bar(stat.st_size, f"copying {destination.name}")
+                with blob.open("rb") as src, partial.open("wb") as out, bar as advance:
+                    while chunk := src.read(CHUNK_BYTES):
+                        out.write(chunk)
+                        advance(len(chunk))
             os.utime(partial, ns=(stat.st_atime_ns, stat.st_mtime_ns))
             os.replace(partial, destination)
         except BaseException:
@@ -181,6 +191,18 @@ class BlobStore:
         os.chmod(partial, 0o444)  # a blob never changes: a stray write fails instead of corrupting every user
         os.replace(partial, target)
         _fsync_dir(target.parent)
+
+
+def _hashed(path: Path, limit: int, description: str) -> tuple[str, int]:
+    """``(sha256, size)`` of the bytes of ``path`` as read now; `FileTooLargeError` once past ``limit``."""
+    sha, size = hashlib.sha256(), 0
+    with path.open("rb") as src, progress_bar(path.stat().st_size, description) as advance:
+        while chunk := src.read(CHUNK_BYTES):
+            size += len(chunk)
+            check_size(path, size, limit)
+            sha.update(chunk)
+            advance(len(chunk))
+    return sha.hexdigest(), size
 
 
 def _fsync_dir(folder: Path) -> None:

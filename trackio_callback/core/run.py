@@ -665,9 +665,10 @@ def init(
     for label, value in (("space_id", space_id), ("dataset_id", dataset_id)):
         if value is not None and not isinstance(value, str):
             raise TypeError(f"{label} must be a string like 'username/trackio', got {value!r}")
-    # In a forked child the current run is the parent's: replaced here, never finished (nor warned about).
+    # As trackio: the active run is finished first, without a warning (scripts call init() once per run, nothing
+    # is lost). In a forked child the current run is the parent's: replaced here, never finished.
     if _current is not None and not _current.finished and _current.owner_pid == os.getpid():
-        warnings.warn(f"init() while run {_current.name!r} is active: finishing it first", TrackioWarning, stacklevel=2)
+        logger.info("init() while run %r is active: finishing it first", _current.name)
         _current.finish()
     target = None
     if space_id is not None or dataset_id is not None:

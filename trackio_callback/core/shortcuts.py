@@ -16,11 +16,13 @@ Example::
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from .. import settings
 from ..alerts.levels import AlertLevel
+from ..errors import TrackioWarning
 from ..store.files import validate_project
 from .run import current_run, require_run
 
@@ -88,14 +90,18 @@ def sync(
     bucket_id: str | None = None,
     frontend_dir: str | os.PathLike | None = None,
 ) -> str:
-    """Send ``project``'s runs to its Hub dataset and deploy its dashboard Space (see `hub.publish.sync`).
+    """Send ``project``'s runs to its Hub dataset and deploy the dashboard Space; returns the Space id.
 
-    What the current run of ``project`` logged so far is written first, so the dataset has it all.
+    The work is `hub.publish.publish`; what the current run of ``project`` logged so far is written
+    first, so the dataset has it all. ``force`` has no effect (nothing is ever overwritten: a sync only
+    adds what the dataset lacks). ``run_in_background=True`` returns at once. ``sdk``: ``"static"`` (the
+    page reads the dataset in the browser), ``"gradio"`` or ``"docker"`` (a dashboard server).
     """
     from ..hub import publish
 
+    _not_used(bucket_id, frontend_dir, "sync")
     _flush_current(project)
-    return publish.sync(project, space_id, private, force, run_in_background, sdk, dataset_id, bucket_id, frontend_dir)
+    return publish.publish(project, space_id, dataset_id, sdk, private=_private(private), background=run_in_background)
 
 
 def freeze(
@@ -106,14 +112,40 @@ def freeze(
     bucket_id: str | None = None,
     frontend_dir: str | os.PathLike | None = None,
 ) -> str:
-    """A static Space showing ``project`` as its dataset is now (see `hub.publish.freeze`); returns its id."""
+    """A static Space showing ``project`` as its dataset is now (`hub.publish.snapshot`); returns its id."""
     from ..hub import publish
 
+    _not_used(bucket_id, frontend_dir, "freeze")
     _flush_current(project)
-    return publish.freeze(space_id, project, new_space_id, private, bucket_id, frontend_dir)
+    return publish.snapshot(space_id, project, new_space_id, private=_private(private))
 
 
 def _flush_current(project: object) -> None:
     run = current_run()
     if run is not None and run.project == project:
         run.flush()
+
+
+def _private(private: object) -> bool:
+    """Repos are private unless ``private=False`` (trackio's ``None`` means the Hub's default: public)."""
+    if private is not None and not isinstance(private, bool):
+        raise TypeError(f"private must be True, False or None (private), got {private!r}")
+    return private is not False
+
+
+def _not_used(bucket_id: object, frontend_dir: object, call: str) -> None:
+    # Both would change where data goes or what is shown: never ignored in silence.
+    if bucket_id is not None:
+        warnings.warn(
+            f"{call}(bucket_id={bucket_id!r}): Hugging Face Buckets are not used by trackio-callback; the runs go "
+            "to the project's Hub dataset (dataset_id=, default '<space_id>-dataset')",
+            TrackioWarning,
+            stacklevel=3,
+        )
+    if frontend_dir is not None:
+        warnings.warn(
+            f"{call}(frontend_dir={str(frontend_dir)!r}): custom front ends are not supported; the Space gets "
+            "trackio-callback's dashboard",
+            TrackioWarning,
+            stacklevel=3,
+        )

@@ -100,14 +100,10 @@ def send(
             store.confirm_sync(dataset_id, {}, {}, [_ledger_row(item) for item in on_hub])
         known = {item.path for item in on_hub}
         missing = {item.path for item in unsent if item.path not in known and not Path(item.source).is_file()}
-        for batch in _batches([i for i in unsent if i.path not in known and i.path not in missing]):
-            operations = [CommitOperationAdd(item.path, str(item.source)) for item in batch]
-            commit(operations, f"trackio-callback: {len(batch)} artifact and saved files of {project}")
-            reached("commit:applied")
-            store.confirm_sync(dataset_id, {}, {}, [_ledger_row(item) for item in batch])
-            reached("commit:confirmed")
-            sent_files += [item.path for item in batch]
-            sent_bytes += sum(item.size for item in batch)
+        outgoing = [i for i in unsent if i.path not in known and i.path not in missing]
+        files_sent = _commit_batches(store, dataset_id, outgoing, commit, "artifact and saved files", project)
+        sent_files += [item.path for item in files_sent]
+        sent_bytes += sum(item.size for item in files_sent)
     else:
         missing = set()
     documents = []
@@ -126,15 +122,30 @@ def send(
         data = uses_document(run_uid, store.artifact_uses(run_uid))
         documents.append(_document(layout.artifact_uses_path(project, run_uid), USES_KIND, data, run_uid))
     documents = [item for item in documents if synced.get(item.path) != item.oid]
-    for batch in _batches(documents):
-        operations = [CommitOperationAdd(item.path, item.source) for item in batch]
-        commit(operations, f"trackio-callback: {len(batch)} artifact documents of {project}")
+    documents_sent = _commit_batches(store, dataset_id, documents, commit, "artifact documents", project)
+    sent_files += [item.path for item in documents_sent]
+    sent_bytes += sum(item.size for item in documents_sent)
+    return Sent(sent_files, sent_bytes)
+
+
+def _commit_batches(
+    store: Store, dataset_id: str, items: list[_Outgoing], commit: Callable[[list, str], None], what: str, project: str
+) -> list[_Outgoing]:
+    """Commit ``items`` in batches, each recorded in the ledger once the Hub confirmed it; what was sent."""
+    sent: list[_Outgoing] = []
+    for batch in _batches(items):
+        # A blob is added from its file (huggingface_hub streams it), a document from its bytes.
+        operations = [CommitOperationAdd(item.path, _content(item.source)) for item in batch]
+        commit(operations, f"trackio-callback: {len(batch)} {what} of {project}")
         reached("commit:applied")
         store.confirm_sync(dataset_id, {}, {}, [_ledger_row(item) for item in batch])
         reached("commit:confirmed")
-        sent_files += [item.path for item in batch]
-        sent_bytes += sum(item.size for item in batch)
-    return Sent(sent_files, sent_bytes)
+        sent += batch
+    return sent
+
+
+def _content(source: Any) -> Any:
+    return str(source) if isinstance(source, Path) else source
 
 
 def _document(path: str, kind: str, data: bytes, run_uid: str = "") -> _Outgoing:

@@ -1,13 +1,14 @@
-"""trackio's ``sync`` and ``freeze``: a project's runs sent to its Hub dataset, shown by a Space.
+"""What trackio's ``sync`` and ``freeze`` do here (their signatures: `core.shortcuts`): a project's runs
+sent to its Hub dataset, shown by a Space.
 
 transformers' own ``TrackioCallback`` calls them: ``sync(project, sdk="static", space_id=...)`` on
 ``push_to_hub`` (so the model card can link to a dashboard) and ``freeze(space_id, project,
 new_space_id=...)`` at the end of training. Here
 
-- `sync` sends what the project's dataset lacks (the exactly-once uploader, as ``trackio-callback
+- `publish` sends what the project's dataset lacks (the exactly-once uploader, as ``trackio-callback
   sync`` does), then creates or updates the dashboard Space reading that dataset;
-- `freeze` does the same, then deploys a static Space pinned to the dataset's commit of that moment:
-  a read-only snapshot that later syncs do not change.
+- `snapshot` does the same, then deploys a static Space pinned to the dataset's commit of that
+  moment: a read-only snapshot that later syncs do not change.
 
 The dataset is the one the project's runs were started with, else ``dataset_id``, else
 ``<space_id>-dataset`` (as `init` names it). Repos are private unless ``private=False``: a private
@@ -15,8 +16,8 @@ static Space reads its dataset with the visitor's Hugging Face sign-in.
 
 Example::
 
-    space_id = sync("my-project", space_id="alice/my-dashboard", sdk="static")  # "alice/my-dashboard"
-    snapshot = freeze("alice/my-dashboard", "my-project")                       # "alice/my-dashboard_static"
+    publish("my-project", "alice/my-dashboard", None, "static", private=True)  # "alice/my-dashboard"
+    snapshot("alice/my-dashboard", "my-project", None, private=True)           # "alice/my-dashboard_static"
 """
 
 from __future__ import annotations
@@ -24,64 +25,44 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import warnings
 from pathlib import Path
 
 from .. import settings
-from ..errors import HubTokenError, TrackioWarning
+from ..errors import HubTokenError
 from ..store.files import project_path, validate_project
 from ..store.reader import Reader
 
 logger = logging.getLogger(__name__)
 
 
-def sync(
-    project: str,
-    space_id: str | None = None,
-    private: bool | None = None,
-    force: bool = False,
-    run_in_background: bool = False,
-    sdk: str = "gradio",
-    dataset_id: str | None = None,
-    bucket_id: str | None = None,
-    frontend_dir: str | Path | None = None,
+def publish(
+    project: str, space_id: str | None, dataset_id: str | None, sdk: str, *, private: bool, background: bool = False
 ) -> str:
-    """Send ``project``'s runs to its Hub dataset and deploy the dashboard Space; returns the Space id.
+    """Send ``project``'s runs to its Hub dataset, then create or update the dashboard Space; the Space id.
 
-    ``force`` has no effect (nothing is ever overwritten: the sync only adds what the dataset lacks).
-    ``run_in_background=True`` returns at once and does the work in a thread. ``sdk``: ``"static"``
-    (the page reads the dataset in the browser), ``"gradio"`` or ``"docker"`` (a dashboard server).
+    ``background=True`` returns at once and does the work in a (non-daemon) thread.
     """
     from ..core.names import validate_space_sdk
 
     validate_project(project)
     validate_space_sdk(sdk)
-    _refuse_unsupported(bucket_id, frontend_dir, "sync")
-    _check_private(private)
     directory = settings.storage_dir(None)
     space_id, dataset_id = _defaults(directory, project, space_id, dataset_id)
     target = _resolve(space_id, dataset_id)
 
     def work() -> None:
         _send(directory, project, target.dataset_id)
-        _deploy(target, target.space_id, sdk, private=private is not False)
+        _deploy(target, target.space_id, sdk, private=private)
 
-    if run_in_background:
+    if background:
         threading.Thread(target=_logged(work), name="trackio-callback-sync", daemon=False).start()
     else:
         work()
     return target.space_id
 
 
-def freeze(
-    space_id: str,
-    project: str,
-    new_space_id: str | None = None,
-    private: bool | None = None,
-    bucket_id: str | None = None,
-    frontend_dir: str | Path | None = None,
-) -> str:
-    """A static Space showing ``project`` as its dataset is now; returns its id (``<space_id>_static`` by default).
+def snapshot(space_id: str, project: str, new_space_id: str | None, *, private: bool) -> str:
+    """A static Space showing ``project`` as its dataset is now; its id (``<space_id>_static`` by default).
 
     The project's runs are synced first, so the snapshot holds what is local too. The Space pins the
     dataset's commit: later syncs to the dataset do not change what it shows.
@@ -91,16 +72,14 @@ def freeze(
     validate_project(project)
     if not isinstance(space_id, str) or not space_id:
         raise ValueError(f"freeze() needs the id of the project's Space, like 'user/name'; got {space_id!r}")
-    _refuse_unsupported(bucket_id, frontend_dir, "freeze")
-    _check_private(private)
     directory = settings.storage_dir(None)
     space_id, dataset_id = _defaults(directory, project, space_id, None)
     source = _resolve(space_id, dataset_id)
     _send(directory, project, source.dataset_id)
-    snapshot = _resolve(new_space_id or f"{source.space_id}_static", source.dataset_id)
+    frozen = _resolve(new_space_id or f"{source.space_id}_static", source.dataset_id)
     revision = HfApi(endpoint=source.endpoint, token=source.token).dataset_info(source.dataset_id).sha
-    _deploy(snapshot, snapshot.space_id, "static", private=private is not False, revision=revision, project=project)
-    return snapshot.space_id
+    _deploy(frozen, frozen.space_id, "static", private=private, revision=revision, project=project)
+    return frozen.space_id
 
 
 def _defaults(directory: Path, project: str, space_id: str | None, dataset_id: str | None) -> tuple[str, str | None]:
@@ -154,29 +133,6 @@ def _deploy(target, space_id: str, sdk: str, *, private: bool, revision: str | N
         api, space_id, target.dataset_id, sdk=sdk, private=private, dataset_private=private,
         revision=revision, project=project,
     ).deploy()  # fmt: skip
-
-
-def _refuse_unsupported(bucket_id: object, frontend_dir: object, call: str) -> None:
-    # Both change where data goes or what is shown: never ignored in silence.
-    if bucket_id is not None:
-        warnings.warn(
-            f"{call}(bucket_id={bucket_id!r}): Hugging Face Buckets are not used by trackio-callback; the runs go "
-            "to the project's Hub dataset (dataset_id=, default '<space_id>-dataset')",
-            TrackioWarning,
-            stacklevel=3,
-        )
-    if frontend_dir is not None:
-        warnings.warn(
-            f"{call}(frontend_dir={str(frontend_dir)!r}): custom front ends are not supported; the Space gets "
-            "trackio-callback's dashboard",
-            TrackioWarning,
-            stacklevel=3,
-        )
-
-
-def _check_private(private: object) -> None:
-    if private is not None and not isinstance(private, bool):
-        raise TypeError(f"private must be True, False or None (private), got {private!r}")
 
 
 def _logged(work):

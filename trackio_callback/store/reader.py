@@ -22,6 +22,7 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .. import settings
@@ -283,12 +284,7 @@ class Reader:
         """Tables the run logged (e.g. TRL's ``completions``): ``[{"key", "step", "timestamp", "columns", "rows"}]``."""
         store = self.store(project)
         row = self._run_row(project, run)
-        key_id = None
-        if key is not None:
-            key_id = store.key_id(key)
-            available = store.table_keys(row.id)
-            if key_id is None or key not in available:
-                raise MetricNotFoundError("table", key, available, f" in run {run!r}")
+        key_id = _key_of(store, key, lambda: store.table_keys(row.id), "table", run)
         return [
             {"key": table.key, "step": table.step, "timestamp": table.timestamp, **json.loads(table.data)}
             for table in store.tables(row.id, key_id)
@@ -311,12 +307,7 @@ class Reader:
         """The run's logged strings (of one key): ``[{"step", "timestamp", "key", "value"}]``, oldest first."""
         store = self.store(project)
         row = self._run_row(project, run)
-        key_id = None
-        if key is not None:
-            key_id = store.key_id(key)
-            available = store.text_keys(row.id)
-            if key_id is None or key not in available:
-                raise MetricNotFoundError("text", key, available, f" in run {run!r}")
+        key_id = _key_of(store, key, lambda: store.text_keys(row.id), "text", run)
         return [
             {"step": t.step, "timestamp": t.timestamp, "key": t.key, "value": t.value}
             for t in store.texts(row.id, key_id)
@@ -351,6 +342,16 @@ class Reader:
             {"timestamp": v.timestamp, "step": v.step, "node": v.node, "value": v.value}
             for v in store.system_series(row.id, key_id)
         ]
+
+
+def _key_of(store: Store, key: str | None, available: Callable[[], list[str]], kind: str, run: str) -> int | None:
+    """The id of ``key`` among the run's ``available()`` keys of ``kind`` (None: all), else an error naming those."""
+    if key is None:
+        return None
+    key_id, keys = store.key_id(key), available()
+    if key_id is None or key not in keys:
+        raise MetricNotFoundError(kind, key, keys, f" in run {run!r}")
+    return key_id
 
 
 def _arrays() -> Any:
