@@ -235,29 +235,24 @@ def max_buffered_calls() -> int:
 
 def max_text_chars() -> int:
     """``$TRACKIO_MAX_TEXT_CHARS`` (a positive number of characters), else `MAX_TEXT_CHARS`."""
-    raw = _get("TRACKIO_MAX_TEXT_CHARS")
+    return _positive_int("TRACKIO_MAX_TEXT_CHARS", MAX_TEXT_CHARS, "characters")
+
+
+def max_file_bytes() -> int:
+    """``$TRACKIO_MAX_FILE_BYTES``, else `MAX_FILE_BYTES`: the largest file an artifact or ``save()`` takes."""
+    return _positive_int("TRACKIO_MAX_FILE_BYTES", MAX_FILE_BYTES, "bytes")
+
+
+def _positive_int(name: str, default: int, unit: str) -> int:
+    raw = _get(name)
     if raw is None:
-        return MAX_TEXT_CHARS
+        return default
     try:
         value = int(raw)
     except ValueError:
         value = 0
     if value < 1:
-        raise ValueError(f"TRACKIO_MAX_TEXT_CHARS={raw!r} is not a positive integer number of characters")
-    return value
-
-
-def max_file_bytes() -> int:
-    """``$TRACKIO_MAX_FILE_BYTES``, else `MAX_FILE_BYTES`: the largest file an artifact or ``save()`` takes."""
-    raw = _get("TRACKIO_MAX_FILE_BYTES")
-    if raw is None:
-        return MAX_FILE_BYTES
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ValueError(f"TRACKIO_MAX_FILE_BYTES={raw!r} is not a positive integer number of bytes")
+        raise ValueError(f"{name}={raw!r} is not a positive integer number of {unit}")
     return value
 
 

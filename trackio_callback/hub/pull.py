@@ -256,6 +256,13 @@ def _import_run(store: Store, dataset_id: str, project: str, plan: Plan, folder:
         # Metadata comes from the dataset only while this store has not changed the run since it last met it.
         recorded = store.sync_state(dataset_id).get((plan.uid, "runs"), NO_SYNC).digest
         clean = recorded in (None, export.run_digest(project, local))
+        # Never recorded, yet this store sent the run there (a commit whose answer was lost, or a sync killed before
+        # it heard back): the runs file there is this store's own, as the run was then, not newer metadata.
+        sent = store.synced_files(dataset_id, plan.uid) or any(
+            f.run_uid == plan.uid for f in store.pending_files(dataset_id)
+        )
+        if recorded is None and sent and meta["num_logs"] <= local.next_seq:
+            clean = False
     _import_data(store, dataset_id, plan, local, folder, counts)
     reached("pull:imported")
     _import_metadata(store, dataset_id, project, plan.uid, meta, clean)

@@ -449,10 +449,20 @@ class Uploader:
 
     def _commit(self, operations: list, message: str, deadline: float) -> None:
         self._ensure_repo(deadline)
-        self._retrying(
-            lambda: self.api.create_commit(self.dataset_id, operations, commit_message=message, repo_type="dataset"),
-            deadline,
-        )
+        retry = False
+
+        def attempt() -> None:
+            nonlocal retry
+            todo = operations
+            if retry and any(isinstance(op, CommitOperationDelete) for op in todo):
+                # The try whose answer was lost may have applied: deleting a file no longer there is a 404.
+                there = set(self.api.list_repo_files(self.dataset_id, repo_type="dataset"))
+                todo = [op for op in todo if not isinstance(op, CommitOperationDelete) or op.path_in_repo in there]
+            retry = True
+            if todo:
+                self.api.create_commit(self.dataset_id, todo, commit_message=message, repo_type="dataset")
+
+        self._retrying(attempt, deadline)
 
     def _ensure_repo(self, deadline: float) -> None:
         if not self._repo_ready:
