@@ -6,9 +6,10 @@ project by its own `Uploader`. Its steps, in any order:
 
 - create a run (a name from a small pool, a few float values logged, finished);
 - delete a run, rename a run (to any name of the pool: a taken one is refused, nothing changes), move a run
-  to the other project (refused, nothing changed, when a run of its name is there);
-- sync ``p``, ``q`` or both under the faults then set (a sync that gives up, `TransientSyncError`, sent
-  nothing for sure: the next one continues);
+  to the other project (refused, nothing changed, when a run of its name is there); each maybe followed at
+  once by a pull into the store (``then_pull``: the dataset still holds the run as it was);
+- sync ``p``, ``q`` or both under the faults then set, giving up at the first failure (`TransientSyncError`:
+  the next sync continues), or with its first commit's answer lost and retried (``lose_answer``);
 - Hub faults, several in a row: answers lost after the commit applied, 5xx bursts, down, up, healed;
 - pull the dataset into the storage directory itself, or into a fresh one;
 - heal the Hub, sync both projects, pull into a fresh directory and compare with the model.
@@ -19,6 +20,7 @@ that stays in its project stays as it was (a deletion, rename or move of another
 Checked after each healed sync of both projects (and at the end): the dataset holds exactly the model (no
 deleted run, a moved run only in its new project, a renamed run under its new name) and a pull into a fresh
 directory gives exactly the model. While no fault was set since the Hub last healed, a sync and a pull succeed.
+The uploader's backoff is shortened (`RETRY_BASE_S`) so that retries cost little time.
 
 CI runs `CI_EXAMPLES` examples of up to `CI_STEPS` steps (profile ``ci``); ``TRACKIO_TEST_PROFILE=slow`` runs
 `SLOW_EXAMPLES` of up to `SLOW_STEPS`. The count of examples and steps and the time go to
@@ -335,7 +337,7 @@ class RunManagementModel(RuleBasedStateMachine):
             assert not self.runs, "runs synced, no dataset"
             return
         found: dict[tuple[str, str], set[str]] = collections.defaultdict(set)
-        names: dict[tuple[str, str], str] = {}
+        metadata: dict[tuple[str, str], tuple[str, int]] = {}
         rows: dict[tuple[str, str], set[tuple]] = collections.defaultdict(set)
         for path, content in self.hub.repo_files(self.dataset).items():
             file = layout.parse(path)
@@ -344,8 +346,7 @@ class RunManagementModel(RuleBasedStateMachine):
             found[(file.project, file.run_uid)].add(file.kind)
             if file.kind == "runs":
                 (meta,) = self.rows(path, content)
-                names[(file.project, file.run_uid)] = meta["run_name"]
-                assert meta["num_logs"] == len(self.runs.get(file.run_uid, {}).get("values", ())), path
+                metadata[(file.project, file.run_uid)] = (meta["run_name"], meta["num_logs"])
             elif file.kind == "metrics":
                 rows[(file.project, file.run_uid)] |= {
                     (r["key"], r["seq"], r["step"], r["value"]) for r in self.rows(path, content)
@@ -354,7 +355,7 @@ class RunManagementModel(RuleBasedStateMachine):
         assert set(found) == expected, "the dataset holds the runs of the model, each in its project"
         for (project, uid), kinds in found.items():
             assert kinds == {"runs", "metrics"}, (project, uid, kinds)
-            assert names[(project, uid)] == self.runs[uid]["name"]
+            assert metadata[(project, uid)] == (self.runs[uid]["name"], len(self.runs[uid]["values"]))
             assert sorted(rows[(project, uid)]) == points(self.runs[uid]["values"])
 
     # -- the Hub --------------------------------------------------------------------------------------
@@ -500,7 +501,7 @@ def test_regression_a_pull_does_not_undo_a_rename_after_a_sync_whose_answer_was_
 def test_regression_a_removal_whose_answer_was_lost_is_retried_without_a_404(model):
     """The removal commit of a deleted run landed, its answer was lost; its retry deleted files no longer there: a
     404, raised as `PermanentSyncError` (a run's sync thread stops for good on that). Found replaying flakily (the
-    retry fits a 0.4 s budget only with some backoff draws): kept with the budget that always retries.
+    retry fitted the sync's budget only with some backoff draws): kept with a budget that always retries.
 
     Fixed: a commit retried after a failure leaves out the deletions of files the repo no longer holds
     (`hub.uploader.Uploader._commit`).
