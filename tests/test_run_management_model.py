@@ -30,7 +30,6 @@ CI runs `CI_EXAMPLES` examples of up to `CI_STEPS` steps (profile ``ci``); ``TRA
 from __future__ import annotations
 
 import collections
-import functools
 import io
 import json
 import os
@@ -53,6 +52,7 @@ from hypothesis.stateful import (
 
 import trackio_callback as trackio
 from tests.hub_emulator import DEFAULT_TOKEN, HubEmulator
+from tests.models import ARTIFACTS, set_hub_fault, step_counter
 from trackio_callback.errors import InvalidNameError, TransientSyncError
 from trackio_callback.hub import layout
 from trackio_callback.hub import uploader as uploader_module
@@ -74,7 +74,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )  # fmt: skip
 PROFILE = os.environ.get("TRACKIO_TEST_PROFILE", "ci")
-ARTIFACTS = Path(os.environ.get("TRACKIO_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / ".artifacts"))
 # The uploader's backoff, shortened (first wait 0.025-0.075 s instead of 0.25-0.75 s: the same logic, less waiting).
 # A sync's budget under faults: BUDGET_S gives up at the first failure, the next sync continues; RETRY_BUDGET_S
 # retries a commit whose answer was lost; with no fault set a sync must not give up.
@@ -82,21 +81,7 @@ RETRY_BASE_S = 0.05
 BUDGET_S, RETRY_BUDGET_S, HEALED_BUDGET_S = 0.02, 0.5, 30.0
 
 VALUES = st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=4)
-STEPS: collections.Counter[str] = collections.Counter()  # steps run, by rule: the report says what was exercised
-SECONDS: collections.Counter[str] = collections.Counter()  # and the time they took
-
-
-def counted(step):
-    @functools.wraps(step)
-    def counting(self, *args, **kwargs):
-        STEPS[step.__name__] += 1
-        started = time.monotonic()
-        try:
-            return step(self, *args, **kwargs)
-        finally:
-            SECONDS[step.__name__] += time.monotonic() - started
-
-    return counting
+STEPS, SECONDS, counted = step_counter()
 
 
 def points(values: tuple[float, ...]) -> list[tuple]:
@@ -361,9 +346,7 @@ class RunManagementModel(RuleBasedStateMachine):
     # -- the Hub --------------------------------------------------------------------------------------
 
     def heal(self) -> None:
-        self.hub.reset_faults()
-        if not self.hub.is_up:
-            self.hub.come_up()
+        set_hub_fault(self.hub, "healed", 1)
         self.faulted = False
 
     @rule(fault=st.sampled_from(["answers lost", "5xx burst", "down", "up", "healed"]), n=st.integers(1, 3))
@@ -373,17 +356,10 @@ class RunManagementModel(RuleBasedStateMachine):
         self.fault(fault, n)
 
     def fault(self, fault: str, n: int) -> None:
-        if fault == "answers lost":  # the commit applies, the answer never comes
-            self.hub.drop_connection(before_apply=False, n=n, endpoint="commit")
-        elif fault == "5xx burst":
-            self.hub.fail_next(n, status=500 + n, endpoint="write")
-        elif fault == "down" and self.hub.is_up:
-            self.hub.go_down()
-        elif fault == "up" and not self.hub.is_up:
-            self.hub.come_up()
-        elif fault == "healed":
+        if fault == "healed":
             self.heal()
             return
+        set_hub_fault(self.hub, fault, n)
         self.faulted = True
 
     # -- invariants -----------------------------------------------------------------------------------

@@ -27,9 +27,7 @@ Failures found once stay as explicit cases below (`test_regression_*`).
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import functools
 import io
 import json
 import os
@@ -52,6 +50,7 @@ from hypothesis.stateful import (
 
 import trackio_callback as trackio
 from tests.hub_emulator import DEFAULT_TOKEN, HubEmulator
+from tests.models import ARTIFACTS, set_hub_fault, step_counter
 from trackio_callback.core import run as run_module
 from trackio_callback.errors import TrackioError
 from trackio_callback.hub.pull import pull
@@ -70,22 +69,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )  # fmt: skip
 PROFILE = os.environ.get("TRACKIO_TEST_PROFILE", "ci")
-ARTIFACTS = Path(os.environ.get("TRACKIO_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / ".artifacts"))
 SYNC_POINTS = [p for p in crashpoints.POINTS if not p.startswith("pull:")]
 PULL_POINTS = [p for p in crashpoints.POINTS if p.startswith("pull:")]
 BUDGET_S = 0.4  # a sync under faults gives up quickly; the next one continues
 
 
-STEPS: collections.Counter[str] = collections.Counter()  # steps run, by rule: the report says what was exercised
-
-
-def counted(step):
-    @functools.wraps(step)
-    def counting(self, *args, **kwargs):
-        STEPS[step.__name__] += 1
-        return step(self, *args, **kwargs)
-
-    return counting
+STEPS, _, counted = step_counter()
 
 
 class SimulatedKill(BaseException):
@@ -273,20 +262,7 @@ class SyncModel(RuleBasedStateMachine):
     @counted
     def hub_fault(self, fault: str, n: int) -> None:
         """One more fault, on top of those already set: they come in pairs and in a row."""
-        if fault == "answers lost":  # the commit applies, the answer never comes
-            self.hub.drop_connection(before_apply=False, n=n, endpoint="commit")
-        elif fault == "5xx burst":
-            self.hub.fail_next(n, status=500 + n, endpoint="write")
-        elif fault == "down" and self.hub.is_up:
-            self.hub.go_down()
-        elif fault == "up" and not self.hub.is_up:
-            self.hub.come_up()
-        elif fault == "slow":
-            self.hub.slow(0.1 * n, endpoint="commit")
-        elif fault == "healed":
-            self.hub.reset_faults()
-            if not self.hub.is_up:
-                self.hub.come_up()
+        set_hub_fault(self.hub, fault, n)
 
     @invariant()
     def no_store_holds_more_than_was_logged(self) -> None:

@@ -1,0 +1,64 @@
+"""What the model-based tests (``hypothesis.stateful``) share: step counting, Hub faults, the report's folder.
+
+Example::
+
+    STEPS, SECONDS, counted = step_counter()
+
+    class Model(RuleBasedStateMachine):
+        @rule(fault=st.sampled_from(FAULTS), n=st.integers(1, 3))
+        @counted
+        def hub_fault(self, fault, n):
+            set_hub_fault(self.hub, fault, n)
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.hub_emulator import HubEmulator
+
+ARTIFACTS = Path(os.environ.get("TRACKIO_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / ".artifacts"))
+FAULTS = ("answers lost", "5xx burst", "down", "up", "slow", "healed")
+
+
+def step_counter() -> tuple[collections.Counter[str], collections.Counter[str], Callable]:
+    """Steps run and seconds spent, by rule (the report says what was exercised), and the decorator that counts."""
+    steps: collections.Counter[str] = collections.Counter()
+    seconds: collections.Counter[str] = collections.Counter()
+
+    def counted(step):
+        @functools.wraps(step)
+        def counting(self, *args, **kwargs):
+            steps[step.__name__] += 1
+            started = time.monotonic()
+            try:
+                return step(self, *args, **kwargs)
+            finally:
+                seconds[step.__name__] += time.monotonic() - started
+
+        return counting
+
+    return steps, seconds, counted
+
+
+def set_hub_fault(hub: HubEmulator, fault: str, n: int) -> None:
+    """One more fault of `FAULTS`, on top of those set (``"healed"`` clears them all and brings the Hub up)."""
+    if fault == "answers lost":  # the commit applies, the answer never comes
+        hub.drop_connection(before_apply=False, n=n, endpoint="commit")
+    elif fault == "5xx burst":
+        hub.fail_next(n, status=500 + n, endpoint="write")
+    elif fault == "down" and hub.is_up:
+        hub.go_down()
+    elif fault == "up" and not hub.is_up:
+        hub.come_up()
+    elif fault == "slow":
+        hub.slow(0.1 * n, endpoint="commit")
+    elif fault == "healed":
+        hub.reset_faults()
+        if not hub.is_up:
+            hub.come_up()
