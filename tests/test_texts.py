@@ -60,7 +60,7 @@ def test_strings_are_text_series_at_the_calls_step(store_dir):
     assert texts_of(reader, "p", "r") == EXPECTED
     assert texts_of(reader, "p", "r", "samples/prompt") == [(s, f"prompt {s}") for s in range(5)]
     every = reader.texts("p", "r")
-    assert len(every) == 7 + 5 and set(every[0]) == {"step", "timestamp", "key", "value"}
+    assert len(every) == 7 + 5 and set(every[0]) == {"step", "timestamp", "key", "value", "kind"}
     assert [t["timestamp"] for t in every] == sorted(t["timestamp"] for t in every)  # oldest first
     # The numbers of the same calls are untouched, and text keys are not metrics.
     assert reader.metric_keys("p", "r") == ["train/loss"]

@@ -101,6 +101,10 @@ class RunInUseError(TrackioError, RuntimeError):
     """A run has one writer at a time: another live process holds the run (its lease: host, pid, heartbeat)."""
 
 
+class MediaValueError(TrackioError, ValueError):
+    """A media value (`Image`, `Audio`, `Video`, `Object3D`, `Histogram`) built from something it cannot take."""
+
+
 class FileTooLargeError(TrackioError, ValueError):
     """A file over ``TRACKIO_MAX_FILE_BYTES`` given to an artifact or ``save()``; names it, its size, the limit."""
 

@@ -40,6 +40,7 @@ DEFAULT_PROJECT = "huggingface"  # transformers' TrainingArguments.project defau
 DEFAULT_SYSTEM_INTERVAL_S = 10.0
 SYSTEM_METRICS = "TRACKIO_SYSTEM_METRICS"
 MAX_FILE_BYTES = 50 * 10**9  # the Hub's limit for one file
+MEDIA_BUFFER_BYTES = 2**29  # snapshots of media waiting to be encoded (a flood of large images is thinned past it)
 MAX_BUFFERED_CALLS = 200_000  # ~1 kB each with 10 keys: ~200 MB while SQLite cannot be written
 MAX_TEXT_CHARS = 100_000  # a logged string past this is cut (~25k tokens): a text per step stays MBs, not GBs
 JOURNAL_MODES = ("wal", "delete")
@@ -241,6 +242,11 @@ def max_text_chars() -> int:
 def max_file_bytes() -> int:
     """``$TRACKIO_MAX_FILE_BYTES``, else `MAX_FILE_BYTES`: the largest file an artifact or ``save()`` takes."""
     return _positive_int("TRACKIO_MAX_FILE_BYTES", MAX_FILE_BYTES, "bytes")
+
+
+def media_buffer_bytes() -> int:
+    """``$TRACKIO_MEDIA_BUFFER_BYTES``, else `MEDIA_BUFFER_BYTES`: memory media may hold while waiting to be encoded."""
+    return _positive_int("TRACKIO_MEDIA_BUFFER_BYTES", MEDIA_BUFFER_BYTES, "bytes")
 
 
 def _positive_int(name: str, default: int, unit: str) -> int:

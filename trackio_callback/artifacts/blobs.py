@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .. import settings
 from ..errors import FileTooLargeError
+from ..store import files
 from . import progress
 from .progress import progress_bar
 
@@ -57,12 +58,12 @@ class BlobStore:
     """The blobs of one project (``files_dir`` is `store.files.project_files_dir`)."""
 
     def __init__(self, files_dir: Path):
-        self.root = Path(files_dir) / "blobs" / "sha256"
-        self.tmp = Path(files_dir) / "blobs" / "tmp"
+        self.files_dir = Path(files_dir)
+        self.root = self.files_dir / "blobs" / "sha256"
+        self.tmp = self.files_dir / "blobs" / "tmp"
 
     def path(self, digest: str) -> Path:
-        check_digest(digest)
-        return self.root / digest[:2] / digest
+        return files.blob_path(self.files_dir, check_digest(digest))
 
     def has(self, digest: str) -> bool:
         return self.path(digest).is_file()
@@ -98,6 +99,13 @@ class BlobStore:
         partial = self._write_partial(write)
         self._settle(partial, sha.hexdigest())
         return sha.hexdigest(), copied
+
+    def add_bytes(self, data: bytes) -> tuple[str, int]:
+        """Store ``data`` (an encoded media file) unless this content is here already; ``(sha256, size)``."""
+        digest = hashlib.sha256(data).hexdigest()
+        if not self.has(digest):
+            self._settle(self._write_partial(lambda out: out.write(data)), digest)
+        return digest, len(data)
 
     def adopt_file(self, path: Path, digest: str) -> None:
         """Make ``path`` (a file in ``tmp/``, e.g. just downloaded) the blob ``digest``, after checking its bytes.

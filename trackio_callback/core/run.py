@@ -32,13 +32,14 @@ from .. import settings as settings_module  # init() has a parameter named `sett
 from ..alerts.announcer import Announcer
 from ..alerts.levels import AlertLevel, parse_level
 from ..errors import RejectedValue, TrackioWarning, UnsupportedFeatureError
-from ..media import StoredLater, TextValue, Trace
-from ..store import RESUME_MODES, AlertRow, Store, SystemSample, TableRow, TextRow, files
+from ..media import Histogram, Media, TextValue, Trace
+from ..store import RESUME_MODES, AlertRow, Store, SystemSample, TableRow, TextRow, TraceRow, files
 from ..store.files import validate_project
 from ..utils.jsontext import dumps
 from ..utils.warn import WarnOnce
 from .config import Config, storable_config
 from .lifecycle import ExitHooks, crash_reason, process_exit_hooks
+from .media_queue import QueuedValue
 from .names import validate_run_name, validate_space_sdk
 from .table import Table
 from .values import coerce, key_problem
@@ -155,6 +156,7 @@ class Run:
             row.next_seq,
             interval=float(flush_every),
             snapshots={"config": self.config.to_json, "summary": self.summary.to_json},
+            warn=self._warn,
         )
         self._calls = self._writer.calls
         self._uploader = None
@@ -183,9 +185,11 @@ class Run:
 
         Numbers (see `values`), strings (a text series: `Reader.texts`; of a string longer than
         ``$TRACKIO_MAX_TEXT_CHARS``, default 100,000 characters, only that many are kept, with a
-        warning) and tables (`Table`). Any other value is dropped with a warning naming its key and
-        type, once per key; the other values of the call are kept. Every call that records something
-        advances the step, a call of strings only too. An explicit step may go back (after a
+        warning), tables (`Table`, images in cells too), `Markdown`/`Html` (texts), `Trace` (or a list
+        of them), `Image`/`Audio`/`Video`/`Object3D` (or a list of them) and `Histogram`: media are
+        queued as they are and encoded by the writer thread. Any other value is dropped with a
+        warning naming its key and type, once per key; the other values of the call are kept. Every call
+        that records something advances the step, a call of strings only too. An explicit step may go back (after a
         checkpoint restore): both the old and the new points are kept.
         """
         if self._not_recording is not None:
@@ -308,21 +312,13 @@ class Run:
                 self._warn_once(repr(key), "key", f"metric key {key!r} dropped: {problem}")
                 continue
             if isinstance(value, Table):
-                # A table logged without a step belongs to the step logged last (TRL logs its
-                # completions right after the metrics of the same step).
-                at = max(self._next_step - 1, 0) if step is None else self._check_step(step)
-                data = value.to_json()
-                if self._last_tables.get(key) != (at, data):  # TRL logs the same table again with its summary
-                    self._last_tables[key] = (at, data)
-                    self._writer.tables.append(TableRow(time.time(), at, key, data))
+                self._queue_table(key, value, step)
                 continue
             if texts and type(value) is str:
                 strings.append((key, value))
                 continue
-            if texts and isinstance(value, (TextValue, StoredLater, list)) and _is_rich(value):
-                text = self._text_of(key, value)
-                if text is not None:
-                    strings.append((key, text))
+            if texts and _is_rich(value):
+                strings.append((key, value))
                 continue
             try:
                 record[key] = coerce(value)
@@ -339,25 +335,27 @@ class Run:
                 continue
             self._known_keys.add(key)
         if strings:
-            self._queue_texts(strings, step, advance=not record)
+            self._queue_rich(strings, step, advance=not record)
         return record
 
-    def _text_of(self, key: str, value: Any) -> str | None:
-        """The text a rich value is stored as (`Markdown`, `Html`, `Trace`, a list of traces); None: not stored."""
-        if isinstance(value, TextValue):
-            return value.text
-        if isinstance(value, list):  # TRL's async GRPO logs a list of traces under one key
-            return dumps([json.loads(trace.text) for trace in value])
-        self._warn(
-            (key, "media"),
-            f"{key!r} dropped: {type(value).__name__} values are not stored yet (stored: numbers, strings, tables, "
-            "and Markdown/Html/Trace as text; not yet: images, audio, video, 3D objects, histograms)",
-            stacklevel=5,  # the user's log() line: log -> _convert -> _text_of -> WarnOnce
-        )
-        return None
+    def _queue_table(self, key: str, table: Table, step: int | None) -> None:
+        # A table logged without a step belongs to the step logged last (TRL logs its
+        # completions right after the metrics of the same step).
+        at = max(self._next_step - 1, 0) if step is None else self._check_step(step)
+        if table.media:  # images in cells: the writer stores them, then the table
+            seen = (at, str(id(table)))
+            if self._last_tables.get(key) != seen:
+                self._last_tables[key] = seen
+                nbytes = sum(media.nbytes for media in table.media)
+                self._put_media([QueuedValue(time.time(), at, key, 0, table, nbytes)])
+            return
+        data = table.to_json()
+        if self._last_tables.get(key) != (at, data):  # TRL logs the same table again with its summary
+            self._last_tables[key] = (at, data)
+            self._writer.tables.append(TableRow(time.time(), at, key, data))
 
-    def _queue_texts(self, strings: list[tuple[str, str]], step: int | None, advance: bool) -> None:
-        """Queue a call's strings as text points at its step; ``advance``: the call has no numbers, step on here."""
+    def _queue_rich(self, values: list[tuple[str, Any]], step: int | None, advance: bool) -> None:
+        """Queue a call's strings and rich values at its step; ``advance``: the call has no numbers, step on here."""
         if step is None:
             at = self._next_step
         elif type(step) is not int or not 0 <= step <= MAX_STEP:
@@ -365,10 +363,35 @@ class Run:
         else:
             at = step
         now = time.time()
-        for key, value in strings:
-            self._writer.texts.append(TextRow(now, at, key, self._storable_text(key, value)))
+        queued = []
+        for key, value in values:
+            if type(value) is str:
+                self._writer.texts.append(TextRow(now, at, key, self._storable_text(key, value)))
+            elif isinstance(value, (Media, Histogram)):
+                queued.append(QueuedValue(now, at, key, 0, value, value.nbytes))
+            elif isinstance(value, Trace):
+                self._writer.traces.append(TraceRow(now, at, key, value.text))
+            elif isinstance(value, TextValue):
+                self._writer.texts.append(TextRow(now, at, key, self._storable_text(key, value.text), kind=value.kind))
+            elif isinstance(value[0], Trace):  # TRL's async GRPO logs a list of traces under one key
+                self._writer.traces.append(TraceRow(now, at, key, dumps([json.loads(t.text) for t in value])))
+            else:  # a list of media: one row each, in order
+                queued += [QueuedValue(now, at, key, i, media, media.nbytes) for i, media in enumerate(value)]
+        if queued:
+            self._put_media(queued)
         if advance:
             self._next_step = at + 1
+
+    def _put_media(self, queued: list[QueuedValue]) -> None:
+        dropped = self._writer.media.put(queued)
+        if dropped:
+            self._warn(
+                ("", "media thinned"),
+                f"media are logged faster than they can be encoded and stored: {dropped} waiting values were "
+                f"dropped to keep them within {self._writer.media.budget:,} bytes (TRACKIO_MEDIA_BUFFER_BYTES); "
+                "the run's media_dropped alert counts them",
+                stacklevel=5,
+            )
 
     def _storable_text(self, key: str, value: str) -> str:
         """``value`` cut to the text limit, with lone surrogates (not UTF-8, so not storable) replaced; warns once."""
@@ -574,10 +597,13 @@ exit_hooks = process_exit_hooks  # the name `TrackioCallback` uses
 
 
 def _is_rich(value: object) -> bool:
-    """A value of `media` (or a non-empty list of `Trace`): stored as text, or warned about, never as a number."""
-    if isinstance(value, list):
-        return bool(value) and all(isinstance(item, Trace) for item in value)
-    return True
+    """A value of `media` (text, file or histogram), or a non-empty list of traces or of media files."""
+    if isinstance(value, (TextValue, Media, Histogram)):
+        return True
+    if isinstance(value, list) and value:
+        kind = Trace if isinstance(value[0], Trace) else Media
+        return all(isinstance(item, kind) for item in value)
+    return False
 
 
 def _set_current(run: Run | None) -> None:

@@ -2,7 +2,9 @@
 
 TRL's GRPO/RLOO trainers log their sampled completions as
 ``trackio.log({"completions": trackio.Table(dataframe=df)})``; the table is stored with the run (as
-JSON: column names and rows) and read back with `trackio_callback.Reader.tables`.
+JSON: column names and rows) and read back with `trackio_callback.Reader.tables`. A cell may hold an
+`Image` (or a list of them: TRL's VLM completions): the image is stored as a file by the writer
+thread and the cell as ``{"_type": "trackio.image", "digest", "format", "width", "height", "caption"}``.
 
 Example::
 
@@ -11,9 +13,10 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..media import Media
 from ..utils.jsontext import dumps, jsonable
 
 MAX_CELL_CHARS = 100_000  # a cell longer than this is cut (and says so): tables are for reading, not storage
@@ -40,6 +43,7 @@ class Table:
         data = data if data is not None else rows
         self.columns = [str(c) for c in (columns or [])]
         self.rows = [[_cell(value) for value in row] for row in (data or [])]
+        self.media = [m for row in self.rows for cell in row for m in _media_in(cell)]  # stored by the writer
         for i, row in enumerate(self.rows):
             if len(row) != len(self.columns):
                 raise ValueError(f"Table row {i} has {len(row)} values for {len(self.columns)} columns {self.columns}")
@@ -50,13 +54,37 @@ class Table:
     def __repr__(self) -> str:
         return f"Table(columns={self.columns!r}, rows={len(self.rows)})"
 
-    def to_json(self) -> str:
-        return dumps({"columns": self.columns, "rows": self.rows})
+    def to_json(self, stored: Callable[[Media], dict] | None = None) -> str:
+        """The table as JSON; ``stored(media)``: a media cell's reference (the writer's, once the file is stored)."""
+        rows = self.rows
+        if self.media:
+            rows = [[_resolved(cell, stored) for cell in row] for row in rows]
+        return dumps({"columns": self.columns, "rows": rows})
 
 
 def _cell(value: Any) -> Any:
-    """One table cell as JSON holds it (`jsontext`'s policy), with over-long strings cut."""
+    """One table cell as JSON holds it (`jsontext`'s policy), with over-long strings cut; media kept as they are."""
+    if isinstance(value, Media) or (
+        isinstance(value, (list, tuple)) and value and all(isinstance(v, Media) for v in value)
+    ):
+        return list(value) if isinstance(value, (list, tuple)) else value
     return _cut_long(jsonable(value))
+
+
+def _media_in(cell: Any) -> list[Media]:
+    if isinstance(cell, Media):
+        return [cell]
+    if isinstance(cell, list) and cell and isinstance(cell[0], Media):
+        return cell
+    return []
+
+
+def _resolved(cell: Any, stored: Callable[[Media], dict] | None) -> Any:
+    if isinstance(cell, Media):
+        return stored(cell) if stored is not None else str(cell)
+    if isinstance(cell, list) and cell and isinstance(cell[0], Media):
+        return [_resolved(m, stored) for m in cell]
+    return cell
 
 
 def _cut_long(value: Any) -> Any:

@@ -8,6 +8,11 @@ failing: past `settings.MAX_BUFFERED_CALLS` waiting calls, every other one is dr
 shape over the whole outage, at half the resolution each time the limit is hit), loudly, and the
 run gets a ``storage_failure`` alert counting what was lost once writing works again.
 
+Rich values (images, audio, video, histograms, tables of images) wait in `Writer.media` (a
+`MediaQueue`, bounded by bytes); the thread encodes them and writes their files (`MediaEncoder`)
+before the transaction that commits the rows naming those files. Media dropped to keep that queue
+within its budget are counted in a ``media_dropped`` alert.
+
 Example::
 
     writer = Writer(store, run_id=1, next_seq=0, interval=1.0)
@@ -28,8 +33,24 @@ from collections.abc import Callable
 
 from .. import settings
 from ..errors import TrackioWarning
-from ..store import AlertRow, RunUpdate, Store, SystemSample, TableRow, TextRow
+from ..media.snapshots import POOL
+from ..store import (
+    AlertRow,
+    HistogramRow,
+    MediaFile,
+    MediaRow,
+    RunUpdate,
+    Store,
+    SystemSample,
+    TableRow,
+    TextRow,
+    TraceRow,
+)
 from ..store.batch import BATCH_LIMIT, Call, build_batches
+from ..store.files import project_files_dir
+from ..utils.warn import WarnOnce
+from .media_encoder import MediaEncoder
+from .media_queue import MediaQueue
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +71,7 @@ class Writer:
         interval: float = 1.0,
         snapshots: dict[str, Callable[[], str]] | None = None,
         max_buffered: int | None = None,
+        warn: WarnOnce | None = None,
     ):
         self.store = store
         if max_buffered is None:
@@ -63,6 +85,10 @@ class Writer:
         self.tables: deque[TableRow] = deque()
         self.alerts: deque[AlertRow] = deque()
         self.texts: deque[TextRow] = deque()
+        self.traces: deque[TraceRow] = deque()
+        self.media = MediaQueue(settings.media_buffer_bytes())
+        self._encoder = MediaEncoder(project_files_dir(store.path.parent, store.path.stem), warn or WarnOnce())
+        self._media_dropped_told = 0
         self._control: deque[tuple] = deque()
         # JSON documents of the run row ("config", "summary") and which changed since the last write.
         self._snapshots = snapshots or {}
@@ -73,6 +99,10 @@ class Writer:
         self._pending_tables: list[TableRow] = []
         self._pending_alerts: list[AlertRow] = []
         self._pending_texts: list[TextRow] = []
+        self._pending_traces: list[TraceRow] = []
+        self._pending_media: list[MediaRow] = []
+        self._pending_histograms: list[HistogramRow] = []
+        self._pending_files: list[MediaFile] = []
         self._pending_events: list[threading.Event] = []
         self._small_batches = 0
         self._last_write = time.monotonic()
@@ -84,8 +114,8 @@ class Writer:
 
     @property
     def unwritten(self) -> int:
-        """Calls logged but not committed yet (approximate while logging goes on)."""
-        return len(self.calls) + len(self._pending_calls)
+        """Calls and media logged but not committed yet (approximate while logging goes on)."""
+        return len(self.calls) + len(self._pending_calls) + len(self.media) + len(self._pending_media)
 
     def start(self) -> None:
         self._thread.start()
@@ -136,8 +166,10 @@ class Writer:
         self._pending_tables.extend(_drain(self.tables))
         self._pending_alerts.extend(_drain(self.alerts))
         self._pending_texts.extend(_drain(self.texts))
+        self._pending_traces.extend(_drain(self.traces))
         if self._failing:
             self._bound_memory()
+        self._store_media()
         heartbeat_due = time.monotonic() - self._last_write > HEARTBEAT_S
         pending = (
             self._pending_calls
@@ -145,6 +177,9 @@ class Writer:
             or self._pending_tables
             or self._pending_alerts
             or self._pending_texts
+            or self._pending_traces
+            or self._pending_media
+            or self._pending_histograms
         )
         if not (pending or self._dirty or controls or heartbeat_due):
             return
@@ -152,12 +187,18 @@ class Writer:
         dropped_alert = self._dropped_alert() if self.dropped else None
         if dropped_alert is not None:
             self._pending_alerts.append(dropped_alert)
+        media_dropped = self.media.dropped
+        media_alert = self._media_dropped_alert(media_dropped) if media_dropped > self._media_dropped_told else None
+        if media_alert is not None:
+            self._pending_alerts.append(media_alert)
         try:
             self._write(self._closing)
         except BaseException:
-            if dropped_alert is not None:
-                self._pending_alerts.remove(dropped_alert)
+            for alert in (dropped_alert, media_alert):
+                if alert is not None:
+                    self._pending_alerts.remove(alert)
             raise
+        self._media_dropped_told = media_dropped
         if dropped_alert is not None:
             warnings.warn(f"trackio-callback writes again; {dropped_alert.text}", TrackioWarning, stacklevel=1)
             self.dropped = 0
@@ -191,6 +232,10 @@ class Writer:
                 self._pending_tables,
                 self._pending_alerts,
                 texts=self._pending_texts,
+                media=self._pending_media,
+                histograms=self._pending_histograms,
+                traces=self._pending_traces,
+                media_files=self._pending_files,
             )
         except BaseException:
             self._dirty |= dirty
@@ -202,6 +247,10 @@ class Writer:
         self._pending_tables = []
         self._pending_alerts = []
         self._pending_texts = []
+        self._pending_traces = []
+        self._pending_media = []
+        self._pending_histograms = []
+        self._pending_files = []
         self._small_batches += sum(1 for b in batches if b.size < SMALL_BATCH)
         if closing is not None or self._small_batches >= COMPACT_EVERY:
             self._small_batches = 0
@@ -225,11 +274,39 @@ class Writer:
                 TrackioWarning,
                 stacklevel=1,
             )
-        for name in ("_pending_system", "_pending_tables", "_pending_alerts", "_pending_texts"):
+        for name in ("_pending_system", "_pending_tables", "_pending_alerts", "_pending_texts", "_pending_traces"):
             items = getattr(self, name)
             if len(items) > self.max_buffered:
                 self.dropped += len(items) - self.max_buffered
                 setattr(self, name, items[-self.max_buffered :])
+
+    def _store_media(self) -> None:
+        """Encode the queued media and write their files; their rows join the pending ones.
+
+        When the disk fails, the values go back to the queue (which stays within its budget) and the
+        error propagates: the pass is retried like a failed write.
+        """
+        queued = self.media.take()
+        if not queued:
+            return
+        POOL.top_up()  # spare buffers for the next copies, touched here rather than on the training thread
+        try:
+            stored = self._encoder.store(queued)
+        except BaseException:
+            self.media.put_back(queued)
+            raise
+        self._pending_media += stored.media
+        self._pending_histograms += stored.histograms
+        self._pending_tables += stored.tables
+        self._pending_files += stored.files
+
+    def _media_dropped_alert(self, dropped: int) -> AlertRow:
+        """The run's ``media_dropped`` alert: media thinned to keep the waiting ones within their memory budget."""
+        message = (
+            f"{dropped} logged media values were dropped so far: media waiting to be encoded held more than "
+            f"{self.media.budget:,} bytes (TRACKIO_MEDIA_BUFFER_BYTES); log fewer or smaller media, or raise it"
+        )
+        return AlertRow(time.time(), None, "warn", "media_dropped", message, float(dropped))
 
     def _dropped_alert(self) -> AlertRow:
         """The run's ``storage_failure`` alert (an error): how many calls or samples were dropped to bound memory."""

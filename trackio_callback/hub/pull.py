@@ -49,7 +49,15 @@ from .repo import find_token, resolve
 
 logger = logging.getLogger(__name__)
 
-OTHER_KINDS = ("system", "tables", "alerts", "texts")  # rows (not calls) numbered within their run
+OTHER_KINDS = (
+    "system",
+    "tables",
+    "alerts",
+    "texts",
+    "media",
+    "histograms",
+    "traces",
+)  # rows (not calls) numbered within their run
 
 
 @dataclass
@@ -102,7 +110,7 @@ def pull(
     revision = api.dataset_info(dataset_id).sha
     listing = api.list_repo_files(dataset_id, repo_type="dataset", revision=revision)
     remote_runs = _remote_runs(listing, project)
-    counts = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0, "texts": 0}
+    counts = {"runs": 0, "metrics": 0} | {kind: 0 for kind in OTHER_KINDS}
     folder = settings.storage_dir(directory)
     with tempfile.TemporaryDirectory(prefix="trackio-pull-") as tmp:
         for name, runs in remote_runs.items():

@@ -1,14 +1,17 @@
-"""trackio's rich values: `Image`, `Audio`, `Video`, `Html`, `Object3D`, `Histogram`, `Markdown`, `Trace`.
+"""trackio's rich values: `Image`, `Audio`, `Video`, `Object3D`, `Histogram`, `Markdown`, `Html`, `Trace`.
 
 Each class takes trackio 0.43's constructor arguments and checks them as trackio does, so code
-written for trackio builds them unchanged. `Markdown`, `Html` and `Trace` are text (`TextValue.text`):
-``log()`` stores them as text series. The others (`StoredLater`) are not stored yet: ``log()``
-warns once per key that the value was not stored.
+written for trackio builds them unchanged. ``text`` holds the values stored as text (`TextValue`:
+`Markdown`, `Html`, `Trace`); ``files`` those stored as files (`Media`: `Image`, `Audio`, `Video`,
+`Object3D`), which snapshot their input when built; ``histogram`` the `Histogram`; ``encoding`` turns
+a snapshot into a file's bytes (PNG, WAV, MP4, PLY), in the run's writer thread, never in ``log()``.
 
-May import: the standard library, `errors`, `utils`; numpy, PIL, matplotlib and plotly only when a
-value of theirs is given. Never the core, the store or the Hub.
+May import: the standard library, `errors`, `utils`; numpy, PIL, matplotlib, plotly and imageio-ffmpeg
+only when a value of theirs is given or encoded. Never the core, the store or the Hub.
 """
 
-from .values import Audio, Histogram, Html, Image, Markdown, Object3D, StoredLater, TextValue, Trace, Video
+from .files import Audio, Image, Media, Object3D, Video
+from .histogram import Histogram
+from .text import Html, Markdown, TextValue, Trace
 
-__all__ = ["Audio", "Histogram", "Html", "Image", "Markdown", "Object3D", "StoredLater", "TextValue", "Trace", "Video"]
+__all__ = ["Audio", "Histogram", "Html", "Image", "Markdown", "Media", "Object3D", "TextValue", "Trace", "Video"]

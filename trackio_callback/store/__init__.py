@@ -8,12 +8,27 @@ path's twin, used where numpy is installed). Never the core (it sits under the c
 """
 
 from .project import Store
-from .rows import AlertRow, SyncedFile, SyncMark, SystemSample, SystemValue, TableRow, TextRow
+from .rows import (
+    AlertRow,
+    HistogramRow,
+    MediaFile,
+    MediaRow,
+    SyncedFile,
+    SyncMark,
+    SystemSample,
+    SystemValue,
+    TableRow,
+    TextRow,
+    TraceRow,
+)
 from .runs import RESUME_MODES, OpenedRun, RunRow, RunUpdate
 
 __all__ = [
     "RESUME_MODES",
     "AlertRow",
+    "HistogramRow",
+    "MediaFile",
+    "MediaRow",
     "OpenedRun",
     "RunRow",
     "RunUpdate",
@@ -24,4 +39,5 @@ __all__ = [
     "SystemValue",
     "TableRow",
     "TextRow",
+    "TraceRow",
 ]

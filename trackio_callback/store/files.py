@@ -56,6 +56,11 @@ def project_files_dir(directory: Path, project: str) -> Path:
     return directory / f"{project}{FILES_SUFFIX}"
 
 
+def blob_path(files_dir: Path, digest: str) -> Path:
+    """Where the blob store (`artifacts.blobs`) keeps the bytes of sha256 ``digest`` in a project's files folder."""
+    return files_dir / "blobs" / "sha256" / digest[:2] / digest
+
+
 def sync_lock_path(store_path: Path) -> Path:
     """The lock file of a store's Hub syncs: beside it, hidden, never taken for a project (``.<name>.db.sync-lock``)."""
     return store_path.with_name(f".{store_path.name}.sync-lock")

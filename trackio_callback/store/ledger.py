@@ -129,6 +129,7 @@ class Ledger(Connection):
         last_step: int | None,
         heartbeat_at: float,
         texts: list[TextRow] = (),
+        **rich: list,
     ) -> bool:
         """Write data pulled from ``dataset_id`` and advance its watermarks, all in one transaction.
 
@@ -147,7 +148,7 @@ class Ledger(Connection):
             before = last_seqs(conn, run_id)
             if before != expected_last:
                 return False
-            insert_logged(conn, run_id, ids, batches, system, tables, alerts, texts)
+            insert_logged(conn, run_id, ids, batches, system, tables, alerts, texts, **rich)
             if batches:
                 next_seq = batches[-1].first_seq + batches[-1].size
                 update_run(conn, run_id, RunUpdate(next_seq=next_seq, last_step=last_step, heartbeat_at=heartbeat_at))
@@ -165,4 +166,6 @@ class Ledger(Connection):
             )
             return True
 
-        return self._transact_with_keys(logged_keys(batches, system, tables, texts), body)
+        keys = logged_keys(batches, system, tables, texts, rich.get("media", ()), rich.get("histograms", ()),
+                           rich.get("traces", ()))  # fmt: skip
+        return self._transact_with_keys(keys, body)

@@ -2,7 +2,8 @@
 
 Each job lives in its own module, with every SQL statement it runs: `connection` (opening, PRAGMAs,
 migration, busy retry, key ids), `runs` (run rows, crash status), `metrics` (batches, chunks,
-summaries, compaction, series reads), `records` (system samples, tables, alerts, texts) and `ledger` (Hub
+summaries, compaction, series reads), `records` (system samples, tables, alerts, texts), `media` (media,
+histograms, traces, media files) and `ledger` (Hub
 sync bookkeeping, pulled data); `artifacts` (artifact versions, aliases, lineage, saved files); `removal`
 (deleting, renaming, moving runs; what datasets are owed). `Store`
 composes them; `append` writes several jobs in one transaction.
@@ -22,6 +23,7 @@ import sqlite3
 from .artifacts import Artifacts
 from .batch import Batch
 from .ledger import Ledger
+from .media import MediaRecords
 from .metrics import Metrics
 from .records import Records, insert_logged, logged_keys
 from .removal import Removal
@@ -29,7 +31,7 @@ from .rows import AlertRow, SystemSample, TableRow, TextRow
 from .runs import Runs, RunUpdate, check_lease, update_run
 
 
-class Store(Runs, Metrics, Records, Ledger, Artifacts, Removal):
+class Store(Runs, Metrics, Records, MediaRecords, Ledger, Artifacts, Removal):
     """A project database: schema setup and migration, run rows, batched writes, reads, and the sync ledger."""
 
     def append(
@@ -41,9 +43,11 @@ class Store(Runs, Metrics, Records, Ledger, Artifacts, Removal):
         tables: list[TableRow] = (),
         alerts: list[AlertRow] = (),
         texts: list[TextRow] = (),
+        **rich: list,
     ) -> None:
         """Write everything a run logged since the last write, and ``update`` its row, in one transaction.
 
+        ``rich``: ``media``, ``histograms``, ``traces`` (`rows` types) and the ``media_files`` they add.
         For a run this store opened as its writer, the lease is checked first (`runs.check_lease`).
         """
         owner = self.leases.get(run_id)
@@ -51,7 +55,9 @@ class Store(Runs, Metrics, Records, Ledger, Artifacts, Removal):
         def body(conn: sqlite3.Connection, ids: dict[str, int]) -> None:
             if owner is not None:
                 check_lease(conn, run_id, owner)
-            insert_logged(conn, run_id, ids, batches, system, tables, alerts, texts)
+            insert_logged(conn, run_id, ids, batches, system, tables, alerts, texts, **rich)
             update_run(conn, run_id, update)
 
-        self._transact_with_keys(logged_keys(batches, system, tables, texts), body)
+        keys = logged_keys(batches, system, tables, texts, rich.get("media", ()), rich.get("histograms", ()),
+                           rich.get("traces", ()))  # fmt: skip
+        self._transact_with_keys(keys, body)

@@ -23,6 +23,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .. import settings
@@ -309,8 +310,76 @@ class Reader:
         row = self._run_row(project, run)
         key_id = _key_of(store, key, lambda: store.text_keys(row.id), "text", run)
         return [
-            {"step": t.step, "timestamp": t.timestamp, "key": t.key, "value": t.value}
+            {"step": t.step, "timestamp": t.timestamp, "key": t.key, "value": t.value, "kind": t.kind}
             for t in store.texts(row.id, key_id)
+        ]
+
+    # -- media, histograms, traces --------------------------------------------------------------
+
+    def media_keys(self, project: str, run: str) -> list[str]:
+        """The keys the run logged images, audio, video or 3D objects under, sorted."""
+        return self.store(project).media_keys(self._run_row(project, run).id)
+
+    def media(self, project: str, run: str, key: str | None = None) -> list[dict[str, Any]]:
+        """The run's media (of one key), oldest first: ``[{"step", "timestamp", "key", "item", "kind", "caption",
+        "digest", "format", "size", "width", "height", "duration", "seq", "path"}]``.
+
+        ``path`` is the stored file (its bytes: ``Path(path).read_bytes()``, or `media_bytes`); ``item`` is the
+        value's place in a list logged under the key. A file pulled without its bytes has a path that does not exist.
+        """
+        store = self.store(project)
+        row = self._run_row(project, run)
+        key_id = _key_of(store, key, lambda: store.media_keys(row.id), "media", run)
+        return [m._asdict() | {"path": self.media_path(project, m.digest)} for m in store.media(row.id, key_id)]
+
+    def media_path(self, project: str, digest: str) -> Path:
+        """Where the media file of sha256 ``digest`` is stored (whether or not it is there)."""
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError(f"invalid media digest {digest!r}: expected 64 lowercase hex digits (a sha256)")
+        return files.blob_path(files.project_files_dir(self.dir, validate_project(project)), digest)
+
+    def media_bytes(self, project: str, digest: str) -> bytes:
+        """The bytes of a stored media file (`media`'s ``digest``, or a table cell's)."""
+        path = self.media_path(project, digest)
+        if not path.is_file():
+            raise FileNotFoundError(f"media file {digest} of project {project!r} is not stored here ({path})")
+        return path.read_bytes()
+
+    def histogram_keys(self, project: str, run: str) -> list[str]:
+        """The keys the run logged `Histogram` values under, sorted."""
+        return self.store(project).histogram_keys(self._run_row(project, run).id)
+
+    def histograms(self, project: str, run: str, key: str) -> list[dict[str, Any]]:
+        """One key's histograms, oldest first: ``[{"step", "timestamp", "edges", "counts", "seq"}]``.
+
+        ``edges`` (one more than ``counts``) and ``counts`` are numpy float64 arrays.
+        """
+        import numpy as np
+
+        store = self.store(project)
+        row = self._run_row(project, run)
+        key_id = _key_of(store, key, lambda: store.histogram_keys(row.id), "histogram", run)
+        return [
+            {"step": h.step, "timestamp": h.timestamp, "edges": np.array(h.edges), "counts": np.array(h.counts),
+             "seq": h.seq}
+            for h in store.histograms(row.id, key_id)
+        ]  # fmt: skip
+
+    def trace_keys(self, project: str, run: str) -> list[str]:
+        """The keys the run logged `Trace` values (or lists of them) under, sorted."""
+        return self.store(project).trace_keys(self._run_row(project, run).id)
+
+    def traces(self, project: str, run: str, key: str | None = None) -> list[dict[str, Any]]:
+        """The run's traces (of one key), oldest first: ``[{"step", "timestamp", "key", "value", "seq"}]``.
+
+        ``value`` is the trace as logged: ``{"messages", "metadata", "spans"}``, or a list of those.
+        """
+        store = self.store(project)
+        row = self._run_row(project, run)
+        key_id = _key_of(store, key, lambda: store.trace_keys(row.id), "trace", run)
+        return [
+            {"step": t.step, "timestamp": t.timestamp, "key": t.key, "value": json.loads(t.value), "seq": t.seq}
+            for t in store.traces(row.id, key_id)
         ]
 
     # -- system metrics -------------------------------------------------------------------------

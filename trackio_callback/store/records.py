@@ -15,8 +15,9 @@ from typing import Any
 
 from .batch import Batch
 from .connection import Connection
+from .media import MEDIA_TABLES, insert_media, media_keys_of
 from .metrics import batch_keys, insert_batches
-from .rows import AlertRow, SystemSample, SystemValue, TableRow, TextRow
+from .rows import AlertRow, HistogramRow, MediaFile, MediaRow, SystemSample, SystemValue, TableRow, TextRow, TraceRow
 
 _NAN = float("nan")
 _SYSTEM = """SELECT s.timestamp, s.step, s.node, k.name, s.value, s.run_seq FROM system_metrics s
@@ -24,9 +25,9 @@ _SYSTEM = """SELECT s.timestamp, s.step, s.node, k.name, s.value, s.run_seq FROM
 _TABLES = """SELECT t.timestamp, t.step, k.name, t.data, t.run_seq FROM tables t JOIN metric_keys k ON k.id = t.key_id
              WHERE t.run_id = ?"""
 _ALERTS = "SELECT timestamp, step, level, title, text, value, run_seq FROM alerts WHERE run_id = ?"
-_TEXTS = """SELECT x.timestamp, x.step, k.name, x.value, x.run_seq FROM texts x JOIN metric_keys k ON k.id = x.key_id
-            WHERE x.run_id = ?"""
-RECORD_TABLES = {"system": "system_metrics", "tables": "tables", "alerts": "alerts", "texts": "texts"}
+_TEXTS = """SELECT x.timestamp, x.step, k.name, x.value, x.run_seq, x.kind FROM texts x
+            JOIN metric_keys k ON k.id = x.key_id WHERE x.run_id = ?"""
+RECORD_TABLES = {"system": "system_metrics", "tables": "tables", "alerts": "alerts", "texts": "texts", **MEDIA_TABLES}
 
 
 def record_keys(system: list[SystemSample], tables: list[TableRow], texts: list[TextRow] = ()) -> set[str]:
@@ -44,8 +45,12 @@ def insert_records(
     tables: list[TableRow],
     alerts: list[AlertRow],
     texts: list[TextRow] = (),
+    media: list[MediaRow] = (),
+    histograms: list[HistogramRow] = (),
+    traces: list[TraceRow] = (),
+    media_files: list[MediaFile] = (),
 ) -> None:
-    """Insert system samples (one row per key), tables, alerts and texts (``ids``: key name -> id).
+    """Insert system samples (one row per key), tables, alerts, texts and the rich rows (``ids``: key name -> id).
 
     A row without a ``seq`` gets the next number of its run and kind; a row with one (pulled) keeps it.
     """
@@ -78,9 +83,10 @@ def insert_records(
     if texts:
         numbers = _RunSeqs(conn, "texts", run_id)
         conn.executemany(
-            "INSERT INTO texts (run_id, key_id, step, timestamp, value, run_seq) VALUES (?, ?, ?, ?, ?, ?)",
-            [(run_id, ids[t.key], t.step, t.timestamp, t.value, numbers.take(1, t.seq)) for t in texts],
+            "INSERT INTO texts (run_id, key_id, step, timestamp, value, run_seq, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run_id, ids[t.key], t.step, t.timestamp, t.value, numbers.take(1, t.seq), t.kind) for t in texts],
         )
+    insert_media(conn, run_id, ids, _RunSeqs, media, histograms, traces, media_files)
 
 
 class _RunSeqs:
@@ -105,10 +111,16 @@ def last_record_seqs(conn: sqlite3.Connection, run_id: int) -> dict[str, int]:
 
 
 def logged_keys(
-    batches: list[Batch], system: list[SystemSample], tables: list[TableRow], texts: list[TextRow] = ()
+    batches: list[Batch],
+    system: list[SystemSample],
+    tables: list[TableRow],
+    texts: list[TextRow] = (),
+    media: list[MediaRow] = (),
+    histograms: list[HistogramRow] = (),
+    traces: list[TraceRow] = (),
 ) -> set[str]:
-    """The key names a write of a run's logging holds (metrics, system metrics, tables, texts)."""
-    return batch_keys(batches) | record_keys(system, tables, texts)
+    """The key names a write of a run's logging holds (metrics, system metrics, tables, texts, rich rows)."""
+    return batch_keys(batches) | record_keys(system, tables, texts) | media_keys_of(media, histograms, traces)
 
 
 def insert_logged(
@@ -120,10 +132,14 @@ def insert_logged(
     tables: list[TableRow],
     alerts: list[AlertRow],
     texts: list[TextRow] = (),
+    **rich: list,
 ) -> None:
-    """Insert a run's logging, its own (`Store.append`) or pulled (`Ledger.append_imported`)."""
+    """Insert a run's logging, its own (`Store.append`) or pulled (`Ledger.append_imported`).
+
+    ``rich``: `insert_records`' ``media``, ``histograms``, ``traces``, ``media_files``.
+    """
     insert_batches(conn, run_id, ids, batches)
-    insert_records(conn, run_id, ids, system, tables, alerts, texts)
+    insert_records(conn, run_id, ids, system, tables, alerts, texts, **rich)
 
 
 class Records(Connection):

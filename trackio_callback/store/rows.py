@@ -55,6 +55,54 @@ class TextRow(NamedTuple):
     key: str
     value: str
     seq: int | None = None  # set once stored; a pulled row keeps the number it came with
+    kind: str = "text"  # "text" | "markdown" | "html": how the page shows it
+
+
+class MediaRow(NamedTuple):
+    """An image, audio clip, video or 3D object logged as a value: its file is the blob ``digest`` (``format``)."""
+
+    timestamp: float
+    step: int
+    key: str
+    item: int  # its place in a list logged under the key (0: a single value)
+    kind: str  # "image" | "audio" | "video" | "object3d"
+    caption: str | None
+    digest: str  # sha256 of the file's bytes
+    format: str  # the file's extension: png, jpeg, wav, mp4, ply, ...
+    size: int
+    width: int | None
+    height: int | None
+    duration: float | None  # seconds (audio, video)
+    seq: int | None = None  # set once stored; a pulled row keeps the number it came with
+
+
+class MediaFile(NamedTuple):
+    """A file the media store holds for this project's media and table images (sent to a dataset once)."""
+
+    digest: str
+    format: str
+    size: int
+
+
+class HistogramRow(NamedTuple):
+    """A `Histogram` at one step: ``edges`` (one more than ``counts``) as floats (`Reader`: numpy arrays)."""
+
+    timestamp: float
+    step: int
+    key: str
+    edges: tuple[float, ...]
+    counts: tuple[float, ...]
+    seq: int | None = None
+
+
+class TraceRow(NamedTuple):
+    """A `Trace` (or a list of traces) logged under a key: ``value`` is its JSON text."""
+
+    timestamp: float
+    step: int
+    key: str
+    value: str
+    seq: int | None = None
 
 
 class AlertRow(NamedTuple):

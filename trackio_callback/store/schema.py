@@ -25,6 +25,9 @@ Version 7 (trackio's whole API), one part per feature:
   ``artifact_aliases``, ``artifact_uses`` (a run's inputs and outputs) and ``saved_files``.
 - run management: ``removed_runs`` (runs deleted or moved away, never pulled back) and ``pending_removals``
   (per dataset, the removed runs whose files the next sync deletes there).
+Version 8 (media): ``media`` (images, audio, video, 3D objects: one row per value, the file by its sha256),
+``media_files`` (each file once), ``histograms`` (edges and counts), ``traces``, and ``texts.kind`` (text,
+markdown, html).
 """
 
 from __future__ import annotations
@@ -450,5 +453,74 @@ def _v7(conn: sqlite3.Connection) -> None:
     _v7_run_management(conn)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+# Version 8 (media): files by content, histograms, traces, and what kind of text a text is.
+
+_V8 = """
+ALTER TABLE texts ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';   -- text | markdown | html
+
+-- Images, audio, video and 3D objects logged as values: one row per value (a list logged under one key: one
+-- per item), the file in the project's content-addressed blob store (`artifacts.blobs`) under ``digest``.
+CREATE TABLE media (
+    seq INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+    step INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    item INTEGER NOT NULL,                       -- its place in a list logged under the key (0: a single value)
+    kind TEXT NOT NULL,                          -- image | audio | video | object3d
+    caption TEXT,
+    digest TEXT NOT NULL,                        -- sha256 of the file (media_files)
+    format TEXT NOT NULL,                        -- the file's extension: png, jpeg, wav, mp4, ply, ...
+    size INTEGER NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    duration REAL,                               -- seconds (audio, video)
+    run_seq INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX media_run_seq ON media(run_id, run_seq);
+CREATE INDEX media_run_key ON media(run_id, key_id, run_seq);
+
+-- Every file the media of this project reference (media rows and images in table cells): what a Hub sync
+-- sends, once each.
+CREATE TABLE media_files (
+    digest TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    size INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE histograms (
+    seq INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+    step INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    edges BLOB NOT NULL,                         -- float64 little-endian, one more than the counts
+    counts BLOB NOT NULL,                        -- float64 little-endian
+    run_seq INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX histograms_run_seq ON histograms(run_id, run_seq);
+CREATE INDEX histograms_run_key ON histograms(run_id, key_id, run_seq);
+
+-- trackio.Trace values (a conversation or rollout, or a list of them under one key: one row), as JSON.
+CREATE TABLE traces (
+    seq INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+    step INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    value TEXT NOT NULL,
+    run_seq INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX traces_run_seq ON traces(run_id, run_seq);
+CREATE INDEX traces_run_key ON traces(run_id, key_id, run_seq);
+"""
+
+
+def _v8(conn: sqlite3.Connection) -> None:
+    """``media``, ``media_files``, ``histograms``, ``traces``; ``texts.kind``. Traces stored as texts before
+    stay texts (they were synced as such)."""
+    _script(conn, _V8)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 SCHEMA_VERSION = len(MIGRATIONS)
