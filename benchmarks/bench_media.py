@@ -150,6 +150,26 @@ def check_stored(package: str, directory: Path, run: str, expected: int, side: i
     return {"stored": len(stored), "identical": bool(identical)}
 
 
+def hub_media_parquet_bytes(directory: Path, run: str) -> int | None:
+    """Size of the ``media`` config Parquet trackio-callback's sync would commit for ``run`` (rows + thumbnails).
+
+    Built with the sync's own export code (`hub.export.kind_table` / `parquet_bytes`); None when it fails.
+    """
+    try:
+        from trackio_callback.hub import export
+        from trackio_callback.store import Store
+
+        store = Store(directory / f"{PROJECT}.db", create=False)
+        try:
+            row = next(r for r in store.runs() if r.name == run)
+            return len(export.parquet_bytes(export.kind_table(store, PROJECT, row, "media", -1, 2**62)))
+        finally:
+            store.close()
+    except Exception as error:  # noqa: BLE001 - an internal API that moved: report no number, not a crash
+        print(f"media Parquet not measured: {type(error).__name__}: {error}", file=sys.stderr)
+        return None
+
+
 # -- children ------------------------------------------------------------------------------------------
 
 
@@ -171,6 +191,16 @@ def _median_us(values_ns: list[int]) -> float:
 def _p99_us(values_ns: list[int]) -> float:
     ordered = sorted(values_ns)
     return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] / 1e3
+
+
+def machine_busy_s() -> float | None:
+    """CPU seconds all processes of the machine have used since boot (``/proc/stat``), None where unknown."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def child_image(package: str, directory: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -218,6 +248,7 @@ def child_image(package: str, directory: Path, args: argparse.Namespace) -> dict
         "total_s": (end - start) / 1e9,
         "media_files": files,
         "media_bytes": size,
+        "hub_parquet_bytes": hub_media_parquet_bytes(directory, "image") if package == "trackio-callback" else 0,
         **check_stored(package, directory, "image", args.calls, args.image_side, args.content),
     }
 
@@ -241,30 +272,32 @@ def child_train(package: str, directory: Path, args: argparse.Namespace) -> dict
 
     tracker.init(project=PROJECT, name="train", auto_log_cpu=False, auto_log_gpu=False)
     tracker.log({"warmup": 0.0})
-    train_ns, log_ns, step_ns = [], [], []
-    clock = time.perf_counter_ns
-    cpu_start, main_start = time.process_time(), time.thread_time()
+    train_ns, train_cpu_ns, log_ns, step_ns = [], [], [], []
+    clock, thread_clock = time.perf_counter_ns, time.thread_time_ns
+    cpu_start, main_start, machine_start = time.process_time(), time.thread_time(), machine_busy_s()
     start = clock()
     for step in range(args.steps):
-        t0 = clock()
+        t0, c0 = clock(), thread_clock()
         batch = batches[step]
         loss = model(input_ids=batch, labels=batch).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         row = {"train/loss": loss.item()}
-        t1 = clock()
+        t1, c1 = clock(), thread_clock()
         if images is not None:
             row[IMAGE_KEY] = tracker.Image(images[step])
         tracker.log(row, step=step)
         t2 = clock()
         train_ns.append(t1 - t0)
+        train_cpu_ns.append(c1 - c0)
         log_ns.append(t2 - t1)
         step_ns.append(t2 - t0)
     logged = clock()
     tracker.finish()
     end = clock()
     cpu_all, cpu_main = time.process_time() - cpu_start, time.thread_time() - main_start
+    machine = machine_busy_s() - machine_start
     files, size = tree_bytes(media_root(package, directory))
     result = {
         "wall_s": (end - start) / 1e9,
@@ -272,15 +305,18 @@ def child_train(package: str, directory: Path, args: argparse.Namespace) -> dict
         "finish_s": (end - logged) / 1e9,
         "step_ms": statistics.median(step_ns) / 1e6,
         "train_ms": statistics.median(train_ns) / 1e6,
+        "train_cpu_ms": statistics.median(train_cpu_ns) / 1e6,
         "log_ms": statistics.median(log_ns) / 1e6,
         "main_cpu_s": cpu_main,
         "other_threads_cpu_s": cpu_all - cpu_main,
+        "other_processes_cpu_s": None if machine is None else max(0.0, machine - cpu_all),
         "final_loss": float(loss.item()),
         "media_files": files,
         "media_bytes": size,
     }
     if images is not None:
         result.update(check_stored(package, directory, "train", args.steps, args.train_side, args.content))
+        result["hub_parquet_bytes"] = hub_media_parquet_bytes(directory, "train") if package != "trackio" else 0
         if package == "trackio-callback":
             root = media_root(package, directory)
             result["digests"] = sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
@@ -383,6 +419,12 @@ def _median(results: list[dict[str, Any]], field: str) -> float | None:
     return statistics.median(values) if values else None
 
 
+def hub_total(results: list[dict[str, Any]]) -> float | None:
+    """Median over repeats of media files + media Parquet bytes (None when a Parquet size is missing)."""
+    totals = [r["media_bytes"] + r["hub_parquet_bytes"] for r in results if r.get("hub_parquet_bytes") is not None]
+    return statistics.median(totals) if totals and len(totals) == len(results) else None
+
+
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "–"
@@ -437,6 +479,11 @@ def summarize(raw: dict[str, Any], args: argparse.Namespace) -> tuple[list[dict[
         "MB",
         *both(image, "media_bytes"),
     )
+    add(
+        "… to the Hub: those files + the `media` config Parquet (rows, thumbnails)",
+        "MB",
+        *(hub_total(image[p]) for p in PACKAGES),
+    )
 
     def train_of(package: str, with_images: bool) -> list[dict[str, Any]]:
         return train[package]["images" if with_images else "plain"]
@@ -456,13 +503,14 @@ def summarize(raw: dict[str, Any], args: argparse.Namespace) -> tuple[list[dict[
     for field, label in (
         ("step_ms", "step (training + `log()`)"),
         ("train_ms", "training part of a step"),
+        ("train_cpu_ms", "training part of a step, CPU time of the training thread"),
         ("log_ms", "`log()` part of a step"),
     ):
         plain = tuple(_median(train_of(p, False), field) for p in PACKAGES)
         images = tuple(_median(train_of(p, True), field) for p in PACKAGES)
         add(f"median {label}, no image", "ms", *plain)
         add(f"median {label}, with images", "ms", *images)
-        if field != "log_ms":
+        if field in ("step_ms", "train_ms", "train_cpu_ms"):
             slow = tuple(None if a is None or b is None else 100.0 * (b / a - 1.0) for a, b in zip(plain, images))
             rows.append(
                 {
@@ -483,6 +531,16 @@ def summarize(raw: dict[str, Any], args: argparse.Namespace) -> tuple[list[dict[
     )
     add("… without images", "s", *(_median(train_of(p, False), "other_threads_cpu_s") for p in PACKAGES))
     add(
+        "CPU time other processes of the machine used meanwhile, with images (noise: should be ~0)",
+        "s",
+        *(_median(train_of(p, True), "other_processes_cpu_s") for p in PACKAGES),
+    )
+    add(
+        "… without images",
+        "s",
+        *(_median(train_of(p, False), "other_processes_cpu_s") for p in PACKAGES),
+    )
+    add(
         f"serial encoding of the same {steps} images as trackio-callback's writer does it ({how}), one thread, total",
         "s",
         None,
@@ -493,6 +551,11 @@ def summarize(raw: dict[str, Any], args: argparse.Namespace) -> tuple[list[dict[
         f"media files stored for the {steps} images (raw {steps * tside * tside * 3 / 1e6:.1f} MB)",
         "MB",
         *(_median(train_of(p, True), "media_bytes") for p in PACKAGES),
+    )
+    add(
+        "… to the Hub: those files + the `media` config Parquet (rows, thumbnails)",
+        "MB",
+        *(hub_total(train_of(p, True)) for p in PACKAGES),
     )
 
     checks = []

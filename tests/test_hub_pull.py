@@ -15,7 +15,7 @@ from trackio_callback.hub.pull import pull
 from trackio_callback.store import Store
 
 DATASET = "alice/ds"
-ZERO = {"runs": 0, "metrics": 0, "system": 0, "tables": 0, "alerts": 0, "texts": 0}
+ZERO = dict.fromkeys(("runs", "metrics", "system", "tables", "alerts", "texts", "media", "histograms", "traces"), 0)
 
 
 def micros(seconds: float | None) -> int | None:
@@ -85,7 +85,7 @@ def origin(store_dir, hub):
 
 def test_pull_copies_every_kind_of_data(store_dir, tmp_path, origin):
     counts = pull(DATASET, directory=tmp_path / "B")
-    assert counts == {"runs": 1, "metrics": 20 * 2 + 4, "system": 4 * 2, "tables": 1, "alerts": 2, "texts": 4}
+    assert counts == ZERO | {"runs": 1, "metrics": 20 * 2 + 4, "system": 4 * 2, "tables": 1, "alerts": 2, "texts": 4}
     a, b = snapshot(store_dir), snapshot(tmp_path / "B")
     assert b == a
     run = b[origin]
@@ -114,7 +114,7 @@ def test_a_resumed_run_adds_only_its_new_part(store_dir, tmp_path, hub, origin):
     run.summary["train_runtime"] = 2.0
     run.finish()
     counts = pull(DATASET, directory=tmp_path / "B")
-    assert counts == {"runs": 0, "metrics": 10 * 2 + 2, "system": 2 * 2, "tables": 0, "alerts": 1, "texts": 2}
+    assert counts == ZERO | {"runs": 0, "metrics": 10 * 2 + 2, "system": 2 * 2, "tables": 0, "alerts": 1, "texts": 2}
     a, b = snapshot(store_dir), snapshot(tmp_path / "B")
     assert b == a
     assert b[origin]["metrics"]["train/loss"][1] == list(range(30))  # each step once

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import json
 import os
 import subprocess
@@ -26,7 +27,9 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image as PILImage
 
 from tests.helpers import ROOT, run_python
 from trackio_callback import Reader
@@ -234,12 +237,18 @@ def test_trls_direct_calls_go_to_the_trackio_callback_run(real_trackio_python, c
     assert any("trackio.log() without an active run" in message for message in found["gap"])
     reader = Reader(tmp_path / "hf" / "trackio-callback")
     assert reader.series("trl", "grpo", "profiling/Time taken: GRPOTrainer._generate").steps == [1]
-    completions, rollouts = reader.tables("trl", "grpo")
+    (completions,) = reader.tables("trl", "grpo")
     assert completions["key"] == "completions" and completions["step"] == 1
     assert completions["columns"] == ["step", "prompt", "completion", "reward", "image"]
-    assert completions["rows"] == [[1, "2+2=", "4", 1.0, ["<image (4, 6, 3)>"]], [1, "3+3=", "6", 0.0, []]]
-    assert rollouts["key"] == "rollouts" and rollouts["columns"] == ["messages", "metadata", "spans"]
-    assert rollouts["rows"] == [[[{"role": "user", "content": "2+2="}], {"reward": 1.0}, []]]
+    (image,) = completions["rows"][0][4]  # the cell's image, stored as a file
+    assert completions["rows"] == [[1, "2+2=", "4", 1.0, [image]], [1, "3+3=", "6", 0.0, []]]
+    assert (image["_type"], image["format"], image["width"], image["height"]) == ("trackio.image", "png", 6, 4)
+    assert not np.asarray(PILImage.open(io.BytesIO(reader.media_bytes("trl", image["digest"])))).any()  # zeros
+    (rollouts,) = reader.traces("trl", "grpo")
+    assert rollouts["key"] == "rollouts" and rollouts["step"] == 1
+    assert rollouts["value"] == [
+        {"messages": [{"role": "user", "content": "2+2="}], "metadata": {"reward": 1.0}, "spans": []}
+    ]
     assert not (tmp_path / "hf" / "trackio").exists()  # nothing went to the real trackio
 
 
@@ -371,8 +380,8 @@ def differences(theirs, ours):
     return problems
 
 
-# trackio's helpers for its own dashboard and encoders, not API a script calls: media encoding comes with
-# media storage (the README's table says Audio and Video are not stored yet).
+# trackio's helpers for its own dashboard and encoders, not API a script calls (ours encode in the writer
+# thread: trackio_callback.media.encoding).
 INTERNAL = {"Table": {"to_display_format"}, "Audio": {"ensure_int16_pcm", "write_audio"}, "Video": {"write_video"}}
 
 report = {"all": sorted(trackio.__all__), "mismatches": {}}

@@ -160,6 +160,13 @@ WRITTEN = [
     ("metrics", "p", UID, "node1", 0, 1),  # written with a node, but not system: rejected
     ("tables", "p", UID, "node1", 0, 1),
     ("alerts", "p", UID, "n", 0, 1),
+    ("texts", "p", UID, None, 0, 999),
+    ("media", "qwen-vl", UID, None, 0, 249),
+    ("media", "p", "files", None, 3, 4),  # a run whose uid is the media files' folder name: still a shard
+    ("histograms", "p", UID, None, 1000, 1999),
+    ("traces", "p", UID, None, 5, 5),
+    ("media", "p", UID, "node1", 0, 1),  # only system samples have node folders
+    ("histograms", "p", UID, "n", 0, 1),
 ]
 
 
@@ -188,12 +195,35 @@ OUTSIDE = [
     "Metrics/p/u/1-2.parquet",
     "metrics/p/u/1-2xparquet",  # the dot is a dot
     "system/p/u/n/1-2.parquet/",
+    "Media/p/u/1-2.parquet",
+    "histogram/p/u/1-2.parquet",  # the kind is plural
+    # a media file (written by `layout.media_file_path`, read by `layout.parse_media_file`) is no shard
+    "media/p/files/ab/ab" + "0" * 62 + ".png",
+    "media/p/files/00/" + "0" * 64 + ".parquet",
+    "media/p/files/00/000000000000-000000000001.parquet",  # a node folder named like a digest's: media has none
 ]
 
 
 def test_the_js_parser_rejects_what_python_rejects(page):
     assert [layout.parse(path) for path in OUTSIDE] == [None] * len(OUTSIDE)
     assert js_parse(page, OUTSIDE) == [None] * len(OUTSIDE)
+
+
+def test_media_file_paths_read_back_and_are_no_shards(page):
+    """A media file's path is its content's (project, sha256, format); neither parser takes it for a shard."""
+    digest = "ab" + "c" * 62
+    path = layout.media_file_path("my project", digest, "png")
+    assert path == f"media/my project/files/ab/{digest}.png"
+    assert layout.parse_media_file(path) == layout.MediaFilePath("my project", digest, "png")
+    assert layout.parse(path) is None and js_parse(page, [path]) == [None]
+    wrong_folder = f"media/p/files/cd/{digest}.png"
+    assert [layout.parse_media_file(p) for p in (wrong_folder, f"media/p/files/ab/{digest[:-1]}.png")] == [None, None]
+    shard = layout.shard_path("media", "p", "files", 0, 1)  # a run whose uid is "files"
+    assert layout.parse_media_file(shard) is None and layout.parse(shard).run_uid == "files"
+    # The run's files never include the project's media files, whatever the run's uid.
+    listing = [path.replace("my project", "p"), shard, "media/p/u1/000000000000-000000000001.parquet"]
+    assert layout.run_files(listing, "p", "files") == [shard]
+    assert layout.run_files(listing, "p", "u1") == ["media/p/u1/000000000000-000000000001.parquet"]
 
 
 def _valid_project(name: str) -> bool:

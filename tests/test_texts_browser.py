@@ -42,7 +42,7 @@ def test_local_dashboard_shows_each_text_key_and_follows_a_live_run(page, tmp_pa
     live.flush()
     with show(dir=tmp_path, open_browser=False, block=False, port=0) as running:
         open_dashboard(page, running.url)
-        page.click("#tabs button[data-tab=texts]")
+        page.click("#tabs button[data-tab=reports]")
         shown = wait_for(page, lambda s: KEY in s["texts"])["texts"]
         assert shown == {
             KEY: {"done": newest_first("done", range(5)), "live": newest_first("live", range(2))},
@@ -79,7 +79,7 @@ def test_static_space_reads_the_texts_parquet(page, hub):  # noqa: F811
     with SpaceHost(hub, "alice/gen-board") as host:
         drawn = open_dashboard(page, host.url)
         assert drawn["mode"] == "hub" and drawn["charts"]["train/loss"]["points"]["synced"] == 6
-        page.click("#tabs button[data-tab=texts]")
+        page.click("#tabs button[data-tab=reports]")
         shown = wait_for(page, lambda s: KEY in s["texts"])["texts"]
         assert shown == {KEY: {"synced": newest_first("synced", range(6))}}
         assert shown_values(page, KEY, "synced") == [generation("synced", s) for s in (5, 4, 3, 2, 1, 0)]

@@ -2,6 +2,8 @@
 
 Owns: ``diagnosis`` (`Curve`, `analyze`: trend, plateau, spikes, divergence, overfitting, learning-rate
 phase, throughput drops). The MCP tool ``analyze_run`` feeds it curves read with `Reader`.
+``distribution`` (`summarize`, `describe`): a logged histogram's count, mean, std, bounds and
+percentiles from its bins (the MCP tool ``get_histogram``, ``trackio-callback get histogram``).
 
 May import: the standard library and `.utils`.
 """

@@ -1,7 +1,8 @@
 """The ``trackio-callback`` command: a thin layer that parses arguments and calls the library.
 
 Owns: ``main`` (the commands), ``manage`` (``runs delete|rename|move``, ``projects delete``: asking first),
-``points`` (the fast JSON writer of ``get metric --json``).
+``points`` (the fast JSON writer of ``get metric --json``), ``media`` (``get media`` and its
+``--export``, ``get histogram``, ``get traces``), ``output`` (the plain-text tables).
 
 May import: everything public; the server, the Hub and the demos only inside the command that needs them.
 """

@@ -3,10 +3,13 @@
     trackio-callback list projects
     trackio-callback list runs --project P [--group G] [--name REGEX]
     trackio-callback list metrics --project P --run R
-    trackio-callback list texts --project P --run R
+    trackio-callback list texts|media|histograms|traces --project P --run R
     trackio-callback get metric --project P --run R --metric M [--json] [--min-step N] [--max-step N]
                                 [--max-points N] [--latest-per-step]      (M may be a text key: prints its strings)
     trackio-callback get run --project P --run R [--json]
+    trackio-callback get media --project P --run R [--key K] [--json] [--export DIR]    (see `media`)
+    trackio-callback get histogram --project P --run R --key K [--json] [--percentiles 5,50,95] [--max-points N]
+    trackio-callback get traces --project P --run R [--key K] [--json] [--max-points N]
     trackio-callback sync [--project P] [--dataset-id D]
     trackio-callback pull --dataset-id D [--project P]
     trackio-callback runs delete|rename|move P R [NEW_NAME|NEW_PROJECT] [--yes]     (see `manage`)
@@ -35,6 +38,7 @@ from ..store.reader import Reader
 from ..utils.jsontext import dumps
 from ..utils.jsontext import number as _number
 from .manage import add_commands as add_management_commands
+from .output import table as _table
 from .points import write_points_json
 
 
@@ -48,13 +52,6 @@ def _time(seconds: float | None) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _table(rows: list[list[Any]], header: list[str]) -> None:
-    cells = [header] + [["-" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    for row in cells:
-        sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
-
-
 def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
     result: Any
     if args.what == "projects":
@@ -65,6 +62,12 @@ def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
         result = reader.runs(_need(args, "project"), group=args.group, name=args.name)
     elif args.what == "texts":
         result = reader.text_keys(_need(args, "project"), _need(args, "run"))
+    elif args.what == "media":
+        result = reader.media_keys(_need(args, "project"), _need(args, "run"))
+    elif args.what == "histograms":
+        result = reader.histogram_keys(_need(args, "project"), _need(args, "run"))
+    elif args.what == "traces":
+        result = reader.trace_keys(_need(args, "project"), _need(args, "run"))
     elif args.what == "system":
         result = reader.system_keys(_need(args, "project"), _need(args, "run"))
     elif args.what == "alerts":
@@ -93,8 +96,16 @@ def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
             sys.stdout.write(line + "\n")
 
 
-def cmd_get(args: argparse.Namespace, reader: Reader) -> None:
+def cmd_get(args: argparse.Namespace, reader: Reader) -> int | None:
     project, run = _need(args, "project"), _need(args, "run")
+    if args.what in ("media", "histogram", "traces"):
+        from . import media
+
+        if args.what == "media":
+            return media.get_media(args, reader, project, run)
+        if args.what == "histogram":
+            return media.get_histogram(args, reader, project, run, _need(args, "key"))
+        return media.get_traces(args, reader, project, run)
     if args.what == "run":
         summary = reader.summary(project, run)
         summary["texts"] = reader.text_keys(project, run)
@@ -241,9 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser(
-        "list", help="list projects, runs of a project, a run's metric, text or system keys, or alerts"
+        "list",
+        help="list projects, runs of a project, a run's metric, text, media, histogram, trace or system keys, "
+        "or alerts",
     )
-    listing.add_argument("what", choices=["projects", "runs", "metrics", "texts", "system", "alerts"])
+    listing.add_argument(
+        "what", choices=["projects", "runs", "metrics", "texts", "media", "histograms", "traces", "system", "alerts"]
+    )
     listing.add_argument("--project")
     listing.add_argument("--run")
     listing.add_argument("--group", help="only runs of this group")
@@ -252,15 +267,28 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_list)
 
     getting = commands.add_parser(
-        "get", help="print a metric's values (a text key's strings), a system metric's samples, or a run's summary"
+        "get",
+        help="print a metric's values (a text key's strings), a system metric's samples, a run's summary, its media "
+        "(or export them), a histogram's percentiles per step, or its traces",
     )
-    getting.add_argument("what", choices=["metric", "system", "run"])
+    getting.add_argument("what", choices=["metric", "system", "run", "media", "histogram", "traces"])
     getting.add_argument("--project")
     getting.add_argument("--run")
     getting.add_argument("--metric")
+    getting.add_argument("--key", help="media, histogram or traces: the key (media and traces: default every key)")
+    getting.add_argument(
+        "--export",
+        metavar="DIR",
+        help="media: copy the files into DIR/<key>/<step>[-<item>].<format>, index in media.json",
+    )
+    getting.add_argument("--percentiles", help="histogram: comma-separated, from 0 to 100 (default 5,25,50,75,95)")
     getting.add_argument("--min-step", type=int)
     getting.add_argument("--max-step", type=int)
-    getting.add_argument("--max-points", type=int, help="downsample to at most N points, keeping spikes")
+    getting.add_argument(
+        "--max-points",
+        type=int,
+        help="downsample to at most N points, keeping spikes (histogram: N evenly spread steps; traces: the newest N)",
+    )
     getting.add_argument("--latest-per-step", action="store_true", help="after rewinds, keep the last value per step")
     getting.add_argument("--json", action="store_true", help='print JSON: [{"step", "timestamp", "value"}, ...]')
     getting.set_defaults(handler=cmd_get)

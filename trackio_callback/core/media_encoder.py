@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,12 +28,13 @@ from .table import Table
 
 
 class StoredValues(NamedTuple):
-    """What a batch of queued values became: rows to commit, and the files they added."""
+    """What a batch of queued values became: rows to commit, the files they added, and the values left for later."""
 
     media: list[MediaRow]
     histograms: list[HistogramRow]
     tables: list[TableRow]
     files: list[MediaFile]
+    rest: list[QueuedValue]  # not encoded: the deadline came first
 
 
 class MediaEncoder:
@@ -42,18 +44,31 @@ class MediaEncoder:
         self.files_dir = files_dir
         self._warn = warn  # WarnOnce: (key, message, stacklevel)
         self._blobs: Any = None
+        # The (step, JSON) of the table last stored under each key: TRL logs its completions table again, as a new
+        # Table, with the end-of-training summary; the run sees a new object, only the stored JSON shows it is the same.
+        self._last_tables: dict[str, tuple[int, str]] = {}
 
-    def store(self, values: list[QueuedValue]) -> StoredValues:
-        """Encode and store ``values``; OSError (the disk) propagates, with nothing of this batch committed."""
-        result = StoredValues([], [], [], [])
-        for queued in values:
+    def store(self, values: list[QueuedValue], deadline: float | None = None) -> StoredValues:
+        """Encode and store ``values``, in order, until ``deadline`` (`time.monotonic`; None: all of them).
+
+        OSError (the disk) propagates, with nothing of this batch committed. At least one value is
+        stored before the deadline is looked at, so a slow value never blocks the queue.
+        """
+        result = StoredValues([], [], [], [], [])
+        last_tables = dict(self._last_tables)  # kept only if the batch is stored (else it is tried again)
+        for index, queued in enumerate(values):
+            if deadline is not None and index and time.monotonic() > deadline:
+                result.rest.extend(values[index:])
+                break
             try:
                 if isinstance(queued.value, Histogram):
                     result.histograms.append(_histogram_row(queued))
                 elif isinstance(queued.value, Table):
                     stored = lambda media, key=queued.key: self._cell(media, key, result.files)  # noqa: E731
                     data = queued.value.to_json(stored)
-                    result.tables.append(TableRow(queued.timestamp, queued.step, queued.key, data))
+                    if last_tables.get(queued.key) != (queued.step, data):
+                        last_tables[queued.key] = (queued.step, data)
+                        result.tables.append(TableRow(queued.timestamp, queued.step, queued.key, data))
                 else:
                     result.media.append(self._media_row(queued, result.files))
             except OSError:
@@ -65,6 +80,7 @@ class MediaEncoder:
                     f"stored: {type(error).__name__}: {error}",
                     stacklevel=1,
                 )
+        self._last_tables = last_tables
         return result
 
     def _file(self, media: Media, files: list[MediaFile]) -> tuple[Any, str, int]:

@@ -40,6 +40,7 @@ class MediaQueue:
         self.dropped = 0  # values dropped to stay within the budget, since the run began
         self._items: list[QueuedValue] = []
         self._bytes = 0
+        self._taken = 0  # bytes the writer took and is encoding: they count against the budget until `done`
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -47,33 +48,44 @@ class MediaQueue:
 
     @property
     def nbytes(self) -> int:
-        return self._bytes
+        """Bytes held: values waiting and values being encoded."""
+        return self._bytes + self._taken
 
     def put(self, values: list[QueuedValue]) -> int:
         """Queue ``values``; how many queued values were dropped to make room (0 almost always)."""
         with self._lock:
             self._items.extend(values)
             self._bytes += sum(v.nbytes for v in values)
-            return self._thin() if self._bytes > self.budget else 0
+            return self._thin() if self._bytes + self._taken > self.budget else 0
 
     def put_back(self, values: list[QueuedValue]) -> int:
-        """Return values the writer could not store yet (the disk failed) to the front; how many were dropped."""
+        """Return taken values not stored (the disk failed, or the pass ran out of time) to the front; how many
+        were dropped to stay within the budget."""
         with self._lock:
+            nbytes = sum(v.nbytes for v in values)
             self._items[:0] = values
-            self._bytes += sum(v.nbytes for v in values)
-            return self._thin() if self._bytes > self.budget else 0
+            self._bytes += nbytes
+            self._taken = max(0, self._taken - nbytes)
+            return self._thin() if self._bytes + self._taken > self.budget else 0
 
     def take(self) -> list[QueuedValue]:
-        """Everything queued, oldest first (the writer's)."""
+        """Everything queued, oldest first (the writer's); their bytes count until `done` or `put_back`."""
         with self._lock:
-            items, self._items, self._bytes = self._items, [], 0
+            items, self._items = self._items, []
+            self._taken += self._bytes
+            self._bytes = 0
             return items
+
+    def done(self, values: list[QueuedValue]) -> None:
+        """The writer stored ``values`` (taken before): their memory is free."""
+        with self._lock:
+            self._taken = max(0, self._taken - sum(v.nbytes for v in values))
 
     def _thin(self) -> int:
         """Drop every other value (the newest stays) until the rest fit the budget; how many went."""
         before = len(self._items)
         items = self._items
-        while self._bytes > self.budget and len(items) > 1:
+        while self._bytes + self._taken > self.budget and len(items) > 1:
             items = items[-1::-2][::-1]  # the newest, then every other one back from it
             self._bytes = sum(v.nbytes for v in items)
         self._items = items

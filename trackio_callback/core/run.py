@@ -306,13 +306,14 @@ class Run:
         """
         record = {}
         strings = []
+        tables = []
         for key, value in metrics.items():
             problem = key_problem(key)
             if problem is not None:
                 self._warn_once(repr(key), "key", f"metric key {key!r} dropped: {problem}")
                 continue
             if isinstance(value, Table):
-                self._queue_table(key, value, step)
+                tables.append((key, value))
                 continue
             if texts and type(value) is str:
                 strings.append((key, value))
@@ -336,18 +337,20 @@ class Run:
             self._known_keys.add(key)
         if strings:
             self._queue_rich(strings, step, advance=not record)
+        for key, table in tables:  # after the strings: a call of strings only has stepped on to its own step
+            self._queue_table(key, table, step, with_numbers=bool(record))
         return record
 
-    def _queue_table(self, key: str, table: Table, step: int | None) -> None:
-        # A table logged without a step belongs to the step logged last (TRL logs its
-        # completions right after the metrics of the same step).
-        at = max(self._next_step - 1, 0) if step is None else self._check_step(step)
-        if table.media:  # images in cells: the writer stores them, then the table
-            seen = (at, str(id(table)))
-            if self._last_tables.get(key) != seen:
-                self._last_tables[key] = seen
-                nbytes = sum(media.nbytes for media in table.media)
-                self._put_media([QueuedValue(time.time(), at, key, 0, table, nbytes)])
+    def _queue_table(self, key: str, table: Table, step: int | None, with_numbers: bool) -> None:
+        # A table logged without a step belongs to its call's step, and in a call of tables only to the step
+        # logged last (TRL logs its completions right after the metrics of the same step).
+        if step is not None:
+            at = self._check_step(step)
+        else:
+            at = self._next_step if with_numbers else max(self._next_step - 1, 0)
+        if table.media:  # images in cells: the writer stores them, then the table (once, if logged again: its JSON)
+            nbytes = sum(media.nbytes for media in table.media)
+            self._put_media([QueuedValue(time.time(), at, key, 0, table, nbytes)])
             return
         data = table.to_json()
         if self._last_tables.get(key) != (at, data):  # TRL logs the same table again with its summary
@@ -383,7 +386,7 @@ class Run:
             self._next_step = at + 1
 
     def _put_media(self, queued: list[QueuedValue]) -> None:
-        dropped = self._writer.media.put(queued)
+        dropped = self._writer.queue_media(queued)
         if dropped:
             self._warn(
                 ("", "media thinned"),

@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 SMALL_BATCH = 1024  # batches below this are merged by compaction
 COMPACT_EVERY = 64  # small batches written before the writer compacts them
 HEARTBEAT_S = 10.0  # how often an idle run still touches its row, so readers can tell it is alive
+MEDIA_WAKE_COUNT = 4  # media waiting that wake the writer before its interval: their memory is freed and reused sooner
 
 
 class Writer:
@@ -120,6 +121,17 @@ class Writer:
     def start(self) -> None:
         self._thread.start()
 
+    def queue_media(self, values: list) -> int:
+        """Queue rich values (`MediaQueue.put`: how many were dropped to stay in budget); enough wake the thread.
+
+        Encoding promptly, rather than at the next interval, hands the snapshots' buffers back to the pool
+        (`media.snapshots`) while they are still warm: the next copies then cost no new memory.
+        """
+        dropped = self.media.put(values)
+        if len(self.media) >= MEDIA_WAKE_COUNT:
+            self._wake.set()
+        return dropped
+
     def changed(self, document: str) -> None:
         """The run's ``document`` ("config" or "summary") changed: save it with the next write."""
         self._dirty.add(document)
@@ -169,7 +181,9 @@ class Writer:
         self._pending_traces.extend(_drain(self.traces))
         if self._failing:
             self._bound_memory()
-        self._store_media()
+        # A flush or close stores every waiting media value; otherwise encoding takes at most about one
+        # interval per pass, so that numbers logged meanwhile are committed on time (a crash loses no more).
+        self._store_media(unbounded=bool(controls) or self._closing is not None)
         heartbeat_due = time.monotonic() - self._last_write > HEARTBEAT_S
         pending = (
             self._pending_calls
@@ -280,21 +294,28 @@ class Writer:
                 self.dropped += len(items) - self.max_buffered
                 setattr(self, name, items[-self.max_buffered :])
 
-    def _store_media(self) -> None:
+    def _store_media(self, unbounded: bool) -> None:
         """Encode the queued media and write their files; their rows join the pending ones.
 
-        When the disk fails, the values go back to the queue (which stays within its budget) and the
-        error propagates: the pass is retried like a failed write.
+        Unless ``unbounded``, for about one interval: what is left goes back to the front of the queue
+        and the thread wakes again right after this pass's commit. When the disk fails, the values go
+        back to the queue (which stays within its budget) and the error propagates: the pass is
+        retried like a failed write.
         """
         queued = self.media.take()
         if not queued:
             return
         POOL.top_up()  # spare buffers for the next copies, touched here rather than on the training thread
+        deadline = None if unbounded else time.monotonic() + self.interval
         try:
-            stored = self._encoder.store(queued)
+            stored = self._encoder.store(queued, deadline)
         except BaseException:
             self.media.put_back(queued)
             raise
+        self.media.done(queued[: len(queued) - len(stored.rest)])
+        if stored.rest:
+            self.media.put_back(stored.rest)
+            self._wake.set()
         self._pending_media += stored.media
         self._pending_histograms += stored.histograms
         self._pending_tables += stored.tables

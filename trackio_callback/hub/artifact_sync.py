@@ -15,6 +15,8 @@ each file was sent with) does not list with the same content:
    artifact whose blobs are neither here nor on the Hub (pulled from elsewhere, never downloaded)
    keeps its document back, with a warning.
 
+`send_files` (the first step, for files stored as blobs) is also how `media_sync` sends the media files.
+
 A process killed anywhere in between leaves a state the next sync repairs: an unconfirmed blob is
 found on the Hub, an unconfirmed document is sent again (identical bytes). The crash points are the
 uploader's (``commit:applied``, ``commit:confirmed``).
@@ -42,8 +44,12 @@ PATHS_INFO_BATCH = 500  # paths per `get_paths_info` request
 KINDS = (BLOB_KIND, FILE_KIND, ARTIFACT_KIND, USES_KIND)
 
 
-class _Outgoing(NamedTuple):
-    """One file the dataset lacks: its path there, ledger kind, sha256, size, and the bytes (a blob's path, or data)."""
+class Outgoing(NamedTuple):
+    """One file the dataset lacks: its path there, ledger kind, sha256, size, and the bytes (a blob's path, or data).
+
+    ``by_content``: its path is derived from its sha256 (a blob, a media file), so a file of that size at that
+    path on the Hub holds these bytes.
+    """
 
     path: str
     kind: str
@@ -51,6 +57,7 @@ class _Outgoing(NamedTuple):
     size: int
     source: Path | bytes
     run_uid: str = ""
+    by_content: bool = False
 
 
 class Sent(NamedTuple):
@@ -77,7 +84,7 @@ def send(
     blobs = BlobStore(files.project_files_dir(store.path.parent, project))
     synced = {f.path: f.oid for f in store.synced_files(dataset_id) if f.kind in KINDS}
     records = [store.artifact_record(name) for name in store.artifact_names()]
-    wanted: dict[str, _Outgoing] = {}
+    wanted: dict[str, Outgoing] = {}
     needs: dict[str, set[str]] = {}  # artifact name -> paths of its blobs
     for record in records:
         paths = needs.setdefault(record.name, set())
@@ -86,22 +93,20 @@ def send(
                 if entry.ref is None:
                     path = layout.artifact_blob_path(project, entry.digest)
                     paths.add(path)
-                    wanted[path] = _Outgoing(path, BLOB_KIND, entry.digest, entry.size, blobs.path(entry.digest))
+                    wanted[path] = Outgoing(
+                        path, BLOB_KIND, entry.digest, entry.size, blobs.path(entry.digest), by_content=True
+                    )
     for saved in store.saved_files():
         path = layout.saved_file_path(project, saved.path)
-        wanted[path] = _Outgoing(path, FILE_KIND, saved.digest, saved.size, blobs.path(saved.digest))
+        wanted[path] = Outgoing(path, FILE_KIND, saved.digest, saved.size, blobs.path(saved.digest))
     unsent = [item for path, item in sorted(wanted.items()) if synced.get(path) != item.oid]
     sent_files: list[str] = []
     sent_bytes = 0
     if unsent:
         ensure_repo()
-        on_hub = _on_the_hub(api, dataset_id, unsent, blobs, hub_call)
-        if on_hub:
-            store.confirm_sync(dataset_id, {}, {}, [_ledger_row(item) for item in on_hub])
-        known = {item.path for item in on_hub}
-        missing = {item.path for item in unsent if item.path not in known and not Path(item.source).is_file()}
-        outgoing = [i for i in unsent if i.path not in known and i.path not in missing]
-        files_sent = _commit_batches(store, dataset_id, outgoing, commit, "artifact and saved files", project)
+        files_sent, missing = send_files(
+            store, dataset_id, api, unsent, blobs, commit, hub_call, "artifact and saved files", project
+        )
         sent_files += [item.path for item in files_sent]
         sent_bytes += sum(item.size for item in files_sent)
     else:
@@ -122,23 +127,48 @@ def send(
         data = uses_document(run_uid, store.artifact_uses(run_uid))
         documents.append(_document(layout.artifact_uses_path(project, run_uid), USES_KIND, data, run_uid))
     documents = [item for item in documents if synced.get(item.path) != item.oid]
-    documents_sent = _commit_batches(store, dataset_id, documents, commit, "artifact documents", project)
+    documents_sent = commit_batches(store, dataset_id, documents, commit, "artifact documents", project)
     sent_files += [item.path for item in documents_sent]
     sent_bytes += sum(item.size for item in documents_sent)
     return Sent(sent_files, sent_bytes)
 
 
-def _commit_batches(
-    store: Store, dataset_id: str, items: list[_Outgoing], commit: Callable[[list, str], None], what: str, project: str
-) -> list[_Outgoing]:
+def send_files(
+    store: Store,
+    dataset_id: str,
+    api: Any,
+    unsent: list[Outgoing],
+    blobs: BlobStore,
+    commit: Callable[[list, str], None],
+    hub_call: Callable[[Callable], Any],
+    what: str,
+    project: str,
+) -> tuple[list[Outgoing], set[str]]:
+    """Send the files of ``unsent`` (stored as blobs) that the Hub does not hold yet, each once.
+
+    Those the Hub holds already (a commit whose answer was lost, another store) are recorded, not sent again.
+    Returns what was sent, and the paths of those that are neither here nor on the Hub (not sent).
+    """
+    on_hub = on_the_hub(api, dataset_id, unsent, blobs, hub_call)
+    if on_hub:
+        store.confirm_sync(dataset_id, {}, {}, [ledger_row(item) for item in on_hub])
+    known = {item.path for item in on_hub}
+    missing = {item.path for item in unsent if item.path not in known and not Path(item.source).is_file()}
+    outgoing = [i for i in unsent if i.path not in known and i.path not in missing]
+    return commit_batches(store, dataset_id, outgoing, commit, what, project), missing
+
+
+def commit_batches(
+    store: Store, dataset_id: str, items: list[Outgoing], commit: Callable[[list, str], None], what: str, project: str
+) -> list[Outgoing]:
     """Commit ``items`` in batches, each recorded in the ledger once the Hub confirmed it; what was sent."""
-    sent: list[_Outgoing] = []
+    sent: list[Outgoing] = []
     for batch in _batches(items):
         # A blob is added from its file (huggingface_hub streams it), a document from its bytes.
         operations = [CommitOperationAdd(item.path, _content(item.source)) for item in batch]
         commit(operations, f"trackio-callback: {len(batch)} {what} of {project}")
         reached("commit:applied")
-        store.confirm_sync(dataset_id, {}, {}, [_ledger_row(item) for item in batch])
+        store.confirm_sync(dataset_id, {}, {}, [ledger_row(item) for item in batch])
         reached("commit:confirmed")
         sent += batch
     return sent
@@ -148,16 +178,16 @@ def _content(source: Any) -> Any:
     return str(source) if isinstance(source, Path) else source
 
 
-def _document(path: str, kind: str, data: bytes, run_uid: str = "") -> _Outgoing:
-    return _Outgoing(path, kind, document_digest(data), len(data), data, run_uid)
+def _document(path: str, kind: str, data: bytes, run_uid: str = "") -> Outgoing:
+    return Outgoing(path, kind, document_digest(data), len(data), data, run_uid)
 
 
-def _ledger_row(item: _Outgoing) -> SyncedFile:
+def ledger_row(item: Outgoing) -> SyncedFile:
     return SyncedFile(item.path, item.run_uid, item.kind, 0, 0, item.oid)
 
 
-def _batches(items: list[_Outgoing]) -> list[list[_Outgoing]]:
-    batches: list[list[_Outgoing]] = []
+def _batches(items: list[Outgoing]) -> list[list[Outgoing]]:
+    batches: list[list[Outgoing]] = []
     size = 0
     for item in items:
         if not batches or len(batches[-1]) >= MAX_FILES_PER_COMMIT or size + item.size > MAX_BYTES_PER_COMMIT:
@@ -168,7 +198,7 @@ def _batches(items: list[_Outgoing]) -> list[list[_Outgoing]]:
     return batches
 
 
-def _on_the_hub(api: Any, dataset_id: str, items: list[_Outgoing], blobs: BlobStore, hub_call) -> list[_Outgoing]:
+def on_the_hub(api: Any, dataset_id: str, items: list[Outgoing], blobs: BlobStore, hub_call) -> list[Outgoing]:
     """The ``items`` the dataset holds already, with the same content."""
     found = []
     for start in range(0, len(items), PATHS_INFO_BATCH):
@@ -181,10 +211,10 @@ def _on_the_hub(api: Any, dataset_id: str, items: list[_Outgoing], blobs: BlobSt
     return found
 
 
-def _same_content(info: Any, item: _Outgoing, blobs: BlobStore) -> bool:
+def _same_content(info: Any, item: Outgoing, blobs: BlobStore) -> bool:
     """Whether the Hub's file ``info`` holds ``item``'s bytes."""
-    if item.kind == BLOB_KIND:
-        return True  # a blob's path is its sha256 (and its size matched)
+    if item.by_content:
+        return True  # its path is its sha256 (and its size matched)
     lfs = getattr(info, "lfs", None)
     if lfs is not None and getattr(lfs, "sha256", None):
         return lfs.sha256 == item.oid

@@ -13,7 +13,12 @@ _DESCRIPTIONS = {
     "system": "GPU/CPU/memory samples: project, run_id, run_name, seq, timestamp, step, node, key, value",
     "tables": "logged tables (e.g. TRL completions): project, run_id, run_name, seq, step, timestamp, key, data",
     "alerts": "alerts: project, run_id, run_name, seq, step, timestamp, level, title, text, value",
-    "texts": "logged strings (e.g. generations): project, run_id, run_name, seq, step, timestamp, key, value",
+    "texts": "logged strings, Markdown and HTML: project, run_id, run_name, seq, step, timestamp, key, value, kind",
+    "media": "images, audio, video and 3D objects: project, run_id, run_name, seq, step, timestamp, key, item, kind, "
+    "caption, digest, format, size, width, height, duration, file (the file's path in this dataset, under "
+    "`media/<project>/files/`), image (a thumbnail of an image)",
+    "histograms": "histograms (e.g. of weights): project, run_id, run_name, seq, step, timestamp, key, edges, counts",
+    "traces": "traces (conversations, rollouts): project, run_id, run_name, seq, step, timestamp, key, value (JSON)",
     "runs": "one row per run: name, group, status, times, last step, config, summary (JSON)",
 }
 

@@ -8,8 +8,18 @@ goes is `layout`'s; its columns::
     system    project, run_id, run_name, seq, timestamp, step, node, key, value
     tables    project, run_id, run_name, seq, step, timestamp, key, data (JSON)
     alerts    project, run_id, run_name, seq, step, timestamp, level, title, text, value
-    texts     project, run_id, run_name, seq, step, timestamp, key, value (the logged string)
+    texts     project, run_id, run_name, seq, step, timestamp, key, value (the logged string), kind
+              (text, markdown or html; files written before it have no kind: text)
+    media     project, run_id, run_name, seq, step, timestamp, key, item, kind, caption, digest, format,
+              size, width, height, duration, file (the dataset path of its bytes), image (a thumbnail)
+    histograms project, run_id, run_name, seq, step, timestamp, key, edges, counts (lists of float64)
+    traces    project, run_id, run_name, seq, step, timestamp, key, value (the trace's JSON)
     runs      one row: name, group, status, times, last step, config, summary, settings (JSON)
+
+A media file's ``image`` column is the ``datasets`` Image feature (``struct<bytes, path>``: a thumbnail
+at most 256 px a side for images, NULL for audio, video and 3D), and its schema carries the
+``huggingface`` metadata that declares every column's feature, so that ``datasets`` and the Hub's
+dataset viewer show the thumbnails as images. The files themselves are `layout.media_file_path`'s.
 
 ``run_id`` is the run's uid (unique across machines); ``seq`` numbers a run's ``log()`` calls (for
 system, tables and alerts: their rows) and is what makes syncing exactly-once: a file's path is
@@ -22,17 +32,43 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..store import AlertRow, RunRow, Store, SystemValue, TableRow, TextRow
+from ..artifacts.blobs import BlobStore
+from ..store import RunRow, Store, files
 from ..store.codec import to_micros
+from ..store.rows import MediaRow
 from ..utils.jsontext import dumps
+from . import layout
 from .layout import KINDS
 
+logger = logging.getLogger(__name__)
+
 _TIMESTAMP = pa.timestamp("us", tz="UTC")
+IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])  # the `datasets` Image feature's storage
+# `datasets`' Value dtype names of the Arrow types the media schema uses (Value("float64") is Arrow's "double").
+_VALUE_DTYPES = {
+    pa.int64(): "int64",
+    pa.float64(): "float64",
+    pa.string(): "string",
+    _TIMESTAMP: "timestamp[us, tz=UTC]",
+}
+
+
+def _with_features(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with the ``huggingface`` metadata ``datasets`` reads its features from: every column a
+    ``Value`` of its type, the ``image`` column an ``Image`` (``datasets`` itself is not needed to write it)."""
+    features = {
+        f.name: {"_type": "Image"} if f.type == IMAGE_TYPE else {"dtype": _VALUE_DTYPES[f.type], "_type": "Value"}
+        for f in schema
+    }
+    return schema.with_metadata({"huggingface": json.dumps({"info": {"features": features}})})
+
+
 _RUN_IDS = [("project", pa.string()), ("run_id", pa.string()), ("run_name", pa.string())]  # one value per file
 _ID_COLUMNS = [*_RUN_IDS, ("seq", pa.int64())]
 
@@ -65,6 +101,47 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "texts": pa.schema(
+        [
+            *_ID_COLUMNS,
+            ("step", pa.int64()),
+            ("timestamp", _TIMESTAMP),
+            ("key", pa.string()),
+            ("value", pa.string()),
+            ("kind", pa.string()),
+        ]
+    ),
+    "media": _with_features(
+        pa.schema(
+            [
+                *_ID_COLUMNS,
+                ("step", pa.int64()),
+                ("timestamp", _TIMESTAMP),
+                ("key", pa.string()),
+                ("item", pa.int64()),
+                ("kind", pa.string()),
+                ("caption", pa.string()),
+                ("digest", pa.string()),
+                ("format", pa.string()),
+                ("size", pa.int64()),
+                ("width", pa.int64()),
+                ("height", pa.int64()),
+                ("duration", pa.float64()),
+                ("file", pa.string()),
+                ("image", IMAGE_TYPE),
+            ]
+        )
+    ),
+    "histograms": pa.schema(
+        [
+            *_ID_COLUMNS,
+            ("step", pa.int64()),
+            ("timestamp", _TIMESTAMP),
+            ("key", pa.string()),
+            ("edges", pa.list_(pa.float64())),
+            ("counts", pa.list_(pa.float64())),
+        ]
+    ),
+    "traces": pa.schema(
         [*_ID_COLUMNS, ("step", pa.int64()), ("timestamp", _TIMESTAMP), ("key", pa.string()), ("value", pa.string())]
     ),
     "runs": pa.schema(
@@ -84,7 +161,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
 }
-_DICTIONARY = ["project", "run_id", "run_name", "key", "node", "level", "title", "group", "status"]
+_DICTIONARY = ["project", "run_id", "run_name", "key", "node", "level", "title", "group", "status", "kind", "format"]
 _ENCODINGS = {
     "seq": "DELTA_BINARY_PACKED",
     "step": "DELTA_BINARY_PACKED",
@@ -125,6 +202,12 @@ def kind_table(
         columns = _columns(kind, store.alert_rows(run.id, after_seq, until_seq))
     elif kind == "texts":
         columns = _columns(kind, store.text_rows(run.id, after_seq, until_seq))
+    elif kind == "media":
+        columns = _media_columns(store, project, store.media_rows(run.id, after_seq, until_seq))
+    elif kind == "histograms":
+        columns = _columns(kind, store.histogram_rows(run.id, after_seq, until_seq))
+    elif kind == "traces":
+        columns = _columns(kind, store.trace_rows(run.id, after_seq, until_seq))
     else:
         raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
     count = len(columns["seq"])
@@ -179,9 +262,36 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
-def _columns(kind: str, rows: list[SystemValue] | list[TableRow] | list[AlertRow] | list[TextRow]) -> dict[str, list]:
-    """The `SCHEMAS` [kind] columns of stored rows (`store.rows` types), taken by field name; times in µs."""
-    names = SCHEMAS[kind].names[len(_RUN_IDS) :]
+def _media_columns(store: Store, project: str, rows: list[MediaRow]) -> dict[str, list]:
+    """The media columns of ``rows``: their fields, the dataset path of each file, and an image's thumbnail."""
+    blobs = BlobStore(files.project_files_dir(store.path.parent, project))
+    columns = _columns("media", rows, extra=("file", "image"))
+    thumbnails: dict[str, dict | None] = {}  # one image logged at many steps: one thumbnail made
+    for row in rows:
+        if row.kind == "image" and row.digest not in thumbnails:
+            thumbnails[row.digest] = _thumbnail(blobs, row)
+    columns["file"] = [layout.media_file_path(project, row.digest, row.format) for row in rows]
+    columns["image"] = [thumbnails.get(row.digest) if row.kind == "image" else None for row in rows]
+    return columns
+
+
+def _thumbnail(blobs: BlobStore, row: MediaRow) -> dict | None:
+    """The Image feature's value of an image row: its thumbnail's bytes (None when its file cannot be read here)."""
+    from ..media.encoding import thumbnail  # PIL: loaded only when there are images to export
+
+    try:
+        data = thumbnail(blobs.path(row.digest).read_bytes())
+    except (OSError, ValueError) as error:  # a pulled file not downloaded, or bytes PIL cannot read: no thumbnail
+        logger.info("no thumbnail for media file %s (%s)", row.digest, error)
+        return None
+    return {"bytes": data, "path": f"{row.digest}.{row.format}"}
+
+
+def _columns(kind: str, rows: list, extra: tuple[str, ...] = ()) -> dict[str, list]:
+    """The `SCHEMAS` [kind] columns of stored rows (`store.rows` types), taken by field name; times in µs.
+
+    ``extra``: columns the rows have no field for (the caller fills them)."""
+    names = [name for name in SCHEMAS[kind].names[len(_RUN_IDS) :] if name not in extra]
     columns = {name: [getattr(row, name) for row in rows] for name in names}
     columns["timestamp"] = [to_micros(t) for t in columns["timestamp"]]
     return columns

@@ -7,7 +7,11 @@
     tables/<project>/<run uid>/<first>-<last>.parquet
     alerts/<project>/<run uid>/<first>-<last>.parquet
     texts/<project>/<run uid>/<first>-<last>.parquet
+    media/<project>/<run uid>/<first>-<last>.parquet                (rows naming each file; image thumbnails)
+    histograms/<project>/<run uid>/<first>-<last>.parquet
+    traces/<project>/<run uid>/<first>-<last>.parquet
     runs/<project>/<run uid>.parquet
+    media/<project>/files/<sha256[:2]>/<sha256>.<format>            (a media file's bytes, once: the project's)
     artifacts/<project>/blobs/<sha256>                              (the bytes of artifacts' and saved files)
     artifacts/<project>/artifacts/<artifact name>.json              (an artifact: versions, manifests, aliases)
     artifacts/<project>/uses/<run uid>.json                         (the versions a run logged and used)
@@ -16,6 +20,9 @@
 `parse` reads a path back. The static Space's page parses the same paths in JavaScript
 (``server/static/sources.js``); ``tests/test_static_js.py`` checks the two agree. The artifacts' and
 files' paths are outside both (`parse` answers None; `parse_artifact_file` reads them): the page reads none.
+Media files are outside `parse` too (`parse_media_file` reads them; the page finds them by the ``file``
+column of the media rows). They belong to the project, not to a run: identical bytes logged by several
+runs are one file, and deleting a run leaves them (`run_files` never lists them).
 """
 
 from __future__ import annotations
@@ -24,10 +31,10 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-KINDS = ("metrics", "system", "tables", "alerts", "texts")
+KINDS = ("metrics", "system", "tables", "alerts", "texts", "media", "histograms", "traces")
 SEQ_DIGITS = 12
 
-_SHARD = re.compile(r"(metrics|system|tables|alerts|texts)/([^/]+)/([^/]+)(?:/([^/]+))?/([0-9]+)-([0-9]+)\.parquet")
+_SHARD = re.compile(rf"({'|'.join(KINDS)})/([^/]+)/([^/]+)(?:/([^/]+))?/([0-9]+)-([0-9]+)\.parquet")
 _RUN = re.compile(r"runs/([^/]+)/([^/]+)\.parquet")
 
 
@@ -64,6 +71,34 @@ def parse(path: str) -> DatasetFile | None:
     if run:
         return DatasetFile("runs", run.group(1), run.group(2))
     return None
+
+
+# -- media files (not Parquet: the media rows' ``file`` column names them) -------------------------------
+
+MEDIA_FILES_FOLDER = "files"  # media/<project>/files/...: beside the runs' folders of the media config
+_MEDIA_FILE = re.compile(r"media/([^/]+)/files/([0-9a-f]{2})/([0-9a-f]{64})\.([a-z0-9]{1,10})")
+
+
+class MediaFilePath(NamedTuple):
+    """A media file's path, read back: the project, the sha256 of its bytes and its format (extension)."""
+
+    project: str
+    digest: str
+    format: str
+
+
+def media_file_path(project: str, digest: str, format: str) -> str:  # noqa: A002 - the media rows' column name
+    """Where the media file of sha256 ``digest`` lives: derived from its content alone, so it is sent once."""
+    return f"media/{project}/{MEDIA_FILES_FOLDER}/{digest[:2]}/{digest}.{format}"
+
+
+def parse_media_file(path: str) -> MediaFilePath | None:
+    """The media file ``path`` names, or None."""
+    found = _MEDIA_FILE.fullmatch(path)
+    if found is None or not found.group(3).startswith(found.group(2)):
+        return None
+    project, _, digest, extension = found.groups()
+    return MediaFilePath(project, digest, extension)
 
 
 # -- artifacts and saved files (not Parquet: the page reads none of them) --------------------------------
@@ -116,11 +151,14 @@ def parse_artifact_file(path: str) -> ArtifactFile | None:
 def run_files(paths: Iterable[str], project: str, run_uid: str) -> list[str]:
     """The files of one run of ``project`` among ``paths``, sorted: its runs file, its artifact lineage, and
     every file in a ``<kind>/<project>/<run uid>/`` folder (an observer node's too). Compared part by part,
-    so another run's or another project's files never match; artifacts' bytes and saved files are the project's."""
+    so another run's or another project's files never match; artifacts' bytes, saved files and media files are
+    the project's (even for a run whose uid is ``files``)."""
     own = {run_path(project, run_uid), artifact_uses_path(project, run_uid)}
     found = []
     for path in paths:
         parts = path.split("/")
-        if path in own or (len(parts) > 3 and parts[0] in KINDS and parts[1:3] == [project, run_uid]):
+        if path in own or (
+            len(parts) > 3 and parts[0] in KINDS and parts[1:3] == [project, run_uid] and parse_media_file(path) is None
+        ):
             found.append(path)
     return sorted(found)

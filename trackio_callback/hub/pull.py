@@ -4,12 +4,14 @@ The dataset's Parquet files (see `layout` and `export`) are downloaded at one co
 into the project files of ``directory`` (`store.files`). Runs are matched by uid: a run not here is
 created with the same uid (a name taken by another run gets a ``-2``, ``-3``, ... suffix), a run
 already here gets only what it lacks. Metrics continue the run's ``log()`` calls (``seq``): calls
-after the local last one are imported up to the first gap. System metrics, tables, alerts and texts rows
-are numbered within their run too (their ``seq``): those after the local last one are imported with
-their numbers, so every store that holds a run numbers its rows alike, and a run resumed here
-continues the numbering. The projects' artifacts come too (their documents: `artifacts.remote`; the bytes
-when downloaded). Pulling twice changes nothing, and a later ``sync`` of the store to the same
-dataset sends nothing back.
+after the local last one are imported up to the first gap. System metrics, tables, alerts, texts, media,
+histograms and traces rows are numbered within their run too (their ``seq``): those after the local last
+one are imported with their numbers, so every store that holds a run numbers its rows alike, and a run
+resumed here continues the numbering. The media files that the imported media rows and table cells name
+are downloaded into the project's blob store (their sha256 checked) before the rows are written, so a row
+never names a file that is not here; one the dataset lacks is warned about, and its rows come without it.
+The projects' artifacts come too (their documents: `artifacts.remote`; the bytes when downloaded).
+Pulling twice changes nothing, and a later ``sync`` of the store to the same dataset sends nothing back.
 
 Example::
 
@@ -17,7 +19,8 @@ Example::
 
     pull("alice/trackio-dataset")  # every project, into the default storage dir
     pull("alice/trackio-dataset", directory="runs", project="demo")
-    # {"runs": 2, "metrics": 12000, "system": 340, "tables": 3, "alerts": 1, "texts": 20}
+    # {"runs": 2, "metrics": 12000, "system": 340, "tables": 3, "alerts": 1, "texts": 20, "media": 40,
+    #  "histograms": 10, "traces": 5}
 """
 
 from __future__ import annotations
@@ -26,7 +29,12 @@ import contextlib
 import json
 import logging
 import os
+import re
+import shutil
 import tempfile
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,14 +45,16 @@ import pyarrow.parquet as pq
 from huggingface_hub import HfApi, snapshot_download
 
 from .. import settings
+from ..artifacts.blobs import SHA256, BlobStore
 from ..errors import InvalidNameError, RunInUseError
-from ..store import AlertRow, RunRow, Store, SystemSample, TableRow, TextRow, files
+from ..store import AlertRow, MediaFile, RunRow, Store, SystemSample, TableRow, TextRow, files
 from ..store.batch import Call, build_batches
 from ..store.codec import to_micros, to_seconds
 from ..store.files import validate_project
-from ..store.rows import NO_SYNC
+from ..store.rows import NO_SYNC, HistogramRow, MediaRow, TraceRow
 from ..utils.crashpoints import reached
-from . import export, layout
+from ..utils.warn import WarnOnce
+from . import export, layout, media_sync
 from .repo import find_token, resolve
 
 logger = logging.getLogger(__name__)
@@ -99,7 +109,7 @@ def pull(
     mirror): a run that came from the dataset and that it no longer holds is deleted here too.
 
     Returns how much was new: ``{"runs": runs created, "metrics": points, "system", "tables", "alerts",
-    "texts": rows}``.
+    "texts", "media", "histograms", "traces": rows}``.
     """
     token = token if token is not None else find_token()
     if "/" not in dataset_id:
@@ -112,9 +122,11 @@ def pull(
     remote_runs = _remote_runs(listing, project)
     counts = {"runs": 0, "metrics": 0} | {kind: 0 for kind in OTHER_KINDS}
     folder = settings.storage_dir(directory)
+    held = set(listing)
     with tempfile.TemporaryDirectory(prefix="trackio-pull-") as tmp:
         for name, runs in remote_runs.items():
             store = Store(files.project_path(folder, name))
+            fetcher = MediaFetcher(api, dataset_id, revision, name, files.project_files_dir(folder, name), held)
             try:
                 removed = {r.uid for r in store.removed_runs()}  # deleted or moved away here: never brought back
                 plans = [_plan(store, dataset_id, uid, remote) for uid, remote in runs.items() if uid not in removed]
@@ -130,7 +142,7 @@ def pull(
                 )
                 reached("pull:downloaded")
                 for plan in plans:
-                    _import_run(store, dataset_id, name, plan, Path(tmp), counts)
+                    _import_run(store, dataset_id, name, plan, Path(tmp), counts, fetcher)
             finally:
                 store.close()
     _import_artifacts(folder, dataset_id, listing, project, revision, token, endpoint)
@@ -220,8 +232,12 @@ def _plan(store: Store, dataset_id: str, uid: str, remote: RemoteRun) -> Plan:
 
 
 def _read(folder: Path, path: str, after: int | None = None) -> list[dict[str, Any]]:
-    """A Parquet file's rows (timestamps as microseconds), only those with ``seq > after`` when given."""
-    table = pq.read_table(folder / path)
+    """A Parquet file's rows (timestamps as microseconds), only those with ``seq > after`` when given.
+
+    A media file's ``image`` column (thumbnails for viewers: the files themselves are imported) is not read.
+    """
+    names = pq.read_schema(folder / path).names
+    table = pq.read_table(folder / path, columns=[name for name in names if name != "image"])
     if after is not None:
         table = table.filter(pc.greater(table["seq"], after))
     for name in ("timestamp", "created_at", "finished_at"):
@@ -243,7 +259,15 @@ def _rows(folder: Path, plan: Plan, kind: str, after: int) -> list[dict[str, Any
 # -- importing one run ------------------------------------------------------------------------------
 
 
-def _import_run(store: Store, dataset_id: str, project: str, plan: Plan, folder: Path, counts: dict[str, int]) -> None:
+def _import_run(
+    store: Store,
+    dataset_id: str,
+    project: str,
+    plan: Plan,
+    folder: Path,
+    counts: dict[str, int],
+    fetcher: MediaFetcher,
+) -> None:
     (meta,) = _read(folder, plan.remote.run_file)
     local, clean = plan.local, True
     if local is None:
@@ -271,13 +295,19 @@ def _import_run(store: Store, dataset_id: str, project: str, plan: Plan, folder:
         )
         if recorded is None and sent and meta["num_logs"] <= local.next_seq:
             clean = False
-    _import_data(store, dataset_id, plan, local, folder, counts)
+    _import_data(store, dataset_id, plan, local, folder, counts, fetcher)
     reached("pull:imported")
     _import_metadata(store, dataset_id, project, plan.uid, meta, clean)
 
 
 def _import_data(
-    store: Store, dataset_id: str, plan: Plan, local: RunRow, folder: Path, counts: dict[str, int]
+    store: Store,
+    dataset_id: str,
+    plan: Plan,
+    local: RunRow,
+    folder: Path,
+    counts: dict[str, int],
+    fetcher: MediaFetcher,
 ) -> None:
     calls = _calls(_rows(folder, plan, "metrics", plan.metrics_after), plan.metrics_after)
     rows = {kind: _rows(folder, plan, kind, plan.after[kind]) for kind in OTHER_KINDS}
@@ -290,9 +320,22 @@ def _import_data(
     ]
     tables = [TableRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["data"], r["seq"]) for r in rows["tables"]]
     alerts = [_alert(r) for r in rows["alerts"]]
-    texts = [TextRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["value"], r["seq"]) for r in rows["texts"]]
+    texts = [
+        TextRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["value"], r["seq"], r.get("kind") or "text")
+        for r in rows["texts"]
+    ]  # files synced before texts had a kind: text
+    media = [_media(r) for r in rows["media"]]
+    histograms = [
+        HistogramRow(to_seconds(r["timestamp"]), r["step"], r["key"], tuple(r["edges"]), tuple(r["counts"]), r["seq"])
+        for r in rows["histograms"]
+    ]
+    traces = [TraceRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["value"], r["seq"]) for r in rows["traces"]]
+    # The files first (each complete and checked in the blob store), then the rows that name them.
+    wanted = {m.digest: m.format for m in media} | {d: f for t in tables for d, f in table_media(t.data)}
+    media_files = fetcher.fetch(wanted)
     times = [c[1] for c in calls[-1:]] + [
-        row.timestamp for row in (*system[-1:], *tables[-1:], *alerts[-1:], *texts[-1:])
+        row.timestamp
+        for row in (*system[-1:], *tables[-1:], *alerts[-1:], *texts[-1:], *media[-1:], *histograms[-1:], *traces[-1:])
     ]
     done = store.append_imported(
         local.id,
@@ -305,13 +348,38 @@ def _import_data(
         last_step=calls[-1][0] if calls else None,
         heartbeat_at=max([local.heartbeat_at, *times]),
         texts=texts,
+        media=media,
+        histograms=histograms,
+        traces=traces,
+        media_files=media_files,
     )
     if not done:
         logger.warning("run %s changed while it was pulled: skipped, pull again to import it", plan.uid)
         return
+    # The dataset holds them (they came from it): a later sync of this store does not send them back.
+    if media_files:
+        store.confirm_sync(dataset_id, {}, {}, media_sync.ledger_rows(fetcher.project, media_files))
     counts["metrics"] += sum(len(c[2]) for c in calls)
     for kind in OTHER_KINDS:
         counts[kind] += len(rows[kind])
+
+
+def _media(row: dict[str, Any]) -> MediaRow:
+    return MediaRow(
+        to_seconds(row["timestamp"]),
+        row["step"],
+        row["key"],
+        row["item"],
+        row["kind"],
+        row["caption"],
+        row["digest"],
+        row["format"],
+        row["size"],
+        row["width"],
+        row["height"],
+        row["duration"],
+        row["seq"],
+    )
 
 
 def _alert(row: dict[str, Any]) -> AlertRow:
@@ -382,3 +450,104 @@ def _same_time(local: float | None, micros: int | None) -> float | None:
     if micros is None:
         return None
     return local if local is not None and to_micros(local) == micros else to_seconds(micros)
+
+
+# -- media files ------------------------------------------------------------------------------------
+
+_FORMAT = re.compile(r"[a-z0-9]{1,10}")
+DOWNLOAD_THREADS = 8
+
+
+def table_media(data: str) -> Iterator[tuple[str, str]]:
+    """``(digest, format)`` of each media file a table's JSON names (its image cells, lists of them included)."""
+
+    def walk(value: Any) -> Iterator[tuple[str, str]]:
+        if isinstance(value, dict):
+            if str(value.get("_type", "")).startswith("trackio.") and "digest" in value and "format" in value:
+                yield value["digest"], value["format"]
+            else:
+                for item in value.values():
+                    yield from walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item)
+
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return
+    yield from walk(parsed)
+
+
+class MediaFetcher:
+    """Downloads the media files of one project of a dataset (at one revision) into the project's blob store."""
+
+    def __init__(self, api: HfApi, dataset_id: str, revision: str, project: str, files_dir: Path, held: set[str]):
+        self.api = api
+        self.dataset_id = dataset_id
+        self.revision = revision
+        self.project = project
+        self.blobs = BlobStore(files_dir)
+        self.held = held  # the dataset's paths at ``revision``
+        self._warn = WarnOnce()
+
+    def fetch(self, wanted: dict[str, str]) -> list[MediaFile]:
+        """Make the files ``{digest: format}`` present here (those not here yet: downloaded, sha256 checked).
+
+        Returns those that are here and in the dataset (a media file's ``MediaFile``); the others are warned about.
+        """
+        valid = {d: f for d, f in wanted.items() if isinstance(d, str) and SHA256.fullmatch(d) and _valid_format(f)}
+        if len(valid) < len(wanted):
+            self._warn(
+                ("invalid", self.project),
+                f"project {self.project!r} of {self.dataset_id}: {len(wanted) - len(valid)} media references are not "
+                "a sha256 with a format (lowercase letters and digits): skipped",
+            )
+        paths = {digest: layout.media_file_path(self.project, digest, f) for digest, f in valid.items()}
+        absent = sorted(d for d, path in paths.items() if path not in self.held)
+        if absent:
+            self._warn(
+                ("absent", self.project),
+                f"project {self.project!r} of {self.dataset_id}: {len(absent)} media files its rows name are not in "
+                f"the dataset (e.g. {paths[absent[0]]}); those rows are imported without their files",
+            )
+        needed = [d for d, path in paths.items() if path in self.held and not self.blobs.has(d)]
+        if needed:
+            self._download(needed, paths)
+        return [
+            MediaFile(digest, valid[digest], self.blobs.path(digest).stat().st_size)
+            for digest in sorted(valid)
+            if paths[digest] in self.held and self.blobs.has(digest)
+        ]
+
+    def _download(self, digests: list[str], paths: dict[str, str]) -> None:
+        # Into the blob store's tmp/ (same file system: each file is renamed into place once its hash is checked).
+        folder = self.blobs.tmp / f"pull-{uuid.uuid4().hex}"
+        folder.mkdir(parents=True, exist_ok=True)
+
+        def download(digest: str) -> str | None:
+            """Fetch one file into the blob store; what was wrong with its bytes, if anything."""
+            local = self.api.hf_hub_download(
+                self.dataset_id, paths[digest], repo_type="dataset", revision=self.revision, local_dir=folder
+            )
+            try:
+                self.blobs.adopt_file(Path(local), digest)
+            except ValueError as error:  # bytes that are not what their name says: never stored
+                return str(error)
+            return None
+
+        try:
+            with ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="trackio-pull") as pool:
+                problems = [problem for problem in pool.map(download, digests) if problem is not None]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if problems:  # warned here, on the caller's thread
+            self._warn(
+                ("corrupt", self.project),
+                f"{self.dataset_id}: {len(problems)} media files of project {self.project!r} were not stored: "
+                f"{problems[0]}",
+            )
+
+
+def _valid_format(value: object) -> bool:
+    return isinstance(value, str) and _FORMAT.fullmatch(value) is not None

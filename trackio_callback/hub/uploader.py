@@ -52,7 +52,7 @@ from ..store.runs import derived_status
 from ..utils.crashpoints import reached
 from ..utils.retry import retry
 from ..utils.warn import WarnOnce
-from . import artifact_sync, export, layout
+from . import artifact_sync, export, layout, media_sync
 from .card import dataset_card
 
 logger = logging.getLogger(__name__)
@@ -250,6 +250,17 @@ class Uploader:
         result = SyncResult(committed=bool(removed), removed=removed)
         if not self.node:  # the artifacts and saved files are the main process's to send, before the runs' files
             sent = artifact_sync.send(
+                store, self.project, self.dataset_id, self.api,
+                commit=lambda operations, message: self._commit(operations, message, deadline),
+                hub_call=lambda call: self._retrying(call, deadline),
+                ensure_repo=lambda: self._ensure_repo(deadline),
+                warn=lambda key, message: self._warn_once(key, message, stacklevel=4),
+            )  # fmt: skip
+            result.committed |= bool(sent.files)
+            result.files += sent.files
+            result.bytes_sent += sent.bytes
+            # The files the planned media and tables rows name, before any shard: a failure here sends no shard.
+            sent = media_sync.send(
                 store, self.project, self.dataset_id, self.api,
                 commit=lambda operations, message: self._commit(operations, message, deadline),
                 hub_call=lambda call: self._retrying(call, deadline),
@@ -509,6 +520,11 @@ MAX_SEQS_PER_FILE = 25_000  # a file covers at most this many seqs: bounds the u
 # numeric rows in a commit's budget (typical generations are a few kB).
 MAX_TEXTS_PER_FILE = 1_000
 TEXT_ROW_WEIGHT = 100.0
+# A media row carries an image's thumbnail (up to ~200 kB for a noisy 256 px PNG, typically tens of kB).
+MAX_MEDIA_PER_FILE = 250
+MEDIA_ROW_WEIGHT = 1_000.0
+# Rows whose span per file is `MAX_TEXTS_PER_FILE` and weight `TEXT_ROW_WEIGHT`: texts, histograms, traces.
+_TEXT_LIKE = ("texts", "histograms", "traces")
 MAX_FILES_PER_COMMIT = 50  # a long offline run is sent in several commits, each a consistent prefix
 # A commit's files are held in memory until it is sent (~5 MB per million rows, plus what exporting
 # them leaves in Python's and Arrow's pools): commits stop at about this many rows, whatever the number
@@ -528,7 +544,7 @@ def _commits(planned: list[_Planned], rows_per_call: dict[int, float]) -> list[l
     current: list[_Planned] = []
     rows = 0.0
     for item in planned:
-        weight = {"metrics": rows_per_call[item.run.id], "texts": TEXT_ROW_WEIGHT}.get(item.kind, 1.0)
+        weight = rows_per_call[item.run.id] if item.kind == "metrics" else _row_weight(item.kind)
         size = 1.0 if item.kind == "runs" else (item.high - item.low + 1) * weight
         if current and (len(current) >= MAX_FILES_PER_COMMIT or rows + size > MAX_ROWS_PER_COMMIT):
             commits.append(current)
@@ -538,6 +554,13 @@ def _commits(planned: list[_Planned], rows_per_call: dict[int, float]) -> list[l
     if current:
         commits.append(current)
     return commits
+
+
+def _row_weight(kind: str) -> float:
+    """What one row of ``kind`` (not metrics) weighs in a commit's `MAX_ROWS_PER_COMMIT` budget."""
+    if kind == "media":
+        return MEDIA_ROW_WEIGHT
+    return TEXT_ROW_WEIGHT if kind in _TEXT_LIKE else 1.0
 
 
 def _contiguous(shards: list[SyncedFile]) -> list[list[SyncedFile]]:
@@ -567,10 +590,14 @@ def _inside(paths: set[str], run_uid: str, spans: list[tuple[str, int, int]]) ->
 def _split(low: int, high: int, kind: str = "metrics") -> list[tuple[int, int]]:
     """``low..high`` cut at fixed offsets from ``low`` into files of at most the kind's span of seqs.
 
-    `MAX_SEQS_PER_FILE`, or `MAX_TEXTS_PER_FILE` for texts: the span depends on the kind only, so a range
-    re-sent gives the same files.
+    `MAX_SEQS_PER_FILE`, `MAX_TEXTS_PER_FILE` for texts, histograms and traces, `MAX_MEDIA_PER_FILE` for
+    media: the span depends on the kind only, so a range re-sent gives the same files.
     """
-    size = min(MAX_TEXTS_PER_FILE, MAX_SEQS_PER_FILE) if kind == "texts" else MAX_SEQS_PER_FILE
+    size = MAX_SEQS_PER_FILE
+    if kind in _TEXT_LIKE:
+        size = min(MAX_TEXTS_PER_FILE, MAX_SEQS_PER_FILE)
+    elif kind == "media":
+        size = min(MAX_MEDIA_PER_FILE, MAX_SEQS_PER_FILE)
     return [(s, min(s + size - 1, high)) for s in range(low, high + 1, size)]
 
 

@@ -10,8 +10,9 @@ wraps that one function, deciding per call:
 
 1. the real trackio has a run (the script called ``trackio.init`` itself): the real ``log``, as if
    trackio-callback were not installed;
-2. else a trackio-callback run is current: the call goes to it, trackio's ``Table`` and ``Trace`` values
-   converted into trackio-callback `Table` s (images in cells become `Image` placeholders);
+2. else a trackio-callback run is current: the call goes to it, trackio's values converted into
+   trackio-callback's (``Table``, with its cells' images; ``Trace`` and lists of them; ``Image``, ``Audio``,
+   ``Video``, ``Object3D``, ``Histogram``, ``Markdown``), which it stores as its own;
 3. else, if a call already went to trackio-callback in this process (a gap between its runs: ``train()``
    finished the run, ``evaluate()`` has not reopened it yet): dropped with trackio-callback's warning;
 4. else: the real ``log``, which raises as it does without trackio-callback.
@@ -29,10 +30,9 @@ from typing import Any
 
 from ..core import run as run_module
 from ..core.table import Table
-from ..media import Image
+from ..media import Audio, Histogram, Image, Markdown, Object3D, Trace, Video
 
 ROUTED_MARKER = "_routes_to_trackio_callback"  # on the wrapper: a second patch must not wrap it again
-TRACE_COLUMNS = ("messages", "metadata", "spans")  # a trackio.Trace's parts, one table row per trace
 
 _routed_a_call = False  # a trackio.log call went to a trackio-callback run in this process
 
@@ -72,7 +72,7 @@ def _trackio_has_run(trackio: ModuleType) -> bool:
 
 
 def trackio_callback_values(metrics: Any) -> Any:
-    """``metrics`` with trackio's tables and traces as trackio-callback `Table` s; other values as they are."""
+    """``metrics`` with trackio's objects as trackio-callback's (see the module docstring); others as they are."""
     if not isinstance(metrics, Mapping):
         return metrics  # Run.log says what it takes
     return {key: _value(value) for key, value in metrics.items()}
@@ -93,10 +93,10 @@ def _value(value: Any) -> Any:
         kind = _trackio_type(value)
         if kind == "trackio.table":
             return _table(value)
-        if kind == "trackio.trace":
-            return _traces([value])
-        if isinstance(value, list) and value and all(_trackio_type(item) == "trackio.trace" for item in value):
-            return _traces(value)
+        if kind is not None:
+            return _converted(value, kind)
+        if isinstance(value, list) and value and all(_trackio_type(item) is not None for item in value):
+            return [_converted(item, _trackio_type(item)) for item in value]  # async GRPO's list of traces
     except Exception:  # e.g. a cell that refers to itself: the run drops the value with a warning naming its key
         pass
     return value
@@ -109,21 +109,31 @@ def _table(table: Any) -> Table:
     return Table(columns=columns, data=[[_cell(row.get(column)) for column in columns] for row in rows])
 
 
-def _traces(traces: list) -> Table:
-    return Table(
-        columns=list(TRACE_COLUMNS),
-        data=[[_cell(getattr(trace, part, None)) for part in TRACE_COLUMNS] for trace in traces],
-    )
+def _converted(value: Any, kind: str) -> Any:
+    """A trackio object as trackio-callback's, from the attributes trackio 0.43 keeps (else as it is: the run warns)."""
+    source, caption = getattr(value, "_value", None), getattr(value, "caption", None)
+    if kind == "trackio.image":
+        return Image(source, caption=caption)
+    if kind == "trackio.audio":
+        return Audio(source, caption=caption, sample_rate=value._sample_rate, format=value._format)
+    if kind == "trackio.video":
+        return Video(source, caption=caption, fps=value._fps, format=value._format)
+    if kind == "trackio.object3d":
+        return Object3D(source, caption=caption)
+    if kind == "trackio.histogram":
+        return Histogram(np_histogram=(value.histogram, value.bins))
+    if kind == "trackio.markdown":
+        return Markdown(value.text)
+    if kind == "trackio.trace":
+        return Trace(_cell(value.messages), metadata=_cell(value.metadata), spans=_cell(value.spans))
+    return value
 
 
 def _cell(value: Any) -> Any:
-    """trackio's media in a cell as trackio-callback stores media: a short description, not the pixels."""
+    """trackio's objects in a cell (or a trace) as trackio-callback's: media are stored as files."""
     kind = _trackio_type(value)
-    if kind == "trackio.image":
-        return Image(getattr(value, "_value", None), caption=getattr(value, "caption", None))
     if kind is not None:
-        caption = getattr(value, "caption", None)
-        return f"<{kind}{': ' + str(caption) if caption else ''}>"
+        return _converted(value, kind)
     if isinstance(value, (list, tuple)):
         return [_cell(item) for item in value]
     if isinstance(value, Mapping):

@@ -7,14 +7,21 @@ its last ``log()`` call included), so a live page asks `/api/poll` only for what
     GET /api/info                                   mode, version, default project, poll interval
     GET /api/projects                               projects, and the files that cannot be read (and why)
     GET /api/runs?project=P                         every run: status, times, last step, config, summary, cursor
-    GET /api/keys?project=P&run=A&run=B             per run: metric summaries, system, table and text keys
+    GET /api/keys?project=P&run=A&run=B             per run: metric summaries; system, table, text, media,
+                                                    histogram and trace keys
     GET /api/series?project=P&run=A&run=B&key=K[&key=K2][&max_points=N][&min_step=S&max_step=S]
                                                     with each run's cursor (a step range: zoomed detail)
     GET /api/poll?project=P&run=A&after=SEQ[&run=B&after=SEQ][&key=K...]   points logged since each cursor
     GET /api/system?project=P&run=A[&after=SEQ]     system samples (GPU, CPU...) since a cursor
-    GET /api/tables?project=P&run=A[&key=K]         logged tables (TRL completions)
+    GET /api/tables?project=P&run=A[&key=K]         logged tables (TRL completions); an image cell gets a ``url``
     GET /api/alerts?project=P&run=A                 alerts: [{step, timestamp, level, title, text, value}], oldest first
-    GET /api/texts?project=P&run=A[&key=K]          logged strings: [{step, timestamp, key, value}], oldest first
+    GET /api/texts?project=P&run=A[&key=K]          logged strings: [{step, timestamp, key, value, kind}], oldest first
+                                                    (kind: text, markdown or html)
+    GET /api/media?project=P&run=A[&key=K]          images, audio, video, 3D objects: [{step, key, item, kind, caption,
+                                                    digest, format, size, width, height, duration, seq, timestamp, url}]
+    GET /api/file?project=P&digest=SHA256           a stored media file's bytes (immutable: cached for a year)
+    GET /api/histograms?project=P&run=A&key=K       {steps, timestamps, edges: [[...]], counts: [[...]]}, oldest first
+    GET /api/traces?project=P&run=A[&key=K]         [{step, timestamp, key, seq, value: {messages, metadata, spans}}]
     GET /api/config_diff?project=P&run=A&run=B
     GET /api/download?project=P&run=A&key=K&format=csv|parquet     one series at full resolution
 
@@ -36,6 +43,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from importlib import resources
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -120,6 +128,9 @@ class Api:
                 "system": self.reader.system_keys(project, run),
                 "tables": self.reader.table_keys(project, run),
                 "texts": self.reader.text_keys(project, run),
+                "media": self.reader.media_keys(project, run),
+                "histograms": self.reader.histogram_keys(project, run),
+                "traces": self.reader.trace_keys(project, run),
             }
         return {"project": project, "runs": result}
 
@@ -187,12 +198,66 @@ class Api:
     def tables(self, request: Request) -> dict[str, Any]:
         project, run = _one(request, "project"), _one(request, "run")
         key = request.query_params.get("key")
-        return {"project": project, "run": run, "tables": self.reader.tables(project, run, key)}
+        tables = self.reader.tables(project, run, key)
+        for table in tables:
+            if "rows" in table:
+                table["rows"] = _with_file_urls(project, table["rows"])
+        return {"project": project, "run": run, "tables": tables}
 
     def texts(self, request: Request) -> dict[str, Any]:
         project, run = _one(request, "project"), _one(request, "run")
         key = request.query_params.get("key")
         return {"project": project, "run": run, "texts": self.reader.texts(project, run, key)}
+
+    def media(self, request: Request) -> dict[str, Any]:
+        project, run = _one(request, "project"), _one(request, "run")
+        key = request.query_params.get("key")
+        items = [
+            {name: value for name, value in item.items() if name != "path"} | {"url": file_url(project, item["digest"])}
+            for item in self.reader.media(project, run, key)
+        ]
+        return {"project": project, "run": run, "media": items}
+
+    def file(self, request: Request) -> Response:
+        """A media file of the project, by digest: only those its media and table cells reference
+        (``media_files``), never another blob of the store (an artifact's)."""
+        project, digest = _one(request, "project"), _one(request, "digest")
+        path = self.reader.media_path(project, digest)  # a digest that is not 64 hex digits: ValueError, 400
+        stored = self.reader.store(project).media_file(digest)
+        if stored is None or not path.is_file():
+            where = "recorded" if stored is None else "stored here (pulled without its bytes?)"
+            return json_response({"error": f"media file {digest} of project {project!r} is not {where}"}, 404)
+        headers = {
+            "Cache-Control": "public, max-age=31536000, immutable",  # content-addressed: the bytes never change
+            "ETag": f'"{digest}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",  # an SVG or HTML opened by itself runs nothing on this origin
+        }
+        return FileResponse(
+            path,
+            media_type=MEDIA_TYPES.get(stored.format, "application/octet-stream"),
+            headers=headers,
+            filename=f"{digest}.{stored.format}",
+            content_disposition_type="inline",
+        )
+
+    def histograms(self, request: Request) -> dict[str, Any]:
+        project, run, key = _one(request, "project"), _one(request, "run"), _one(request, "key")
+        rows = self.reader.histograms(project, run, key)
+        return {
+            "project": project,
+            "run": run,
+            "key": key,
+            "steps": [h["step"] for h in rows],
+            "timestamps": [h["timestamp"] for h in rows],
+            "edges": [h["edges"].tolist() for h in rows],
+            "counts": [h["counts"].tolist() for h in rows],
+        }
+
+    def traces(self, request: Request) -> dict[str, Any]:
+        project, run = _one(request, "project"), _one(request, "run")
+        key = request.query_params.get("key")
+        return {"project": project, "run": run, "traces": self.reader.traces(project, run, key)}
 
     def alerts(self, request: Request) -> dict[str, Any]:
         project, run = _one(request, "project"), _one(request, "run")
@@ -218,6 +283,44 @@ class Api:
             writer.writerows(zip(series.steps, series.timestamps, series.values))
             return Response(text.getvalue(), media_type="text/csv", headers=headers)
         return Response(_parquet(series), media_type="application/vnd.apache.parquet", headers=headers)
+
+
+# The Content-Type of each stored media format (`media.encoding`'s formats); any other: application/octet-stream.
+MEDIA_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "bmp": "image/bmp",
+    "tiff": "image/tiff",
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "mov": "video/quicktime",
+    "glb": "model/gltf-binary",
+    "gltf": "model/gltf+json",
+    "obj": "model/obj",
+    "stl": "model/stl",
+}
+
+
+def file_url(project: str, digest: str) -> str:
+    """Where the page (or any client) reads a stored media file: `Api.file`."""
+    return "/api/file?" + urlencode({"project": project, "digest": digest})
+
+
+def _with_file_urls(project: str, value: Any) -> Any:
+    """``value`` (a table's rows) with a ``url`` in each image cell (``{"_type": "trackio.image", "digest"...}``),
+    in lists and nested lists too."""
+    if isinstance(value, list):
+        return [_with_file_urls(project, v) for v in value]
+    if isinstance(value, dict) and value.get("_type") == "trackio.image" and isinstance(value.get("digest"), str):
+        return value | {"url": file_url(project, value["digest"])}
+    return value
 
 
 def _parquet(series: Series) -> bytes:
@@ -356,8 +459,8 @@ def create_app(
     readers = readers if readers is not None else ThreadReaders(directory)
     api = Api(readers, project, dataset_id)
     names = ("info", "projects", "runs", "keys", "series", "poll", "system", "tables", "alerts", "texts", "config_diff")
+    names += ("media", "histograms", "traces", "download", "file")
     routes: list[BaseRoute] = [Route(f"/api/{name}", _endpoint(getattr(api, name)), methods=["GET"]) for name in names]
-    routes.append(Route("/api/download", _endpoint(api.download), methods=["GET"]))
 
     async def index(request: Request) -> Response:
         return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-cache"})

@@ -13,6 +13,7 @@ to ``max_points``, lists are cut to a stated limit, and each cut is said in the 
 
 from __future__ import annotations
 
+import base64
 import functools
 import math
 import sqlite3
@@ -23,14 +24,16 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ContentBlock, ImageContent, TextContent
 from starlette.routing import Route
 
 from .. import settings
 from ..alerts.levels import parse_level
+from ..analysis.distribution import check_percentiles, describe
 from ..errors import TrackioError
 from ..hub.mirror import PULL_EVERY_S, DatasetMirror
 from ..store.codec import to_seconds
-from ..store.downsample import minmax_indices
+from ..store.downsample import even_indices, minmax_indices
 from ..store.files import project_path
 from ..utils.jsontext import dumps
 from ..version import __version__
@@ -45,6 +48,18 @@ MAX_TEXTS_LIMIT = 1000
 DEFAULT_TEXT_CHARS = 2000  # per string: a generation can be long, an answer must stay readable
 MAX_TEXT_CHARS_LIMIT = 100_000
 ANALYSIS_POINTS = 5000  # per metric: min/max downsampling keeps the spikes the analysis looks for
+TEXT_KINDS = ("text", "markdown", "html")
+DEFAULT_MAX_MEDIA = 100
+MAX_MEDIA_LIMIT = 1000
+IMAGE_MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "gif": "image/gif",
+                    "webp": "image/webp"}  # fmt: skip  # what assistants' clients show; bmp and tiff they do not
+MAX_IMAGE_BYTES = 5 * 2**20  # the per-image limit of common assistant APIs (Anthropic's is 5 MB)
+DEFAULT_HISTOGRAM_STEPS = 50
+MAX_HISTOGRAM_STEPS = 1000
+DEFAULT_MAX_TRACES = 10
+MAX_TRACES_LIMIT = 200
+DEFAULT_TRACE_MESSAGES = 50
+MAX_TRACE_MESSAGES = 1000
 
 INSTRUCTIONS = """\
 Training runs tracked by trackio-callback (Hugging Face transformers / TRL). Start with
@@ -52,7 +67,10 @@ get_all_projects, then get_runs_for_project and get_run_summary. analyze_run giv
 diagnosis of a run's loss curve (trend, plateau, spikes, NaN, divergence, overfitting, learning-rate
 phase, throughput) to reason from; get_metric_values returns a downsampled curve that keeps spikes.
 Metric names look like "train/loss", "eval/loss", "train/learning_rate", "train/grad_norm". Strings a
-run logged (e.g. "samples/generation") are text keys: get_texts reads them, newest last."""
+run logged (e.g. "samples/generation"), Markdown and HTML are text keys: get_texts reads them, newest
+last. Images, audio and video: get_media lists them, get_media_item shows one (an image as image
+content); histograms of weights or gradients: get_histogram (percentiles per step); conversation and
+rollout traces: get_traces. get_metrics_for_run lists every kind of key a run has."""
 
 
 def _iso(seconds: float | None) -> str | None:
@@ -83,6 +101,70 @@ def _text_point(text: dict[str, Any], max_chars: int) -> dict[str, Any]:
         "value": value[:max_chars],
         "chars": len(value),
         "cut": len(value) > max_chars,
+        "kind": text["kind"],
+    }
+
+
+def _cut(value: Any, max_chars: int) -> tuple[Any, int, bool]:
+    """``value`` for an answer, its length in characters and whether it was cut: a string cut to ``max_chars``;
+    anything else kept as it is unless its JSON text is longer, which then comes cut instead."""
+    text = value if isinstance(value, str) else dumps(value)
+    if len(text) <= max_chars:
+        return value, len(text), False
+    return text[:max_chars], len(text), True
+
+
+def _trace_message(message: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """A trace message for an answer: every field but its role cut to ``max_chars``; ``chars`` is its content's
+    full length."""
+    answer: dict[str, Any] = {}
+    cut = False
+    for field, value in message.items():
+        if field == "role":
+            answer[field] = value
+            continue
+        answer[field], length, field_cut = _cut(value, max_chars)
+        cut = cut or field_cut
+        if field == "content":
+            answer["chars"] = length
+    answer["cut"] = cut
+    return answer
+
+
+def _trace_entry(trace: dict[str, Any], item: Any, value: Any, max_messages: int, max_chars: int) -> dict[str, Any]:
+    """One logged `Trace` (``value``: its messages, metadata and spans) for an answer, bounded."""
+    if not isinstance(value, dict):  # not a trace's document: say what it is rather than guess
+        kept, length, cut = _cut(value, max_chars)
+        return {"key": trace["key"], "step": trace["step"], "timestamp": round(trace["timestamp"], 3), "item": item,
+                "value": kept, "chars": length, "cut": cut}  # fmt: skip
+    messages = [m if isinstance(m, dict) else {"content": m} for m in value.get("messages") or []]
+    spans = value.get("spans") or []
+    roles: dict[str, int] = {}
+    for message in messages:
+        role = str(message.get("role"))
+        roles[role] = roles.get(role, 0) + 1
+    metadata, _, metadata_cut = _cut(value.get("metadata") or {}, max_chars)
+    return {
+        "key": trace["key"],
+        "step": trace["step"],
+        "timestamp": round(trace["timestamp"], 3),
+        "item": item,
+        "roles": roles,
+        "messages_total": len(messages),
+        "messages": [_trace_message(m, max_chars) for m in messages[:max_messages]],
+        "metadata": metadata,
+        "metadata_cut": metadata_cut,
+        "spans_total": len(spans),
+        "spans": [_cut(span, max_chars)[0] for span in spans[:max_messages]],
+    }
+
+
+def _media_point(medium: dict[str, Any]) -> dict[str, Any]:
+    fields = ("key", "step", "item", "kind", "caption", "format", "size", "width", "height", "duration", "digest")
+    return {
+        **{field: medium[field] for field in fields},
+        "timestamp": round(medium["timestamp"], 3),
+        "stored": medium["path"].is_file(),
     }
 
 
@@ -148,8 +230,10 @@ class TrackioTools:
 
     def get_metrics_for_run(self, project: str, run: str) -> dict[str, Any]:
         """List the metric names a run logged (e.g. "train/loss", "eval/loss"), with how many points
-        each has and its last value; plus its system metric names (GPU/CPU), table names and text keys
-        (strings it logged, e.g. "samples/generation": read them with get_texts)."""
+        each has and its last value; plus its system metric names (GPU/CPU), table names, text keys
+        (strings, Markdown and HTML it logged, e.g. "samples/generation": read them with get_texts), media
+        keys (images, audio, video, 3D objects: get_media), histogram keys (get_histogram) and trace keys
+        (get_traces)."""
         summaries = self.reader.summary(project, run)["metrics"]
         return {
             "project": project,
@@ -161,6 +245,9 @@ class TrackioTools:
             "system_metrics": self.reader.system_keys(project, run),
             "tables": self.reader.table_keys(project, run),
             "texts": self.reader.text_keys(project, run),
+            "media": self.reader.media_keys(project, run),
+            "histograms": self.reader.histogram_keys(project, run),
+            "traces": self.reader.trace_keys(project, run),
         }
 
     def get_metric_values(
@@ -217,24 +304,184 @@ class TrackioTools:
         key: str | None = None,
         max_texts: int = DEFAULT_MAX_TEXTS,
         max_chars: int = DEFAULT_TEXT_CHARS,
+        kind: str | None = None,
     ) -> dict[str, Any]:
-        """The strings a run logged (e.g. generated samples under "samples/generation"), of one key or
-        of every text key, as [{"key", "step", "timestamp", "value", "chars", "cut"}]: the newest
-        max_texts (default 20, at most 1000), oldest first; each value cut to max_chars characters
-        (default 2000, at most 100000; "chars" is its full length, "cut" says whether it was cut).
-        "text_keys" lists the run's text keys; "total" says how many strings there are."""
+        """The strings a run logged (e.g. generated samples under "samples/generation", trackio.Markdown
+        reports, trackio.Html panels), of one key or of every text key, as [{"key", "step", "timestamp",
+        "value", "chars", "cut", "kind"}] ("kind": "text", "markdown" or "html"; only those of kind when
+        given): the newest max_texts (default 20, at most 1000), oldest first; each value cut to max_chars
+        characters (default 2000, at most 100000; "chars" is its full length, "cut" says whether it was
+        cut). "text_keys" lists the run's text keys; "total" says how many strings there are."""
         max_texts = _bounded("max_texts", max_texts, MAX_TEXTS_LIMIT)
         max_chars = _bounded("max_chars", max_chars, MAX_TEXT_CHARS_LIMIT)
-        texts = self.reader.texts(project, run, key)
+        if kind is not None and kind not in TEXT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(map(repr, TEXT_KINDS))}, got {kind!r}")
+        texts = [t for t in self.reader.texts(project, run, key) if kind is None or t["kind"] == kind]
         kept = texts[-max_texts:]
         return {
             "project": project,
             "run": run,
             "key": key,
+            "kind": kind,
             "text_keys": self.reader.text_keys(project, run),
             "total": len(texts),
             "truncated": len(kept) < len(texts),
             "texts": [_text_point(t, max_chars) for t in kept],
+        }
+
+    def get_media(
+        self, project: str, run: str, key: str | None = None, max_items: int = DEFAULT_MAX_MEDIA
+    ) -> dict[str, Any]:
+        """The images, audio, video and 3D objects a run logged, of one key or of every media key, as
+        [{"key", "step", "item", "kind", "caption", "format", "size", "width", "height", "duration",
+        "digest", "timestamp", "stored"}]: the newest max_items (default 100, at most 1000), oldest first.
+        "kind" is image, audio, video or object3d; "item" the place in a list logged under one key at
+        one step (0 for a single value); "size" is in bytes, width/height in pixels, "duration" in
+        seconds; "digest" is the file's sha256; "stored" says whether the file is on this machine.
+        "media_keys" lists the run's media keys; "total" says how many media there are. See one with
+        get_media_item."""
+        max_items = _bounded("max_items", max_items, MAX_MEDIA_LIMIT)
+        media = self.reader.media(project, run, key)
+        kept = media[-max_items:]
+        return {
+            "project": project,
+            "run": run,
+            "key": key,
+            "media_keys": self.reader.media_keys(project, run),
+            "total": len(media),
+            "truncated": len(kept) < len(media),
+            "media": [_media_point(m) for m in kept],
+        }
+
+    def get_media_item(
+        self,
+        project: str,
+        run: str,
+        key: str,
+        step: int | None = None,
+        item: int = 0,
+        include_image: bool = True,
+    ) -> tuple[dict[str, Any], list[ContentBlock]]:
+        """One medium a run logged under key: its metadata as get_media lists it, and, for an image
+        (PNG, JPEG, GIF or WebP of at most 5 MB), the image itself as MCP image content after the JSON,
+        so that a client which takes images shows it to the model. step: the step it was logged at
+        (default: the key's newest); item: its place in a list logged at that step (default 0); when a
+        step was logged twice (a resumed run), the later one. A client or model that cannot take
+        images passes include_image=false and gets the metadata only. "image" says "attached" or why
+        not; "steps" says how many steps the key has, "items" how many media this step has."""
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+            raise ValueError(f"step must be an integer, got {step!r}")
+        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+            raise ValueError(f"item must be an integer >= 0, got {item!r}")
+        media = self.reader.media(project, run, key)
+        steps = sorted({m["step"] for m in media})
+        chosen = steps[-1] if step is None and steps else step
+        at_step = [m for m in media if m["step"] == chosen]
+        if not at_step:
+            nearest = sorted(steps, key=lambda s: abs(s - chosen))[:5]
+            raise ValueError(
+                f"no media under {key!r} at step {chosen!r} in run {run!r}; nearest steps: "
+                + ", ".join(map(str, sorted(nearest)))
+            )
+        # rows come in the order they were logged; each logged value (a list: items 0, 1, ...) starts at item 0,
+        # so a step logged again after a rewind answers its later value
+        last_value = max((i for i, m in enumerate(at_step) if m["item"] == 0), default=0)
+        items = {m["item"]: m for m in at_step[last_value:]}
+        if item not in items:
+            raise ValueError(f"no item {item} under {key!r} at step {chosen}: its items are 0 to {max(items)}")
+        medium = items[item]
+        answer = {"project": project, "run": run, **_media_point(medium), "steps": len(steps), "items": len(items)}
+        mime = IMAGE_MIME_TYPES.get(medium["format"]) if medium["kind"] == "image" else None
+        if medium["kind"] != "image":
+            answer["image"] = f"not an image: a {medium['kind']} medium comes as metadata only"
+        elif mime is None:
+            answer["image"] = f"not attached: {medium['format']} images are not shown by MCP clients"
+        elif not include_image:
+            answer["image"] = "not attached: include_image is false"
+        elif not answer["stored"]:
+            answer["image"] = f"not attached: the file is not stored on this machine ({medium['path']})"
+        elif medium["size"] > MAX_IMAGE_BYTES:
+            answer["image"] = f"not attached: {medium['size']} bytes, over the {MAX_IMAGE_BYTES} an image may have"
+        else:
+            answer["image"] = "attached"
+            data = base64.b64encode(medium["path"].read_bytes()).decode("ascii")
+            return answer, [ImageContent(type="image", data=data, mime_type=mime)]
+        return answer, []
+
+    def get_histogram(
+        self,
+        project: str,
+        run: str,
+        key: str,
+        min_step: int | None = None,
+        max_step: int | None = None,
+        max_steps: int = DEFAULT_HISTOGRAM_STEPS,
+        percentiles: list[float] | None = None,
+    ) -> dict[str, Any]:
+        """A histogram key of a run (weights, gradients or logits logged as trackio.Histogram) over its
+        steps: per step [{"step", "timestamp", "count", "mean", "std", "min", "max", "percentiles",
+        "bins", "bin_width"}], oldest first, optionally within [min_step, max_step]. "percentiles" maps
+        each asked percentile (default 5, 25, 50, 75, 95; 1 to 21 numbers from 0 to 100) to its value.
+        The numbers are estimated from the stored bins, each within one bin width ("bin_width": the
+        widest bin): percentiles interpolate the cumulative counts, mean and std take bin centers, min
+        and max are the outer edges of the non-empty bins. More than max_steps steps (default 50, 2 to
+        1000) are thinned to max_steps evenly spread ones, the first and last kept;
+        "total_steps" says how many there are in the step range."""
+        if isinstance(max_steps, bool) or not isinstance(max_steps, int) or not 2 <= max_steps <= MAX_HISTOGRAM_STEPS:
+            raise ValueError(f"max_steps must be an integer from 2 to {MAX_HISTOGRAM_STEPS}, got {max_steps!r}")
+        chosen = check_percentiles(percentiles)
+        low = -(2**63) if min_step is None else min_step
+        high = 2**63 if max_step is None else max_step
+        histograms = [h for h in self.reader.histograms(project, run, key) if low <= h["step"] <= high]
+        kept = [histograms[i] for i in even_indices(len(histograms), max_steps)]
+        steps = [describe(h, chosen) | {"timestamp": round(h["timestamp"], 3)} for h in kept]
+        return {
+            "project": project,
+            "run": run,
+            "key": key,
+            "total_steps": len(histograms),
+            "returned_steps": len(steps),
+            "downsampled": len(steps) < len(histograms),
+            "steps": steps,
+        }
+
+    def get_traces(
+        self,
+        project: str,
+        run: str,
+        key: str | None = None,
+        max_traces: int = DEFAULT_MAX_TRACES,
+        max_messages: int = DEFAULT_TRACE_MESSAGES,
+        max_chars: int = DEFAULT_TEXT_CHARS,
+    ) -> dict[str, Any]:
+        """The traces a run logged (trackio.Trace: a conversation or an agent rollout, e.g. from TRL's
+        async GRPO), of one key or of every trace key: the newest max_traces (default 10, at most 200),
+        oldest first, as [{"key", "step", "timestamp", "item", "roles", "messages_total", "messages",
+        "metadata", "metadata_cut", "spans_total", "spans"}]. "roles" counts the messages per role;
+        "messages" are the first max_messages (default 50, at most 1000), each as logged ({"role",
+        "content", ...}) with every field cut to max_chars characters (default 2000, at most 100000),
+        "chars" the content's full length and "cut" whether something was cut. A list of traces logged
+        under one key at one step gives one entry per trace ("item": its place). "trace_keys" lists
+        the run's trace keys; "total" says how many traces there are."""
+        max_traces = _bounded("max_traces", max_traces, MAX_TRACES_LIMIT)
+        max_messages = _bounded("max_messages", max_messages, MAX_TRACE_MESSAGES)
+        max_chars = _bounded("max_chars", max_chars, MAX_TEXT_CHARS_LIMIT)
+        entries = []
+        for trace in self.reader.traces(project, run, key):
+            value = trace["value"]
+            if isinstance(value, list):  # a list of traces logged under the key at one step
+                entries.extend((trace, i, v) for i, v in enumerate(value))
+            else:
+                entries.append((trace, 0, value))
+        kept = entries[-max_traces:]
+        return {
+            "project": project,
+            "run": run,
+            "key": key,
+            "trace_keys": self.reader.trace_keys(project, run),
+            "total": len(entries),
+            "truncated": len(kept) < len(entries),
+            "traces": [_trace_entry(t, i, v, max_messages, max_chars) for t, i, v in kept],
         }
 
     def get_project_summary(self, project: str) -> dict[str, Any]:
@@ -260,7 +507,8 @@ class TrackioTools:
 
     def get_run_summary(self, project: str, run: str) -> dict[str, Any]:
         """Everything about one run: config, status, times, steps, the summary it logged, per metric
-        count / last / min / max / first and last step, its text keys (logged strings: get_texts), and
+        count / last / min / max / first and last step, its text keys (logged strings, Markdown, HTML:
+        get_texts), media keys (get_media), histogram keys (get_histogram), trace keys (get_traces), and
         its alerts (level, title, text; newest 100)."""
         summary = self.reader.summary(project, run)
         alerts = self.reader.alerts(project, run)
@@ -272,6 +520,9 @@ class TrackioTools:
             "summary": summary["summary"],
             "metrics": summary["metrics"],
             "texts": self.reader.text_keys(project, run),
+            "media": self.reader.media_keys(project, run),
+            "histograms": self.reader.histogram_keys(project, run),
+            "traces": self.reader.trace_keys(project, run),
             "alerts_total": len(alerts),
             "alerts": alerts[-MAX_ALERTS:],
         }
@@ -431,6 +682,10 @@ TOOL_NAMES = (
     "get_metrics_for_run",
     "get_metric_values",
     "get_texts",
+    "get_media",
+    "get_media_item",
+    "get_histogram",
+    "get_traces",
     "get_project_summary",
     "get_run_summary",
     "get_system_metrics",
@@ -440,8 +695,10 @@ TOOL_NAMES = (
 )
 
 
-def _json_tool(method: Callable[..., dict[str, Any]]) -> Callable[..., str]:
+def _json_tool(method: Callable[..., Any]) -> Callable[..., Any]:
     """The method, answering strict JSON text (NaN and infinities as strings) and timing itself.
+
+    A method answering ``(answer, blocks)`` gets the JSON text first, then its content blocks (an image).
 
     Unknown names and bad arguments become tool errors with our message (which lists the nearest
     names), and so does a project file that cannot be read (naming it, and why); anything else stays a
@@ -460,10 +717,13 @@ def _json_tool(method: Callable[..., dict[str, Any]]) -> Callable[..., str]:
             if isinstance(project, str) and isinstance(tools, TrackioTools):
                 where = str(project_path(tools.reader.dir, project))
             raise ToolError(f"{where} cannot be read as a project: {error}") from error
+        result, blocks = result if isinstance(result, tuple) else (result, [])
         result["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        if blocks:
+            return [TextContent(type="text", text=dumps(result)), *blocks]
         return dumps(result)
 
-    tool.__annotations__ = {**method.__annotations__, "return": str}
+    tool.__annotations__ = {**method.__annotations__, "return": str | list[ContentBlock]}
     return tool
 
 

@@ -38,3 +38,15 @@ def minmax_indices(values: list[float], max_points: int) -> list[int]:
         if finite:
             keep.update((min(finite, key=get), max(finite, key=get)))
     return sorted(keep)
+
+
+def even_indices(n: int, max_points: int) -> list[int]:
+    """At most ``max_points`` indices out of ``range(n)``, evenly spread, the first and the last always kept.
+
+    For series with no value to rank (a histogram per step): each kept index stands for its neighbours.
+    """
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2:
+        raise ValueError(f"max_points must be an integer >= 2, got {max_points!r}")
+    if n <= max_points:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)})

@@ -1,5 +1,6 @@
 // The dashboard page: runs sidebar, one uPlot chart per metric, live updates by cursor, and the
-// system / runs / tables / alerts / texts tabs. Data comes from a source of sources.js.
+// system / runs / tables / alerts tabs; the media, histograms and reports tabs are media.js,
+// histograms.js and reports.js (on stepper.js). Data comes from a source of sources.js.
 // window.trackioDashboard.state() describes what is drawn (the browser tests read it).
 "use strict";
 
@@ -14,7 +15,10 @@ const S = {
   hidden: new Set(), collapsed: new Set(),
   runFilter: "", runLimit: 20, metricFilter: "", smoothing: 0, xAxis: "step", logY: false, diffOnly: false,
   keys: {}, data: new Map(), cursors: {}, charts: new Map(), systemCharts: new Map(), system: {}, systemCursors: {},
-  texts: {}, textPanels: {}, // texts: run -> [{key, step, timestamp, value}]; textPanels: what the Texts tab shows
+  texts: {}, textPanels: {}, // texts: run -> [{key, step, timestamp, value, kind}]; textPanels: the plain strings shown
+  media: {}, histograms: {}, traces: {}, // per run, as the source gave them (read when their tab opens)
+  mediaPanels: {}, histogramPanels: {}, reportPanels: {}, // what the media, histograms and reports tabs draw, per key
+  stepChoice: {}, drawn: {}, // the step chosen per panel; what each tab drew last (stepper.js)
   tab: "metrics", polls: 0, pollBytes: [], pollDelays: [], draws: 0, timings: {}, pollTimer: null, hiddenPolls: 0, error: null,
   maxPoints: 1000, pollMs: 2000, generation: 0,
 };
@@ -425,7 +429,9 @@ async function poll() {
   $("live").textContent = `● live · ${new Date().toLocaleTimeString()}`;
   if (S.tab === "system") await loadSystem();
   if (S.tab === "runs") renderRunsTable();
-  if (S.tab === "texts") await renderTexts();
+  if (S.tab === "media") await renderMedia();
+  if (S.tab === "histograms") await renderHistograms();
+  if (S.tab === "reports") await renderReports();
 }
 
 function schedulePoll() {
@@ -563,7 +569,7 @@ async function renderTables() {
     const rows = (entry.rows || []).map((row) => (Array.isArray(row) ? row : columns.map((c) => row[c])));
     view.replaceChildren(el("table", { class: "data-table", "data-key": entry.key, "data-step": entry.step },
       el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", { text: c })))),
-      el("tbody", {}, ...rows.map((row) => el("tr", {}, ...row.map((v) => el("td", { text: typeof v === "string" ? v : fmt(v) })))))));
+      el("tbody", {}, ...rows.map((row, i) => el("tr", {}, ...row.map((v, j) => el("td", {}, tableCell(v, i, columns[j]))))))));
   };
   const load = async () => {
     entries = await S.source.tables(S.project, runSelect.value);
@@ -589,48 +595,6 @@ async function renderAlerts() {
       el("td", { text: a.level }), el("td", { text: a.title }), el("td", { text: fmt(a.text) }), el("td", { text: fmt(num(a.value)) }))))));
 }
 
-// -- texts tab -------------------------------------------------------------------------------------
-
-const TEXTS_SHOWN = 100; // per run and key, newest first: a run logging a generation every step has thousands
-
-// One panel per text key (e.g. "samples/generation"): each shown run's strings with their steps,
-// newest first. Runs still running are read again on every poll while the tab is open.
-async function renderTexts() {
-  const generation = S.generation;
-  const runs = visibleRuns();
-  await mapLimit(runs.filter((r) => !(r.name in S.texts) || r.status === "running"), 4, async (r) => {
-    S.texts[r.name] = await S.source.texts(S.project, r.name);
-  });
-  if (generation !== S.generation) return;
-  const panels = {};
-  for (const r of runs) {
-    for (const t of S.texts[r.name] || []) ((panels[t.key] ??= {})[r.name] ??= []).push(t);
-  }
-  const filter = regex(S.metricFilter);
-  const keys = Object.keys(panels).filter((k) => !filter || filter.test(k)).sort();
-  S.textPanels = {};
-  const view = $("texts-view");
-  if (!keys.length) {
-    view.replaceChildren(el("p", { class: "muted", text: "No texts logged by the shown runs (log a string: trackio.log({\"samples/generation\": text}))." }));
-    return;
-  }
-  view.replaceChildren(...keys.map((key) => {
-    const shown = (S.textPanels[key] = {});
-    const panel = el("div", { class: "text-panel", "data-key": key }, el("div", { class: "chart-head" }, el("span", { class: "chart-title", text: key })));
-    for (const [run, entries] of Object.entries(panels[key])) {
-      const newest = entries.slice(-TEXTS_SHOWN).reverse();
-      shown[run] = newest.map((t) => ({ step: t.step, value: t.value }));
-      const more = entries.length > newest.length ? ` (newest ${newest.length} of ${entries.length})` : "";
-      panel.append(el("div", { class: "text-run", "data-run": run },
-        el("div", { class: "text-run-name" }, el("span", { class: "swatch", style: `background:${color(run)}` }), ` ${run}${more}`),
-        ...newest.map((t) => el("div", { class: "text-entry", "data-step": t.step },
-          el("div", { class: "text-step muted", text: `step ${fmt(t.step)} · ${new Date(t.timestamp * 1000).toLocaleString()}` }),
-          el("pre", { class: "text-value", text: t.value })))));
-    }
-    return panel;
-  }));
-}
-
 // -- page ------------------------------------------------------------------------------------------
 
 async function selectTab(tab) {
@@ -642,7 +606,9 @@ async function selectTab(tab) {
     else if (tab === "runs") renderRunsTable();
     else if (tab === "tables") await renderTables();
     else if (tab === "alerts") await renderAlerts();
-    else if (tab === "texts") await renderTexts();
+    else if (tab === "media") await renderMedia();
+    else if (tab === "histograms") await renderHistograms();
+    else if (tab === "reports") await renderReports();
   } catch (e) {
     showError(e);
   }
@@ -667,6 +633,7 @@ async function openProject(project) {
   const generation = S.generation;
   S.project = project;
   S.keys = {}; S.data.clear(); S.cursors = {}; S.system = {}; S.systemCursors = {}; S.hidden.clear(); S.texts = {};
+  S.media = {}; S.histograms = {}; S.traces = {}; S.stepChoice = {}; S.drawn = {};
   document.body.dataset.state = "loading";
   const started = performance.now();
   setRuns(await S.source.runs(project));
@@ -701,7 +668,8 @@ function loadView() {
   S.runFilter = view.get("runs") || "";
   S.metricFilter = view.get("metrics") || "";
   S.runLimit = Math.max(1, Number(view.get("latest")) || 20);
-  S.tab = ["metrics", "system", "runs", "tables", "alerts", "texts"].includes(view.get("tab")) ? view.get("tab") : "metrics";
+  const tab = view.get("tab") === "texts" ? "reports" : view.get("tab"); // links from before the Reports tab
+  S.tab = ["metrics", "system", "runs", "tables", "alerts", "media", "histograms", "reports"].includes(tab) ? tab : "metrics";
   $("x-axis").value = S.xAxis;
   $("smoothing").value = S.smoothing;
   $("smoothing-value").textContent = S.smoothing;
@@ -722,7 +690,7 @@ function wire() {
   for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => { selectTab(b.dataset.tab); saveView(); });
   $("run-filter").addEventListener("input", debounce((e) => { S.runFilter = e.target.value; refresh(); }));
   $("run-limit").addEventListener("change", (e) => { S.runLimit = Math.max(1, Number(e.target.value) || 1); refresh(); });
-  $("metric-filter").addEventListener("input", debounce((e) => { S.metricFilter = e.target.value; drawCharts(); saveView(); if (S.tab === "runs") renderRunsTable(); if (S.tab === "texts") renderTexts().catch(showError); }));
+  $("metric-filter").addEventListener("input", debounce((e) => { S.metricFilter = e.target.value; drawCharts(); saveView(); if (S.tab === "runs") renderRunsTable(); if (["media", "histograms", "reports"].includes(S.tab)) selectTab(S.tab); }));
   $("smoothing").addEventListener("input", (e) => {
     S.smoothing = Number(e.target.value);
     $("smoothing-value").textContent = S.smoothing;
@@ -731,6 +699,7 @@ function wire() {
   $("x-axis").addEventListener("change", (e) => { S.xAxis = e.target.value; drawCharts(); if (S.tab === "system") drawSystem(); saveView(); });
   $("log-y").addEventListener("change", (e) => { S.logY = e.target.checked; drawCharts(); saveView(); });
   $("diff-only").addEventListener("change", (e) => { S.diffOnly = e.target.checked; renderRunsTable(); });
+  wireZoom();
   window.addEventListener("resize", debounce(() => { drawCharts(); if (S.tab === "system") drawSystem(); }, 300));
 }
 
@@ -790,6 +759,7 @@ window.trackioDashboard = {
       groups: Object.fromEntries([...document.querySelectorAll("details.group")].map((d) => [d.dataset.group, [...d.querySelectorAll("label.run")].map((l) => l.dataset.run)])),
       colors: Object.fromEntries(S.runs.map((r) => [r.name, color(r.name)])),
       cursors: { ...S.cursors }, charts, systemCharts, texts: S.textPanels, polls: S.polls, pollBytes: [...S.pollBytes],
+      media: mediaState(), histograms: histogramState(), reports: reportState(), tableImages: tableImagesState(), zoom: zoomState(),
       pollDelays: [...S.pollDelays],
       sourceBytes: S.source?.bytes, timings: { ...S.timings }, draws: S.draws, error: S.error,
     };

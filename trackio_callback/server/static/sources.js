@@ -9,7 +9,15 @@
 //   poll(project, cursors, max)        [{run, cursor, status, last_step, series: {key: columns}}]: only what is new
 //   system(project, run, cursor)       {cursor, series: {key: {node: {timestamps, steps, values}}}}: only what is new
 //   tables(project, run), alerts(project, run), download(project, run, key, format)
-//   texts(project, run)                [{key, step, timestamp, value}]: the strings the run logged, oldest first
+//   texts(project, run)                [{key, step, timestamp, value, kind}]: the strings the run logged (kind: text,
+//                                      markdown or html), oldest first
+//   media(project, run)                [{key, step, item, kind, caption, digest, format, size, width, height, duration,
+//                                      timestamp, url}]: images, audio, video, 3D objects, oldest first
+//   histograms(project, run, keys)     {key: {steps, edges: [[...]], counts: [[...]]}} (the Hub: every key)
+//   traces(project, run)               [{key, step, timestamp, value: {messages, metadata, spans} or a list of those}]
+//   src(url)                           what an <img>/<audio>/<video> loads for a file's url (a private dataset's file
+//                                      is fetched with the visitor's token, then shown from memory)
+// A table's image cells ({"_type": "trackio.image", digest, format, ...}) come with their url.
 "use strict";
 
 const NON_FINITE = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
@@ -73,6 +81,22 @@ function parseJSON(text) {
   } catch (e) { // Python's json.dumps writes bare NaN / Infinity
     return JSON.parse(text.replace(/(-?Infinity|NaN)(?=[,\]}\s])/g, '"$1"'));
   }
+}
+
+// A table's rows with a url in each image cell (lists of images, and lists of lists, included).
+function withImageUrls(value, urlOf) {
+  if (Array.isArray(value)) return value.map((v) => withImageUrls(v, urlOf));
+  if (value && typeof value === "object" && value._type === "trackio.image" && typeof value.digest === "string") {
+    return { ...value, url: urlOf(value) };
+  }
+  return value;
+}
+
+// One entry per logged row: a compacted file repeats the rows of the files it replaced (same seq, key, item).
+function uniqueRows(rows) {
+  const seen = new Map();
+  for (const row of rows) seen.set(`${row.seq}\u0000${row.key}\u0000${row.item ?? 0}`, row);
+  return [...seen.values()].sort((a, b) => a.seq - b.seq || (a.item ?? 0) - (b.item ?? 0));
 }
 
 class ServerSource {
@@ -149,6 +173,27 @@ class ServerSource {
     return (await this.get("texts", { project, run })).texts;
   }
 
+  async media(project, run) {
+    return (await this.get("media", { project, run })).media;
+  }
+
+  async histograms(project, run, keys) {
+    const out = {};
+    await mapLimit(keys, 4, async (key) => {
+      const body = await this.get("histograms", { project, run, key });
+      out[key] = { steps: numbers(body.steps), edges: body.edges.map(numbers), counts: body.counts.map(numbers) };
+    });
+    return out;
+  }
+
+  async traces(project, run) {
+    return (await this.get("traces", { project, run })).traces;
+  }
+
+  async src(url) {
+    return this.base + url.replace(/^\//, "");
+  }
+
   downloadLinks(project, run, key) {
     const q = (format) => `${this.base}api/download?${new URLSearchParams({ project, run, key, format })}`;
     return [{ label: "CSV", href: q("csv") }, { label: "Parquet", href: q("parquet") }];
@@ -157,9 +202,11 @@ class ServerSource {
 
 // The dataset's path layout, read back: the JS copy of hub/layout.py (`parse`, which reads what
 // `shard_path` and `run_path` write; tests/test_static_js.py checks the two agree).
-//   metrics|system|tables|alerts|texts/<project>/<run uid>[/<node>]/<first seq>-<last seq>.parquet  (a node: system only)
+//   metrics|system|tables|alerts|texts|media|histograms|traces/<project>/<run uid>[/<node>]/<first seq>-<last seq>.parquet
+//     (a node: system only)
 //   runs/<project>/<run uid>.parquet
-const SHARD = /^(metrics|system|tables|alerts|texts)\/([^/]+)\/([^/]+)\/(?:([^/]+)\/)?(\d+)-(\d+)\.parquet$/;
+// Media files (media/<project>/files/<sha256[:2]>/<sha256>.<format>) are not shards: the media rows' `file` names them.
+const SHARD = /^(metrics|system|tables|alerts|texts|media|histograms|traces)\/([^/]+)\/([^/]+)\/(?:([^/]+)\/)?(\d+)-(\d+)\.parquet$/;
 const RUN_FILE = /^runs\/([^/]+)\/([^/]+)\.parquet$/;
 
 // {kind, project, uid, node, first, last} (node null without a node folder; node, first and last null for
@@ -191,6 +238,7 @@ class HubSource {
     this.layout = {};
     this.data = new Map(); // uid -> {cursor, keys: {key: {seqs, steps, timestamps, values}}, loaded: Set(path)}
     this.names = new Map(); // project -> {name: uid}
+    this.objectUrls = new Map(); // file url -> Promise(object URL): a private dataset's files, fetched once
   }
 
   headers() {
@@ -232,17 +280,53 @@ class HubSource {
     this.layout = layout;
   }
 
-  async read(path) {
-    const id = `${path}@${this.files.get(path)}`;
+  fileUrl(path) {
+    return `${this.hub}/datasets/${this.dataset}/resolve/${this.revision}/${path.split("/").map(encodeURIComponent).join("/")}`;
+  }
+
+  // The rows of a Parquet file; `skip`: columns not decoded (the media config's thumbnails: the page shows the files).
+  async read(path, skip = []) {
+    const id = `${path}@${this.files.get(path)}@${skip.join(",")}`;
     if (!this.parsed.has(id)) {
-      const url = `${this.hub}/datasets/${this.dataset}/resolve/${this.revision}/${path.split("/").map(encodeURIComponent).join("/")}`;
       this.parsed.set(id, (async () => {
-        const buffer = await (await this.fetchOk(url)).arrayBuffer();
+        const buffer = await (await this.fetchOk(this.fileUrl(path))).arrayBuffer();
         this.bytes += buffer.byteLength;
-        return hyparquet.parquetReadObjects({ file: buffer, compressors: hyparquet.compressors });
+        const options = { file: buffer, compressors: hyparquet.compressors };
+        if (skip.length) {
+          options.metadata = await hyparquet.parquetMetadataAsync(buffer);
+          options.columns = hyparquet.parquetSchema(options.metadata).children.map((c) => c.element.name).filter((n) => !skip.includes(n));
+        }
+        return hyparquet.parquetReadObjects(options);
       })());
     }
     return this.parsed.get(id);
+  }
+
+  // Every row of the run's files of `kind`, once each, in logged order, with seq and step as numbers.
+  async rows(project, run, kind, skip = []) {
+    const uid = this.uid(project, run);
+    const rows = [];
+    for (const s of this.layout[project]?.[uid]?.shards[kind] || []) {
+      for (const row of await this.read(s.path, skip)) rows.push({ ...row, seq: num(row.seq), step: num(row.step), timestamp: num(row.timestamp) });
+    }
+    return uniqueRows(rows);
+  }
+
+  // Where the dataset holds a media file (hub/layout.py writes it there, once per digest).
+  mediaUrl(project, digest, format, file) {
+    return this.fileUrl(file || `media/${project}/files/${digest.slice(0, 2)}/${digest}.${format}`);
+  }
+
+  async src(url) {
+    if (!this.token) return url; // a public dataset: the browser loads (and caches) the file itself
+    if (!this.objectUrls.has(url)) {
+      this.objectUrls.set(url, (async () => {
+        const blob = await (await this.fetchOk(url)).blob();
+        this.bytes += blob.size;
+        return URL.createObjectURL(blob);
+      })());
+    }
+    return this.objectUrls.get(url);
   }
 
   async info() {
@@ -326,9 +410,10 @@ class HubSource {
       const shards = this.layout[project]?.[uid]?.shards || {};
       const tableKeys = new Set();
       for (const s of shards.tables || []) for (const row of await this.read(s.path)) tableKeys.add(row.key);
+      const some = (kind) => ((shards[kind] || []).length ? ["*"] : []); // read when their tab opens (they may be large)
       result[name] = {
-        metrics, system: (shards.system || []).length ? ["*"] : [], tables: [...tableKeys].sort(),
-        texts: (shards.texts || []).length ? ["*"] : [], // read when the Texts tab opens (they may be large)
+        metrics, system: some("system"), tables: [...tableKeys].sort(), texts: some("texts"),
+        media: some("media"), histograms: some("histograms"), traces: some("traces"),
       };
     }
     return result;
@@ -392,21 +477,41 @@ class HubSource {
     const out = [];
     for (const s of this.layout[project]?.[uid]?.shards.tables || []) {
       for (const row of await this.read(s.path)) {
-        out.push({ key: row.key, step: num(row.step), timestamp: num(row.timestamp), ...parseJSON(row.data) });
+        const table = parseJSON(row.data);
+        if (Array.isArray(table.rows)) table.rows = withImageUrls(table.rows, (cell) => this.mediaUrl(project, cell.digest, cell.format));
+        out.push({ key: row.key, step: num(row.step), timestamp: num(row.timestamp), ...table });
       }
     }
     return out;
   }
 
   async texts(project, run) {
-    const uid = this.uid(project, run);
-    const bySeq = new Map(); // a compacted file repeats rows of the files it replaced
-    for (const s of this.layout[project]?.[uid]?.shards.texts || []) {
-      for (const row of await this.read(s.path)) {
-        bySeq.set(num(row.seq), { key: row.key, step: num(row.step), timestamp: num(row.timestamp), value: row.value });
-      }
+    return (await this.rows(project, run, "texts")).map((row) => ({
+      key: row.key, step: row.step, timestamp: row.timestamp, value: row.value, kind: row.kind ?? "text", // files before schema 8: text
+    }));
+  }
+
+  async media(project, run) {
+    return (await this.rows(project, run, "media", ["image"])).map((row) => ({
+      key: row.key, step: row.step, timestamp: row.timestamp, seq: row.seq, item: num(row.item), kind: row.kind,
+      caption: row.caption ?? null, digest: row.digest, format: row.format, size: num(row.size), width: num(row.width),
+      height: num(row.height), duration: num(row.duration), url: this.mediaUrl(project, row.digest, row.format, row.file),
+    }));
+  }
+
+  async histograms(project, run) {
+    const out = {};
+    for (const row of await this.rows(project, run, "histograms")) {
+      const h = (out[row.key] ??= { steps: [], edges: [], counts: [] });
+      h.steps.push(row.step); h.edges.push(numbers(row.edges)); h.counts.push(numbers(row.counts));
     }
-    return [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+    return out;
+  }
+
+  async traces(project, run) {
+    return (await this.rows(project, run, "traces")).map((row) => ({
+      key: row.key, step: row.step, timestamp: row.timestamp, seq: row.seq, value: parseJSON(row.value),
+    }));
   }
 
   async alerts(project, run) {
