@@ -394,11 +394,14 @@ def run_child(python: str, case: str, package: str, args: argparse.Namespace, ex
             str(out),
             *extra,
         ]
+        spawned = time.monotonic()
         done = subprocess.run(command, env=_env(directory), capture_output=True, text=True, timeout=900)
+        process_s = time.monotonic() - spawned
         if done.returncode != 0:
             raise RuntimeError(f"{case} / {package} {' '.join(extra)} failed:\n{done.stderr[-3000:]}")
         result = json.loads(out.read_text())
         result["stderr_tail"] = done.stderr[-1500:]
+        result["process_s"] = process_s  # the whole child: start-up, imports, set-up, measurement, checks
         return result
     finally:
         out.unlink(missing_ok=True)
@@ -432,9 +435,18 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value / 1e6:.2f} MB"
     if unit == "%":
         return f"{value:+.1f}%"
-    if unit == "files":
-        return f"{value:.0f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f} {unit}"
     return f"{value:.3g} {unit}"
+
+
+def _fmt_ratio(ratio: float | None) -> str:
+    """trackio / trackio-callback as "N× better" (ours smaller or faster) or "N× worse"."""
+    if ratio is None:
+        return "–"
+    if ratio >= 1:
+        return f"{ratio:,.0f}× better" if ratio >= 100 else f"{ratio:.3g}× better"
+    return f"{1 / ratio:,.0f}× worse" if ratio <= 0.01 else f"{1 / ratio:.3g}× worse"
 
 
 def summarize(raw: dict[str, Any], args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str]]:
@@ -587,17 +599,21 @@ def summarize(raw: dict[str, Any], args: argparse.Namespace) -> tuple[list[dict[
 
 
 def print_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    print(f"\n| case | trackio 0.43 | trackio-callback | ratio (trackio / ours, median of {args.repeats}) | target |")
+    print(
+        f"\n| case | trackio 0.43 | trackio-callback | ratio of the medians ({args.repeats} repeats of the image "
+        f"case, {args.train_repeats} of the training) | target |"
+    )
     print("|---|---|---|---|---|")
     for row in rows:
-        ratio = "–" if row["ratio"] is None else f"{row['ratio']:.3g}×"
+        ratio = _fmt_ratio(row["ratio"])
         theirs, ours = (_fmt(row[p], row["unit"]) for p in PACKAGES)
         print(f"| {row['case']} | {theirs} | {ours} | {ratio} | {row['target']} |")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the image case")
+    parser.add_argument("--train-repeats", type=int, default=2, help="repeats of the training case")
     parser.add_argument("--calls", type=int, default=300, help="images logged in case 1")
     parser.add_argument("--image-side", type=int, default=256)
     parser.add_argument("--steps", type=int, default=300, help="training steps in case 2, one image each")
@@ -647,13 +663,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     raw["encode"].append(run_child(python, "encode", "trackio-callback", args, sizes))
     print(f"encode {raw['encode'][-1]['total_s']:.2f} s", file=sys.stderr)
-    for rep in range(args.repeats):
+    for rep in range(max(args.repeats, args.train_repeats)):
         order = chosen if rep % 2 == 0 else chosen[::-1]
-        for package in order:
+        for package in order if rep < args.repeats else ():
             result = run_child(python, "image", package, args, sizes)
             raw["image"][package].append(result)
             print(f"rep {rep + 1} image {package:16s} {result['call_us']:.1f} µs/call", file=sys.stderr)
-        for flag in (False, True) if rep % 2 == 0 else (True, False):
+        for flag in ((False, True) if rep % 2 == 0 else (True, False)) if rep < args.train_repeats else ():
             for package in order:
                 extra = [*sizes, "--with-images"] if flag else sizes
                 result = run_child(python, "train", package, args, extra)

@@ -11,15 +11,26 @@ blob paths, so a large file takes huggingface_hub's LFS/Xet upload, in commits o
 
 The uploader calls `send` after planning the sync and before committing any media or tables shard, so a
 shard's rows never reach the dataset before the files they name: a sync that fails here sends no shard.
+`pull` does the reverse with `MediaFetcher`: the files its rows name (`table_media` for a table's cells)
+are downloaded into the blob store, their sha256 checked, before the rows are written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-from ..artifacts.blobs import BlobStore
+from huggingface_hub import HfApi
+
+from ..artifacts.blobs import SHA256, BlobStore
 from ..store import MediaFile, Store, SyncedFile, files
+from ..utils.warn import WarnOnce
 from . import layout
 from .artifact_sync import Outgoing, Sent, send_files
 
@@ -65,3 +76,104 @@ def ledger_rows(project: str, media_files: list[MediaFile]) -> list[SyncedFile]:
         SyncedFile(layout.media_file_path(project, f.digest, f.format), "", MEDIA_FILE_KIND, 0, 0, f.digest)
         for f in media_files
     ]
+
+
+# -- pulling them ----------------------------------------------------------------------------------
+
+_FORMAT = re.compile(r"[a-z0-9]{1,10}")
+DOWNLOAD_THREADS = 8
+
+
+def table_media(data: str) -> Iterator[tuple[str, str]]:
+    """``(digest, format)`` of each media file a table's JSON names (its image cells, lists of them included)."""
+
+    def walk(value: Any) -> Iterator[tuple[str, str]]:
+        if isinstance(value, dict):
+            if str(value.get("_type", "")).startswith("trackio.") and "digest" in value and "format" in value:
+                yield value["digest"], value["format"]
+            else:
+                for item in value.values():
+                    yield from walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item)
+
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return
+    yield from walk(parsed)
+
+
+class MediaFetcher:
+    """Downloads the media files of one project of a dataset (at one revision) into the project's blob store."""
+
+    def __init__(self, api: HfApi, dataset_id: str, revision: str, project: str, files_dir: Path, held: set[str]):
+        self.api = api
+        self.dataset_id = dataset_id
+        self.revision = revision
+        self.project = project
+        self.blobs = BlobStore(files_dir)
+        self.held = held  # the dataset's paths at ``revision``
+        self._warn = WarnOnce()
+
+    def fetch(self, wanted: dict[str, str]) -> list[MediaFile]:
+        """Make the files ``{digest: format}`` present here (those not here yet: downloaded, sha256 checked).
+
+        Returns those that are here and in the dataset (a media file's ``MediaFile``); the others are warned about.
+        """
+        valid = {d: f for d, f in wanted.items() if isinstance(d, str) and SHA256.fullmatch(d) and _valid_format(f)}
+        if len(valid) < len(wanted):
+            self._warn(
+                ("invalid", self.project),
+                f"project {self.project!r} of {self.dataset_id}: {len(wanted) - len(valid)} media references are not "
+                "a sha256 with a format (lowercase letters and digits): skipped",
+            )
+        paths = {digest: layout.media_file_path(self.project, digest, f) for digest, f in valid.items()}
+        absent = sorted(d for d, path in paths.items() if path not in self.held)
+        if absent:
+            self._warn(
+                ("absent", self.project),
+                f"project {self.project!r} of {self.dataset_id}: {len(absent)} media files its rows name are not in "
+                f"the dataset (e.g. {paths[absent[0]]}); those rows are imported without their files",
+            )
+        needed = [d for d, path in paths.items() if path in self.held and not self.blobs.has(d)]
+        if needed:
+            self._download(needed, paths)
+        return [
+            MediaFile(digest, valid[digest], self.blobs.path(digest).stat().st_size)
+            for digest in sorted(valid)
+            if paths[digest] in self.held and self.blobs.has(digest)
+        ]
+
+    def _download(self, digests: list[str], paths: dict[str, str]) -> None:
+        # Into the blob store's tmp/ (same file system: each file is renamed into place once its hash is checked).
+        folder = self.blobs.tmp / f"pull-{uuid.uuid4().hex}"
+        folder.mkdir(parents=True, exist_ok=True)
+
+        def download(digest: str) -> str | None:
+            """Fetch one file into the blob store; what was wrong with its bytes, if anything."""
+            local = self.api.hf_hub_download(
+                self.dataset_id, paths[digest], repo_type="dataset", revision=self.revision, local_dir=folder
+            )
+            try:
+                self.blobs.adopt_file(Path(local), digest)
+            except ValueError as error:  # bytes that are not what their name says: never stored
+                return str(error)
+            return None
+
+        try:
+            with ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="trackio-pull") as pool:
+                problems = [problem for problem in pool.map(download, digests) if problem is not None]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if problems:  # warned here, on the caller's thread
+            self._warn(
+                ("corrupt", self.project),
+                f"{self.dataset_id}: {len(problems)} media files of project {self.project!r} were not stored: "
+                f"{problems[0]}",
+            )
+
+
+def _valid_format(value: object) -> bool:
+    return isinstance(value, str) and _FORMAT.fullmatch(value) is not None

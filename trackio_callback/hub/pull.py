@@ -29,12 +29,7 @@ import contextlib
 import json
 import logging
 import os
-import re
-import shutil
 import tempfile
-import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,16 +40,15 @@ import pyarrow.parquet as pq
 from huggingface_hub import HfApi, snapshot_download
 
 from .. import settings
-from ..artifacts.blobs import SHA256, BlobStore
 from ..errors import InvalidNameError, RunInUseError
-from ..store import AlertRow, MediaFile, RunRow, Store, SystemSample, TableRow, TextRow, files
+from ..store import AlertRow, RunRow, Store, SystemSample, TableRow, TextRow, files
 from ..store.batch import Call, build_batches
 from ..store.codec import to_micros, to_seconds
 from ..store.files import validate_project
 from ..store.rows import NO_SYNC, HistogramRow, MediaRow, TraceRow
 from ..utils.crashpoints import reached
-from ..utils.warn import WarnOnce
 from . import export, layout, media_sync
+from .media_sync import MediaFetcher, table_media
 from .repo import find_token, resolve
 
 logger = logging.getLogger(__name__)
@@ -450,104 +444,3 @@ def _same_time(local: float | None, micros: int | None) -> float | None:
     if micros is None:
         return None
     return local if local is not None and to_micros(local) == micros else to_seconds(micros)
-
-
-# -- media files ------------------------------------------------------------------------------------
-
-_FORMAT = re.compile(r"[a-z0-9]{1,10}")
-DOWNLOAD_THREADS = 8
-
-
-def table_media(data: str) -> Iterator[tuple[str, str]]:
-    """``(digest, format)`` of each media file a table's JSON names (its image cells, lists of them included)."""
-
-    def walk(value: Any) -> Iterator[tuple[str, str]]:
-        if isinstance(value, dict):
-            if str(value.get("_type", "")).startswith("trackio.") and "digest" in value and "format" in value:
-                yield value["digest"], value["format"]
-            else:
-                for item in value.values():
-                    yield from walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                yield from walk(item)
-
-    try:
-        parsed = json.loads(data)
-    except ValueError:
-        return
-    yield from walk(parsed)
-
-
-class MediaFetcher:
-    """Downloads the media files of one project of a dataset (at one revision) into the project's blob store."""
-
-    def __init__(self, api: HfApi, dataset_id: str, revision: str, project: str, files_dir: Path, held: set[str]):
-        self.api = api
-        self.dataset_id = dataset_id
-        self.revision = revision
-        self.project = project
-        self.blobs = BlobStore(files_dir)
-        self.held = held  # the dataset's paths at ``revision``
-        self._warn = WarnOnce()
-
-    def fetch(self, wanted: dict[str, str]) -> list[MediaFile]:
-        """Make the files ``{digest: format}`` present here (those not here yet: downloaded, sha256 checked).
-
-        Returns those that are here and in the dataset (a media file's ``MediaFile``); the others are warned about.
-        """
-        valid = {d: f for d, f in wanted.items() if isinstance(d, str) and SHA256.fullmatch(d) and _valid_format(f)}
-        if len(valid) < len(wanted):
-            self._warn(
-                ("invalid", self.project),
-                f"project {self.project!r} of {self.dataset_id}: {len(wanted) - len(valid)} media references are not "
-                "a sha256 with a format (lowercase letters and digits): skipped",
-            )
-        paths = {digest: layout.media_file_path(self.project, digest, f) for digest, f in valid.items()}
-        absent = sorted(d for d, path in paths.items() if path not in self.held)
-        if absent:
-            self._warn(
-                ("absent", self.project),
-                f"project {self.project!r} of {self.dataset_id}: {len(absent)} media files its rows name are not in "
-                f"the dataset (e.g. {paths[absent[0]]}); those rows are imported without their files",
-            )
-        needed = [d for d, path in paths.items() if path in self.held and not self.blobs.has(d)]
-        if needed:
-            self._download(needed, paths)
-        return [
-            MediaFile(digest, valid[digest], self.blobs.path(digest).stat().st_size)
-            for digest in sorted(valid)
-            if paths[digest] in self.held and self.blobs.has(digest)
-        ]
-
-    def _download(self, digests: list[str], paths: dict[str, str]) -> None:
-        # Into the blob store's tmp/ (same file system: each file is renamed into place once its hash is checked).
-        folder = self.blobs.tmp / f"pull-{uuid.uuid4().hex}"
-        folder.mkdir(parents=True, exist_ok=True)
-
-        def download(digest: str) -> str | None:
-            """Fetch one file into the blob store; what was wrong with its bytes, if anything."""
-            local = self.api.hf_hub_download(
-                self.dataset_id, paths[digest], repo_type="dataset", revision=self.revision, local_dir=folder
-            )
-            try:
-                self.blobs.adopt_file(Path(local), digest)
-            except ValueError as error:  # bytes that are not what their name says: never stored
-                return str(error)
-            return None
-
-        try:
-            with ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="trackio-pull") as pool:
-                problems = [problem for problem in pool.map(download, digests) if problem is not None]
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        if problems:  # warned here, on the caller's thread
-            self._warn(
-                ("corrupt", self.project),
-                f"{self.dataset_id}: {len(problems)} media files of project {self.project!r} were not stored: "
-                f"{problems[0]}",
-            )
-
-
-def _valid_format(value: object) -> bool:
-    return isinstance(value, str) and _FORMAT.fullmatch(value) is not None
