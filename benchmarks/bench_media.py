@@ -3,7 +3,8 @@
 trackio 0.43 encodes an image (PNG) inside ``log()``, on the training thread; trackio-callback copies
 the array in ``Image(...)``, queues it in ``log()`` and encodes it in the run's writer thread.
 Measured, each package in its own child process with its own empty storage directory, alternating
-which goes first, ``--repeats`` times (the table shows medians over the repeats and their ratio):
+which goes first, ``--repeats`` (image case) / ``--train-repeats`` (training case) times; the table shows
+medians over the repeats and their ratio:
 
 1. ``log({"image": Image(arr)})`` of a 256x256x3 uint8 array, ``--calls`` calls, each call timed
    with ``perf_counter_ns`` (constructor and ``log()`` together, and each alone), ``finish()``, and
@@ -12,7 +13,8 @@ which goes first, ``--repeats`` times (the table shows medians over the repeats 
    ``trackio_callback.tiny``, ``log()`` of the loss each step, with and without one 512x512x3 image
    per step: wall time, step times, ``finish()``, CPU time of the threads other than the training
    thread; plus, in a child of its own, the PNG encoding of the same images done serially;
-3. the bytes of the stored media files (what each package would send to the Hub) for both sets.
+3. the bytes of the stored media files for both sets, and what would go to the Hub: those files, plus for
+   trackio-callback the ``media`` config Parquet with its thumbnails (built with the sync's own export code).
 
 Usage (see benchmarks/README.md)::
 
@@ -150,11 +152,15 @@ def check_stored(package: str, directory: Path, run: str, expected: int, side: i
     return {"stored": len(stored), "identical": bool(identical)}
 
 
-def hub_media_parquet_bytes(directory: Path, run: str) -> int | None:
-    """Size of the ``media`` config Parquet trackio-callback's sync would commit for ``run`` (rows + thumbnails).
-
-    Built with the sync's own export code (`hub.export.kind_table` / `parquet_bytes`); None when it fails.
-    """
+def hub_media_parquet(package: str, directory: Path, run: str, args: argparse.Namespace) -> dict[str, Any]:
+    """What trackio-callback's sync would commit besides the files: the ``media`` config Parquet (rows and the
+    thumbnails of the images), its size and the time to build it, made with the sync's own export code
+    (`hub.export.kind_table` / `parquet_bytes`). Only with ``--hub-bytes`` (the size is the same every repeat);
+    trackio sends its media files alone (their references are a few bytes in its metrics rows)."""
+    if package == "trackio":
+        return {"hub_parquet_bytes": 0}
+    if not args.hub_bytes:
+        return {}
     try:
         from trackio_callback.hub import export
         from trackio_callback.store import Store
@@ -162,12 +168,14 @@ def hub_media_parquet_bytes(directory: Path, run: str) -> int | None:
         store = Store(directory / f"{PROJECT}.db", create=False)
         try:
             row = next(r for r in store.runs() if r.name == run)
-            return len(export.parquet_bytes(export.kind_table(store, PROJECT, row, "media", -1, 2**62)))
+            t0 = time.perf_counter()
+            size = len(export.parquet_bytes(export.kind_table(store, PROJECT, row, "media", -1, 2**62)))
+            return {"hub_parquet_bytes": size, "hub_parquet_s": time.perf_counter() - t0}
         finally:
             store.close()
     except Exception as error:  # noqa: BLE001 - an internal API that moved: report no number, not a crash
         print(f"media Parquet not measured: {type(error).__name__}: {error}", file=sys.stderr)
-        return None
+        return {}
 
 
 # -- children ------------------------------------------------------------------------------------------
@@ -248,7 +256,7 @@ def child_image(package: str, directory: Path, args: argparse.Namespace) -> dict
         "total_s": (end - start) / 1e9,
         "media_files": files,
         "media_bytes": size,
-        "hub_parquet_bytes": hub_media_parquet_bytes(directory, "image") if package == "trackio-callback" else 0,
+        **hub_media_parquet(package, directory, "image", args),
         **check_stored(package, directory, "image", args.calls, args.image_side, args.content),
     }
 
@@ -316,7 +324,7 @@ def child_train(package: str, directory: Path, args: argparse.Namespace) -> dict
     }
     if images is not None:
         result.update(check_stored(package, directory, "train", args.steps, args.train_side, args.content))
-        result["hub_parquet_bytes"] = hub_media_parquet_bytes(directory, "train") if package != "trackio" else 0
+        result.update(hub_media_parquet(package, directory, "train", args))
         if package == "trackio-callback":
             root = media_root(package, directory)
             result["digests"] = sorted(p.name for p in root.rglob("*") if p.is_file()) if root.exists() else []
@@ -423,9 +431,9 @@ def _median(results: list[dict[str, Any]], field: str) -> float | None:
 
 
 def hub_total(results: list[dict[str, Any]]) -> float | None:
-    """Median over repeats of media files + media Parquet bytes (None when a Parquet size is missing)."""
+    """Media files + media Parquet bytes, from the repeat that measured the Parquet (None when none did)."""
     totals = [r["media_bytes"] + r["hub_parquet_bytes"] for r in results if r.get("hub_parquet_bytes") is not None]
-    return statistics.median(totals) if totals and len(totals) == len(results) else None
+    return statistics.median(totals) if totals else None
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -495,6 +503,12 @@ def summarize(raw: dict[str, Any], args: argparse.Namespace) -> tuple[list[dict[
         "… to the Hub: those files + the `media` config Parquet (rows, thumbnails)",
         "MB",
         *(hub_total(image[p]) for p in PACKAGES),
+    )
+    add(
+        f"… building that `media` Parquet for the {n} images (the sync does it, in its thread)",
+        "s",
+        None,
+        _median(image["trackio-callback"], "hub_parquet_s"),
     )
 
     def train_of(package: str, with_images: bool) -> list[dict[str, Any]]:
@@ -569,6 +583,12 @@ def summarize(raw: dict[str, Any], args: argparse.Namespace) -> tuple[list[dict[
         "MB",
         *(hub_total(train_of(p, True)) for p in PACKAGES),
     )
+    add(
+        f"… building that `media` Parquet for the {steps} images (thumbnails 256 px), in the sync's thread",
+        "s",
+        None,
+        _median(train_of("trackio-callback", True), "hub_parquet_s"),
+    )
 
     checks = []
     for package in (p for p in PACKAGES if image[p]):
@@ -629,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=sorted(CHILDREN))
     parser.add_argument("--package", choices=PACKAGES)
     parser.add_argument("--with-images", action="store_true")
+    parser.add_argument("--hub-bytes", action="store_true")
     parser.add_argument("--dir")
     parser.add_argument("--child-out")
     args = parser.parse_args(argv)
@@ -666,12 +687,13 @@ def main(argv: list[str] | None = None) -> int:
     for rep in range(max(args.repeats, args.train_repeats)):
         order = chosen if rep % 2 == 0 else chosen[::-1]
         for package in order if rep < args.repeats else ():
-            result = run_child(python, "image", package, args, sizes)
+            hub = ["--hub-bytes"] if rep == 0 else []
+            result = run_child(python, "image", package, args, [*sizes, *hub])
             raw["image"][package].append(result)
             print(f"rep {rep + 1} image {package:16s} {result['call_us']:.1f} µs/call", file=sys.stderr)
         for flag in ((False, True) if rep % 2 == 0 else (True, False)) if rep < args.train_repeats else ():
             for package in order:
-                extra = [*sizes, "--with-images"] if flag else sizes
+                extra = [*sizes, "--with-images", *(["--hub-bytes"] if rep == 0 else [])] if flag else sizes
                 result = run_child(python, "train", package, args, extra)
                 raw["train"][package]["images" if flag else "plain"].append(result)
                 print(

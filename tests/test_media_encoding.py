@@ -152,32 +152,37 @@ def halves(width: int, height: int) -> Image.Image:
 @pytest.mark.parametrize(("width", "height"), [(1000, 400), (300, 2000), (257, 257)])
 def test_thumbnails_fit_256_keep_the_aspect_and_the_picture(width, height):
     small = Image.open(io.BytesIO(thumbnail(encode_image(halves(width, height)).data)))
-    assert small.format == "PNG" and max(small.size) == 256
+    assert small.format == "WEBP" and max(small.size) == 256
     assert abs(small.width / small.height - width / height) < 0.02
-    assert small.getpixel((small.width // 4, small.height // 2)) == (255, 0, 0)
-    assert small.getpixel((small.width * 3 // 4, small.height // 2)) == (0, 0, 255)
+    assert close(small.getpixel((small.width // 4, small.height // 2)), (255, 0, 0))  # lossy: within a few levels
+    assert close(small.getpixel((small.width * 3 // 4, small.height // 2)), (0, 0, 255))
 
 
-def test_small_web_images_are_their_own_thumbnail_and_others_are_re_encoded():
+def close(pixel: tuple, expected: tuple, tolerance: int = 12) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, expected, strict=True))
+
+
+def test_small_light_web_images_are_their_own_thumbnail_and_others_are_re_encoded():
     for fmt in ("PNG", "JPEG", "GIF", "WEBP"):
         data = image_bytes(halves(200, 100), fmt)
         assert thumbnail(data) == data
     bmp = image_bytes(halves(40, 20), "BMP")
-    png = Image.open(io.BytesIO(thumbnail(bmp)))
-    assert png.format == "PNG" and np.array_equal(np.asarray(png), np.asarray(halves(40, 20)))
+    webp = Image.open(io.BytesIO(thumbnail(bmp)))
+    assert webp.format == "WEBP" and webp.size == (40, 20) and close(webp.getpixel((5, 10)), (255, 0, 0))
     assert max(Image.open(io.BytesIO(thumbnail(image_bytes(halves(200, 100), "PNG"), max_side=50))).size) == 50
+    heavy = image_bytes(Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200, 3), np.uint8)), "PNG")
+    assert len(heavy) > 16 * 1024 and len(thumbnail(heavy)) < len(heavy) / 4  # a photo-sized PNG: re-encoded
 
 
 def test_thumbnails_keep_alpha_and_take_an_animations_first_frame():
     rgba = Image.fromarray(np.full((600, 300, 4), (10, 200, 30, 77), np.uint8))
     small = Image.open(io.BytesIO(thumbnail(encode_image(rgba).data)))
     assert small.mode == "RGBA" and small.size == (128, 256)
-    red, green, blue, alpha = small.getpixel((5, 5))  # PIL resizes premultiplied: colour within rounding
-    assert alpha == 77 and max(abs(red - 10), abs(green - 200), abs(blue - 30)) <= 2
+    assert close(small.getpixel((5, 5)), (10, 200, 30, 77))  # alpha kept; lossy colour
     frames = [Image.new("RGB", (400, 400), color) for color in ((255, 0, 0), (0, 255, 0))]
     animation = image_bytes(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
     first = Image.open(io.BytesIO(thumbnail(animation)))
-    assert first.size == (256, 256) and first.convert("RGB").getpixel((100, 100)) == (255, 0, 0)
+    assert first.size == (256, 256) and close(first.convert("RGB").getpixel((100, 100)), (255, 0, 0))
 
 
 def test_thumbnail_refuses_what_is_not_an_image():

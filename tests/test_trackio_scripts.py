@@ -89,9 +89,9 @@ def test_logging_numbers_strings_rich_text_tables_and_config(import_line, store_
     generations = [t["value"] for t in reader.texts("scripts", "logging", "samples/generation")]
     assert generations == [f"step {step}: the cat sat" for step in range(5)]
     (report,) = reader.texts("scripts", "logging", "report")
-    assert report["value"] == "## Eval\n- accuracy 0.9" and report["step"] == 5
-    (rollout,) = reader.texts("scripts", "logging", "rollout")
-    assert json.loads(rollout["value"]) == {
+    assert report["value"] == "## Eval\n- accuracy 0.9" and report["step"] == 5 and report["kind"] == "markdown"
+    (rollout,) = reader.traces("scripts", "logging", "rollout")
+    assert rollout["value"] == {
         "messages": [{"role": "user", "content": "hi"}], "metadata": {"reward": 1.0}, "spans": []
     }  # fmt: skip
     (table,) = reader.tables("scripts", "logging")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..media import Histogram, Media
+from ..media.snapshots import POOL
 from ..store import HistogramRow, MediaFile, MediaRow, TableRow
 from .media_queue import QueuedValue
 from .table import Table
@@ -60,6 +61,7 @@ class MediaEncoder:
             if deadline is not None and index and time.monotonic() > deadline:
                 result.rest.extend(values[index:])
                 break
+            POOL.top_up()  # buffers for the copies being made meanwhile, mapped here rather than on the training thread
             try:
                 if isinstance(queued.value, Histogram):
                     result.histograms.append(_histogram_row(queued))

@@ -298,14 +298,15 @@ class Run:
             self._warn_once("", "health alert", f"recording a health alert failed: {type(error).__name__}: {error}")
 
     def _convert(self, metrics: Mapping[str, Any], step: int | None, texts: bool = True) -> dict[str, float]:
-        """The numbers of ``metrics`` as floats; tables and (with ``texts``) strings are queued on the side.
+        """The numbers of ``metrics`` as floats; tables and (with ``texts``) strings and rich values are queued
+        on the side (rich values: a snapshot each, encoded by the writer thread).
 
-        The rest warns. Strings are queued at the step the call's numbers get (`log` resolves the same
-        step from the same arguments); a call of strings only advances the step here, since `log`
-        returns early on an empty record. So the numeric fast path of `log` pays nothing for texts.
+        The rest warns. Strings and rich values are queued at the step the call's numbers get (`log`
+        resolves the same step from the same arguments); a call without numbers advances the step here,
+        since `log` returns early on an empty record. So the numeric fast path of `log` pays nothing for them.
         """
         record = {}
-        strings = []
+        rich = []  # strings, media, histograms, texts, traces
         tables = []
         for key, value in metrics.items():
             problem = key_problem(key)
@@ -315,11 +316,8 @@ class Run:
             if isinstance(value, Table):
                 tables.append((key, value))
                 continue
-            if texts and type(value) is str:
-                strings.append((key, value))
-                continue
-            if texts and _is_rich(value):
-                strings.append((key, value))
+            if texts and (type(value) is str or _is_rich(value)):
+                rich.append((key, value))
                 continue
             try:
                 record[key] = coerce(value)
@@ -335,9 +333,9 @@ class Run:
                 self._warn_once(key, "value", f"metric {key!r} dropped: {type(error).__name__}: {error}")
                 continue
             self._known_keys.add(key)
-        if strings:
-            self._queue_rich(strings, step, advance=not record)
-        for key, table in tables:  # after the strings: a call of strings only has stepped on to its own step
+        if rich:
+            self._queue_rich(rich, step, advance=not record)
+        for key, table in tables:  # after the rich values: a call without numbers has stepped on to its own step
             self._queue_table(key, table, step, with_numbers=bool(record))
         return record
 

@@ -112,6 +112,7 @@ class Writer:
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"trackio-writer-{run_id}", daemon=True)
+        POOL.waker = self._wake.set  # a copy that finds no spare buffer asks this thread to map more (`top_up`)
 
     @property
     def unwritten(self) -> int:
@@ -302,10 +303,10 @@ class Writer:
         back to the queue (which stays within its budget) and the error propagates: the pass is
         retried like a failed write.
         """
+        POOL.top_up()  # spare buffers for the copies `log()` makes next, mapped here rather than on the training thread
         queued = self.media.take()
         if not queued:
             return
-        POOL.top_up()  # spare buffers for the next copies, touched here rather than on the training thread
         deadline = None if unbounded else time.monotonic() + self.interval
         try:
             stored = self._encoder.store(queued, deadline)

@@ -31,7 +31,8 @@ from ..errors import MissingExtraError
 # the cores, so speed wins. (Random pixels do not compress at any level; smooth gradients stay tiny at every level.)
 PNG_COMPRESS_LEVEL = 1
 # Thumbnails are at most 256 px a side (a few ms at any level) and travel in every Parquet file of the media config.
-THUMBNAIL_COMPRESS_LEVEL = 6
+THUMBNAIL_QUALITY = 75  # lossy WebP: a viewer's thumbnail, a few KB (a lossless PNG of a photo is ~100 KB)
+THUMBNAIL_KEPT_BYTES = 16 * 1024  # a small web image this light is its own thumbnail
 THUMBNAIL_MAX_SIDE = 256
 
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp", "bmp", "tiff")
@@ -127,16 +128,20 @@ def _png_mode(image: Any) -> Any:
 
 def thumbnail(data: bytes, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
     """A small image for a dataset viewer: ``data`` itself when it is a PNG, JPEG, GIF or WEBP with both sides
-    <= ``max_side``, else a PNG of its first frame scaled down (aspect kept) to fit ``max_side``."""
+    <= ``max_side`` and at most `THUMBNAIL_KEPT_BYTES`, else a lossy WebP of its first frame scaled down
+    (aspect kept) to fit ``max_side`` (a few KB, made in milliseconds: the sync makes one per image)."""
     if max_side < 1:
         raise ValueError(f"thumbnail max_side must be a positive number of pixels, got {max_side!r}")
     image = _open_image(data)
-    if image.format in ("PNG", "JPEG", "MPO", "GIF", "WEBP") and max(image.size) <= max_side:
+    small = max(image.size) <= max_side
+    if small and image.format in ("PNG", "JPEG", "MPO", "GIF", "WEBP") and len(data) <= THUMBNAIL_KEPT_BYTES:
         return data
     image = _png_mode(image)  # first: PIL scales palette (P) and bilevel images by nearest neighbour only
+    if image.mode in ("L", "LA"):
+        image = image.convert("RGBA" if image.mode == "LA" else "RGB")
     image.thumbnail((max_side, max_side))
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=THUMBNAIL_COMPRESS_LEVEL)
+    image.save(buffer, format="WEBP", quality=THUMBNAIL_QUALITY, method=0)  # method 0: the fastest encoder
     return buffer.getvalue()
 
 
