@@ -10,7 +10,8 @@ copy cannot reuse the memory of the previous one. So the copies go into buffers 
 - a copy that finds no spare buffer (`copy` misses) asks the writer (``waker``) to map more ahead of
   need (`top_up`, on the writer's thread): one large allocation per size, in huge pages where the
   kernel offers them (numpy asks for them above 4 MB), twice as large each time the spares ran out.
-  A burst of images then costs the training thread the copy, not the page faults.
+  The first copy of a size maps the first allocation itself (once: ~5 ms for `FIRST_TOP_UP_BYTES`), so
+  that a burst of images costs the training thread the copies, not the page faults.
 
 Bounded: at most `MAX_POOL_BYTES` of spare buffers in all. A miss falls back to a plain copy.
 
@@ -59,9 +60,12 @@ class SnapshotPool:
             buffer = None
         if buffer is None:
             self._missed[nbytes] = self._missed.get(nbytes, 0) + 1
-            if self.waker is not None:
-                self.waker()
-            return array.copy()
+            if nbytes in self._top_up_bytes:  # the writer maps more, meanwhile a plain copy
+                if self.waker is not None:
+                    self.waker()
+                return array.copy()
+            self.top_up()  # a size seen for the first time: mapped here, once (~5 ms), so a burst finds spares
+            return self.copy(array)
         self._bytes -= nbytes
         if _np is None:
             import numpy
