@@ -211,6 +211,23 @@ def machine_busy_s() -> float | None:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
+def timed_burst(tracker: Any, images: list[Any], first_step: int) -> tuple[list[int], list[int], list[int]]:
+    """``log({IMAGE_KEY: Image(arr)})`` of each image: the ns of ``Image()``, of ``log()``, of both, per call."""
+    construct, log, both = [], [], []
+    clock = time.perf_counter_ns
+    for step, image in enumerate(images, start=first_step):
+        t0 = clock()
+        value = tracker.Image(image)
+        t1 = clock()
+        tracker.log({IMAGE_KEY: value}, step=step)
+        t2 = clock()
+        construct.append(t1 - t0)
+        log.append(t2 - t1)
+        both.append(t2 - t0)
+        image.fill(0)  # mutated after log(): what was logged must not change
+    return construct, log, both
+
+
 def child_image(package: str, directory: Path, args: argparse.Namespace) -> dict[str, Any]:
     """``args.calls`` calls of ``log({IMAGE_KEY: Image(arr)})`` of 256x256x3 arrays, each timed."""
     tracker = _tracker(package)
@@ -227,19 +244,9 @@ def child_image(package: str, directory: Path, args: argparse.Namespace) -> dict
     del kept
     tracker.init(project=PROJECT, name="image", auto_log_cpu=False, auto_log_gpu=False)
     tracker.log({"warmup": 0.0})  # the first log() starts the package's threads: not part of the measurement
-    construct, log, both = [], [], []
     clock = time.perf_counter_ns
     start = clock()
-    for step, image in enumerate(images):
-        t0 = clock()
-        value = tracker.Image(image)
-        t1 = clock()
-        tracker.log({IMAGE_KEY: value}, step=step)
-        t2 = clock()
-        construct.append(t1 - t0)
-        log.append(t2 - t1)
-        both.append(t2 - t0)
-        image.fill(0)  # mutated after log(): what was logged must not change
+    construct, log, both = timed_burst(tracker, images, first_step=0)
     logged = clock()
     tracker.finish()
     end = clock()
@@ -374,18 +381,7 @@ def child_image_again(package: str, directory: Path, args: argparse.Namespace) -
     for step, image in enumerate(earlier):
         tracker.log({IMAGE_KEY: tracker.Image(image)}, step=step)
     time.sleep(2.0)
-    construct, log, both = [], [], []
-    clock = time.perf_counter_ns
-    for step, image in enumerate(images, start=len(earlier)):
-        t0 = clock()
-        value = tracker.Image(image)
-        t1 = clock()
-        tracker.log({IMAGE_KEY: value}, step=step)
-        t2 = clock()
-        construct.append(t1 - t0)
-        log.append(t2 - t1)
-        both.append(t2 - t0)
-        image.fill(0)
+    construct, log, both = timed_burst(tracker, images, first_step=len(earlier))
     tracker.finish()
     return {
         "call_us": _median_us(both),

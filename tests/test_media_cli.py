@@ -18,9 +18,9 @@ import pytest
 from PIL import Image as PILImage
 
 import trackio_callback as trackio
+from tests.test_cli import cli
 from trackio_callback import Reader
 from trackio_callback.analysis.distribution import describe, summarize
-from trackio_callback.cli.main import main
 from trackio_callback.cli.media import folder_names
 from trackio_callback.store.downsample import even_indices
 
@@ -56,12 +56,6 @@ def logged(store_dir):
     run.log({"train/samples": trackio.Image(pixels(999), caption="again")}, step=10)  # resumed: step 10 again
     run.finish()
     return store_dir
-
-
-def cli(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_list_keys_of_each_kind(logged, capsys):

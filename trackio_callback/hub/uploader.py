@@ -248,19 +248,10 @@ class Uploader:
                 planned.append(_Planned(run, "runs", digest=digest))
         reached("sync:planned")
         result = SyncResult(committed=bool(removed), removed=removed)
-        if not self.node:  # the artifacts and saved files are the main process's to send, before the runs' files
-            sent = artifact_sync.send(
-                store, self.project, self.dataset_id, self.api,
-                commit=lambda operations, message: self._commit(operations, message, deadline),
-                hub_call=lambda call: self._retrying(call, deadline),
-                ensure_repo=lambda: self._ensure_repo(deadline),
-                warn=lambda key, message: self._warn_once(key, message, stacklevel=4),
-            )  # fmt: skip
-            result.committed |= bool(sent.files)
-            result.files += sent.files
-            result.bytes_sent += sent.bytes
-            # The files the planned media and tables rows name, before any shard: a failure here sends no shard.
-            sent = media_sync.send(
+        # The main process's files, before the runs' shards: artifacts and saved files, then the media files
+        # that the planned media and tables rows name (a failure there sends no shard).
+        for files_of in () if self.node else (artifact_sync.send, media_sync.send):
+            sent = files_of(
                 store, self.project, self.dataset_id, self.api,
                 commit=lambda operations, message: self._commit(operations, message, deadline),
                 hub_call=lambda call: self._retrying(call, deadline),

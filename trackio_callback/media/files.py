@@ -60,6 +60,21 @@ class Media:
         """Encode the snapshot (use `stored`, which encodes once)."""
         raise NotImplementedError
 
+    def _file_or_copy(self, value: Any, refusal: str) -> Any:
+        """A file's bytes kept in ``_file`` (returns None), or a copy of an array or tensor (returned).
+
+        ``refusal``: the error for anything else, ``{}`` standing for the value's type.
+        """
+        if _is_path(value):
+            self._file = _read_file(value)
+            self.nbytes = len(self._file[0])
+            return None
+        if _module(value) == "torch":
+            return _tensor_to_numpy(value)
+        if _module(value) == "numpy":
+            return POOL.copy(value)
+        raise MediaValueError(refusal.format(type(value).__name__))
+
     def __repr__(self) -> str:
         caption = f", caption={self.caption!r}" if self.caption else ""
         return f"{type(self).__name__}({self._description()}{caption})"
@@ -182,16 +197,9 @@ class Audio(Media):
         self.caption, self.sample_rate, self.format = caption, sample_rate, format
         self._file: tuple[bytes, str] | None = None
         self._samples: Any = None
-        if _is_path(value):
-            self._file = _read_file(value)
-            self.nbytes = len(self._file[0])
+        value = self._file_or_copy(value, "Audio takes a numpy array or a file path, got {}")
+        if value is None:
             return
-        if _module(value) == "torch":
-            value = _tensor_to_numpy(value)
-        elif _module(value) == "numpy":
-            value = POOL.copy(value)
-        else:
-            raise MediaValueError(f"Audio takes a numpy array or a file path, got {type(value).__name__}")
         if sample_rate is None:
             raise MediaValueError("Sample rate is required when value is an ndarray")
         if not isinstance(sample_rate, int) or isinstance(sample_rate, bool) or sample_rate <= 0:
@@ -234,18 +242,9 @@ class Video(Media):
         self.caption, self.fps, self.format = caption, fps, format
         self._file: tuple[bytes, str] | None = None
         self._frames: Any = None
-        if _is_path(value):
-            self._file = _read_file(value)
-            self.nbytes = len(self._file[0])
+        value = self._file_or_copy(value, "Invalid value type, expected a file path or a numpy array, got {}")
+        if value is None:
             return
-        if _module(value) == "torch":
-            value = _tensor_to_numpy(value)
-        elif _module(value) == "numpy":
-            value = POOL.copy(value)
-        else:
-            raise MediaValueError(
-                f"Invalid value type, expected a file path or a numpy array, got {type(value).__name__}"
-            )
         if value.dtype.char != "B":
             raise MediaValueError(f"Invalid value dtype, expected np.uint8, got {value.dtype}")
         if value.ndim not in (4, 5) or value.shape[-3] not in (1, 3):
