@@ -40,6 +40,28 @@ AUDIO_ENCODINGS = ("wav", "mp3", "flac", "ogg")
 VIDEO_ENCODINGS = ("mp4", "webm", "gif")
 MODEL_FORMATS = ("glb", "gltf", "obj", "ply", "stl", "splat", "ksplat", "spz")
 
+# The MIME type of each format a media file is stored in (served, sent to assistants); others: application/octet-stream.
+MEDIA_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "bmp": "image/bmp",
+    "tiff": "image/tiff",
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "mov": "video/quicktime",
+    "glb": "model/gltf-binary",
+    "gltf": "model/gltf+json",
+    "obj": "model/obj",
+    "stl": "model/stl",
+}
+
 # trackio draws at most this many points of an array point cloud; more are thinned evenly (as trackio does).
 MAX_POINT_COUNT = 300_000
 # The colours of the categories 1..14 of an (N, 4) point array (trackio's, which are W&B's), and of uncoloured points.

@@ -5,7 +5,7 @@ The modules need the ``dashboard`` extra (starlette, uvicorn, mcp); none is impo
 This package module needs none of it: `missing_extra` words the error when the extra is missing. Start the
 server with `trackio_callback.show`.
 
-May import: `.store` (through `Reader`), `.hub` (``mirror``: a dashboard over a pulled dataset),
+May import: `.store` (through `Reader`), `.hub` (``mirror``: a dashboard over a pulled dataset), `.media` (formats),
 `.analysis`, `.settings`, `.errors`, `.utils`, `.version`. Only ``show`` imports both ``api`` and
 ``mcp_server``. Never the core's writer side, the integrations or the demos.
 """

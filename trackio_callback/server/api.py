@@ -55,6 +55,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import BadRequest, InvalidNameError, NotFoundError, TrackioError
+from ..media.encoding import MEDIA_TYPES
 from ..store import files
 from ..store.reader import Reader, Series
 from ..utils.jsontext import dumps
@@ -283,29 +284,6 @@ class Api:
             writer.writerows(zip(series.steps, series.timestamps, series.values))
             return Response(text.getvalue(), media_type="text/csv", headers=headers)
         return Response(_parquet(series), media_type="application/vnd.apache.parquet", headers=headers)
-
-
-# The Content-Type of each stored media format (`media.encoding`'s formats); any other: application/octet-stream.
-MEDIA_TYPES = {
-    "png": "image/png",
-    "jpeg": "image/jpeg",
-    "jpg": "image/jpeg",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "bmp": "image/bmp",
-    "tiff": "image/tiff",
-    "wav": "audio/wav",
-    "mp3": "audio/mpeg",
-    "flac": "audio/flac",
-    "ogg": "audio/ogg",
-    "mp4": "video/mp4",
-    "webm": "video/webm",
-    "mov": "video/quicktime",
-    "glb": "model/gltf-binary",
-    "gltf": "model/gltf+json",
-    "obj": "model/obj",
-    "stl": "model/stl",
-}
 
 
 def file_url(project: str, digest: str) -> str:

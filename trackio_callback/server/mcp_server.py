@@ -32,6 +32,7 @@ from ..alerts.levels import parse_level
 from ..analysis.distribution import check_percentiles, describe
 from ..errors import TrackioError
 from ..hub.mirror import PULL_EVERY_S, DatasetMirror
+from ..media.encoding import MEDIA_TYPES
 from ..store.codec import to_seconds
 from ..store.downsample import even_indices, minmax_indices
 from ..store.files import project_path
@@ -51,8 +52,8 @@ ANALYSIS_POINTS = 5000  # per metric: min/max downsampling keeps the spikes the 
 TEXT_KINDS = ("text", "markdown", "html")
 DEFAULT_MAX_MEDIA = 100
 MAX_MEDIA_LIMIT = 1000
-IMAGE_MIME_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "gif": "image/gif",
-                    "webp": "image/webp"}  # fmt: skip  # what assistants' clients show; bmp and tiff they do not
+# What assistants' clients show (bmp and tiff they do not).
+IMAGE_MIME_TYPES = {name: MEDIA_TYPES[name] for name in ("png", "jpeg", "jpg", "gif", "webp")}
 MAX_IMAGE_BYTES = 5 * 2**20  # the per-image limit of common assistant APIs (Anthropic's is 5 MB)
 DEFAULT_HISTOGRAM_STEPS = 50
 MAX_HISTOGRAM_STEPS = 1000
