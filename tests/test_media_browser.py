@@ -140,6 +140,8 @@ def test_media_tab_shows_each_key_per_step_with_runs_side_by_side(page, tmp_path
         page.click("#tabs button[data-tab=media]")
         drawn = wait_for(page, lambda s: len(s["media"]) == 4 and item(s, "samples/image", "a")["ready"])
         assert sorted(drawn["media"]) == ["clip", "cloud", "samples/image", "voice"]
+        assert page.locator("#chart-controls").is_hidden()  # smoothing, x axis, log y: the charts' only
+        assert page.locator("#metric-filter").is_visible()  # the key filter serves every tab
         images = drawn["media"]["samples/image"]
         assert (images["step"], images["steps"], sorted(images["runs"])) == (2, 3, ["a", "b"])
         for run in "ab":

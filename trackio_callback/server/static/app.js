@@ -601,6 +601,7 @@ async function selectTab(tab) {
   S.tab = tab;
   for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.tab === tab);
   for (const s of document.querySelectorAll(".tab")) s.hidden = s.id !== `tab-${tab}`;
+  $("chart-controls").hidden = !["metrics", "system"].includes(tab); // the chart tabs' controls; the filter serves all
   try {
     if (tab === "system") await loadSystem();
     else if (tab === "runs") renderRunsTable();
