@@ -201,6 +201,12 @@ def test_histograms_are_steps_edges_and_counts(client, reader):
     assert answer["timestamps"] == [h["timestamp"] for h in logged]
     assert "'weights'" in get(client, "/api/histograms?project=media&run=r&key=weight", 404)["error"]
     assert "'key'" in get(client, "/api/histograms?project=media&run=r", 400)["error"]
+    assert answer["total"] == 3
+    # A long series: at most max_steps columns, evenly spread, the first and the last kept.
+    thinned = get(client, "/api/histograms?project=media&run=r&key=weights&max_steps=2")
+    assert (thinned["steps"], thinned["total"]) == ([0, 2], 3)
+    assert thinned["counts"] == [answer["counts"][0], answer["counts"][2]]
+    assert "max_steps" in get(client, "/api/histograms?project=media&run=r&key=weights&max_steps=1", 400)["error"]
 
 
 def test_traces_texts_and_tables_as_logged(client, reader):

@@ -20,7 +20,8 @@ its last ``log()`` call included), so a live page asks `/api/poll` only for what
     GET /api/media?project=P&run=A[&key=K]          images, audio, video, 3D objects: [{step, key, item, kind, caption,
                                                     digest, format, size, width, height, duration, seq, timestamp, url}]
     GET /api/file?project=P&digest=SHA256           a stored media file's bytes (immutable: cached for a year)
-    GET /api/histograms?project=P&run=A&key=K       {steps, timestamps, edges: [[...]], counts: [[...]]}, oldest first
+    GET /api/histograms?project=P&run=A&key=K[&max_steps=N]   {steps, timestamps, edges: [[...]], counts: [[...]]},
+                                                    oldest first; at most N steps (default 1,000), evenly spread
     GET /api/traces?project=P&run=A[&key=K]         [{step, timestamp, key, seq, value: {messages, metadata, spans}}]
     GET /api/config_diff?project=P&run=A&run=B
     GET /api/download?project=P&run=A&key=K&format=csv|parquet     one series at full resolution
@@ -57,6 +58,7 @@ from starlette.staticfiles import StaticFiles
 from ..errors import BadRequest, InvalidNameError, NotFoundError, TrackioError
 from ..media.encoding import MEDIA_TYPES
 from ..store import files
+from ..store.downsample import even_indices
 from ..store.reader import Reader, Series
 from ..utils.jsontext import dumps
 from ..version import __version__
@@ -66,6 +68,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_POINTS = 1000
 MAX_POINTS_LIMIT = 100_000
+DEFAULT_HISTOGRAM_STEPS = 1000  # a heatmap column each: more than a page is wide
+MAX_HISTOGRAM_STEPS = 100_000
 POLL_MS = 2000
 MAX_VALUES_PER_PARAMETER = 500  # runs or keys in one request: the page asks per run, an assistant per key
 STATIC = resources.files(__package__) / "static"
@@ -244,7 +248,10 @@ class Api:
 
     def histograms(self, request: Request) -> dict[str, Any]:
         project, run, key = _one(request, "project"), _one(request, "run"), _one(request, "key")
+        max_steps = _int(request, "max_steps", DEFAULT_HISTOGRAM_STEPS, low=2, high=MAX_HISTOGRAM_STEPS)
         rows = self.reader.histograms(project, run, key)
+        total = len(rows)
+        rows = [rows[i] for i in even_indices(total, max_steps)]  # a heatmap column each: the first and last kept
         return {
             "project": project,
             "run": run,
@@ -253,6 +260,7 @@ class Api:
             "timestamps": [h["timestamp"] for h in rows],
             "edges": [h["edges"].tolist() for h in rows],
             "counts": [h["counts"].tolist() for h in rows],
+            "total": total,
         }
 
     def traces(self, request: Request) -> dict[str, Any]:
