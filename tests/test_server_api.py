@@ -571,6 +571,10 @@ def test_show_a_dataset_keeps_pulling_it(hub, tmp_path):
             assert _values(http, "train/loss") == [1 / (i + 1) for i in range(25)]
             assert get(http, "/api/runs?project=p")["runs"][0]["cursor"] == 24
         mirror = mirrored.mirror
+        # The pull that brought the new values may still be finishing (its artifacts, pruning) after they show.
+        deadline = time.monotonic() + 15
+        while mirror.pulls < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert mirror.pulls >= 2 and mirror.directory == tmp_path / "viewer" / "mirrors" / "alice--ds"
         assert (mirror.directory / "p.db").is_file()
     assert mirror._stop.is_set() and not mirror._thread.is_alive()  # close() stopped the pulling
