@@ -45,9 +45,6 @@ class MediaEncoder:
         self.files_dir = files_dir
         self._warn = warn  # WarnOnce: (key, message, stacklevel)
         self._blobs: Any = None
-        # The (step, JSON) of the table last stored under each key: TRL logs its completions table again, as a new
-        # Table, with the end-of-training summary; the run sees a new object, only the stored JSON shows it is the same.
-        self._last_tables: dict[str, tuple[int, str]] = {}
 
     def store(self, values: list[QueuedValue], deadline: float | None = None) -> StoredValues:
         """Encode and store ``values``, in order, until ``deadline`` (`time.monotonic`; None: all of them).
@@ -56,7 +53,6 @@ class MediaEncoder:
         stored before the deadline is looked at, so a slow value never blocks the queue.
         """
         result = StoredValues([], [], [], [], [])
-        last_tables = dict(self._last_tables)  # kept only if the batch is stored (else it is tried again)
         for index, queued in enumerate(values):
             if deadline is not None and index and time.monotonic() > deadline:
                 result.rest.extend(values[index:])
@@ -68,9 +64,7 @@ class MediaEncoder:
                 elif isinstance(queued.value, Table):
                     stored = lambda media, key=queued.key: self._cell(media, key, result.files)  # noqa: E731
                     data = queued.value.to_json(stored)
-                    if last_tables.get(queued.key) != (queued.step, data):
-                        last_tables[queued.key] = (queued.step, data)
-                        result.tables.append(TableRow(queued.timestamp, queued.step, queued.key, data))
+                    result.tables.append(TableRow(queued.timestamp, queued.step, queued.key, data))
                 else:
                     result.media.append(self._media_row(queued, result.files))
             except OSError:
@@ -82,7 +76,6 @@ class MediaEncoder:
                     f"stored: {type(error).__name__}: {error}",
                     stacklevel=1,
                 )
-        self._last_tables = last_tables
         return result
 
     def _file(self, media: Media, files: list[MediaFile]) -> tuple[Any, str, int]:

@@ -11,7 +11,7 @@ microsecond more than an append.
 Example::
 
     queue = MediaQueue(budget=2**30)
-    queue.put([QueuedValue(time.time(), 3, "sample", 0, image, image.nbytes)])
+    queue.put([QueuedValue(time.time(), 3, "sample", 0, image)])
     queue.take()       # [QueuedValue(...)]: the writer's
 """
 
@@ -28,8 +28,7 @@ class QueuedValue(NamedTuple):
     step: int
     key: str
     item: int
-    value: Any  # media.Media, media.Histogram or a core.table.Table holding media
-    nbytes: int
+    value: Any  # media.Media, media.Histogram or a core.table.Table holding media: each has ``nbytes``
 
 
 class MediaQueue:
@@ -55,14 +54,14 @@ class MediaQueue:
         """Queue ``values``; how many queued values were dropped to make room (0 almost always)."""
         with self._lock:
             self._items.extend(values)
-            self._bytes += sum(v.nbytes for v in values)
+            self._bytes += sum(v.value.nbytes for v in values)
             return self._thin() if self._bytes + self._taken > self.budget else 0
 
     def put_back(self, values: list[QueuedValue]) -> int:
         """Return taken values not stored (the disk failed, or the pass ran out of time) to the front; how many
         were dropped to stay within the budget."""
         with self._lock:
-            nbytes = sum(v.nbytes for v in values)
+            nbytes = sum(v.value.nbytes for v in values)
             self._items[:0] = values
             self._bytes += nbytes
             self._taken = max(0, self._taken - nbytes)
@@ -79,7 +78,7 @@ class MediaQueue:
     def done(self, values: list[QueuedValue]) -> None:
         """The writer stored ``values`` (taken before): their memory is free."""
         with self._lock:
-            self._taken = max(0, self._taken - sum(v.nbytes for v in values))
+            self._taken = max(0, self._taken - sum(v.value.nbytes for v in values))
 
     def _thin(self) -> int:
         """Drop every other value (the newest stays) until the rest fit the budget; how many went."""
@@ -87,7 +86,7 @@ class MediaQueue:
         items = self._items
         while self._bytes + self._taken > self.budget and len(items) > 1:
             items = items[-1::-2][::-1]  # the newest, then every other one back from it
-            self._bytes = sum(v.nbytes for v in items)
+            self._bytes = sum(v.value.nbytes for v in items)
         self._items = items
         dropped = before - len(items)
         self.dropped += dropped

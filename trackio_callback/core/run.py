@@ -141,7 +141,6 @@ class Run:
         self._next_step = 0 if row.last_step is None else row.last_step + 1
         self._known_keys: set[str] = set()
         self._warn = WarnOnce()
-        self._last_tables: dict[str, tuple[int, str]] = {}
         self._max_text_chars = settings.max_text_chars()  # read once: a bad value fails here, before training
         self._finished = False
         # Why log() records nothing (finished, or this process is a fork of the owner); None while it records.
@@ -346,14 +345,11 @@ class Run:
             at = self._check_step(step)
         else:
             at = self._next_step if with_numbers else max(self._next_step - 1, 0)
-        if table.media:  # images in cells: the writer stores them, then the table (once, if logged again: its JSON)
-            nbytes = sum(media.nbytes for media in table.media)
-            self._put_media([QueuedValue(time.time(), at, key, 0, table, nbytes)])
-            return
-        data = table.to_json()
-        if self._last_tables.get(key) != (at, data):  # TRL logs the same table again with its summary
-            self._last_tables[key] = (at, data)
-            self._writer.tables.append(TableRow(time.time(), at, key, data))
+        # The writer keeps one of identical tables logged at one step (TRL logs its completions again with its summary).
+        if table.media:  # images in cells: the writer stores them, then the table
+            self._put_media([QueuedValue(time.time(), at, key, 0, table)])
+        else:
+            self._writer.tables.append(TableRow(time.time(), at, key, table.to_json()))
 
     def _queue_rich(self, values: list[tuple[str, Any]], step: int | None, advance: bool) -> None:
         """Queue a call's strings and rich values at its step; ``advance``: the call has no numbers, step on here."""
@@ -369,7 +365,7 @@ class Run:
             if type(value) is str:
                 self._writer.texts.append(TextRow(now, at, key, self._storable_text(key, value)))
             elif isinstance(value, (Media, Histogram)):
-                queued.append(QueuedValue(now, at, key, 0, value, value.nbytes))
+                queued.append(QueuedValue(now, at, key, 0, value))
             elif isinstance(value, Trace):
                 self._writer.traces.append(TraceRow(now, at, key, value.text))
             elif isinstance(value, TextValue):
@@ -377,7 +373,7 @@ class Run:
             elif isinstance(value[0], Trace):  # TRL's async GRPO logs a list of traces under one key
                 self._writer.traces.append(TraceRow(now, at, key, dumps([json.loads(t.text) for t in value])))
             else:  # a list of media: one row each, in order
-                queued += [QueuedValue(now, at, key, i, media, media.nbytes) for i, media in enumerate(value)]
+                queued += [QueuedValue(now, at, key, i, media) for i, media in enumerate(value)]
         if queued:
             self._put_media(queued)
         if advance:

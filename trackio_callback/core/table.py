@@ -51,6 +51,11 @@ class Table:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def nbytes(self) -> int:
+        """The memory its media's snapshots hold until the writer has stored them."""
+        return sum(media.nbytes for media in self.media)
+
     def __repr__(self) -> str:
         return f"Table(columns={self.columns!r}, rows={len(self.rows)})"
 

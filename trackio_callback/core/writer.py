@@ -90,6 +90,9 @@ class Writer:
         self.media = MediaQueue(settings.media_buffer_bytes())
         self._encoder = MediaEncoder(project_files_dir(store.path.parent, store.path.stem), warn or WarnOnce())
         self._media_dropped_told = 0
+        # The (step, JSON) of the table last kept under each key: TRL logs its completions table again, as a new
+        # Table, with the end-of-training summary; one copy is stored.
+        self._last_tables: dict[str, tuple[int, str]] = {}
         self._control: deque[tuple] = deque()
         # JSON documents of the run row ("config", "summary") and which changed since the last write.
         self._snapshots = snapshots or {}
@@ -176,7 +179,7 @@ class Writer:
                 self._closing = command[1]
         self._pending_calls.extend(_drain(self.calls))
         self._pending_system.extend(_drain(self.system))
-        self._pending_tables.extend(_drain(self.tables))
+        self._keep_new_tables(_drain(self.tables))
         self._pending_alerts.extend(_drain(self.alerts))
         self._pending_texts.extend(_drain(self.texts))
         self._pending_traces.extend(_drain(self.traces))
@@ -319,8 +322,15 @@ class Writer:
             self._wake.set()
         self._pending_media += stored.media
         self._pending_histograms += stored.histograms
-        self._pending_tables += stored.tables
+        self._keep_new_tables(stored.tables)
         self._pending_files += stored.files
+
+    def _keep_new_tables(self, tables: list[TableRow]) -> None:
+        """Add ``tables`` to the pending rows, but not a table equal to the one kept last under its key at its step."""
+        for table in tables:
+            if self._last_tables.get(table.key) != (table.step, table.data):
+                self._last_tables[table.key] = (table.step, table.data)
+                self._pending_tables.append(table)
 
     def _media_dropped_alert(self, dropped: int) -> AlertRow:
         """The run's ``media_dropped`` alert: media thinned to keep the waiting ones within their memory budget."""

@@ -53,15 +53,7 @@ from .repo import find_token, resolve
 
 logger = logging.getLogger(__name__)
 
-OTHER_KINDS = (
-    "system",
-    "tables",
-    "alerts",
-    "texts",
-    "media",
-    "histograms",
-    "traces",
-)  # rows (not calls) numbered within their run
+OTHER_KINDS = tuple(kind for kind in layout.KINDS if kind != "metrics")  # rows (not calls) numbered within their run
 
 
 @dataclass

@@ -166,6 +166,4 @@ class Ledger(Connection):
             )
             return True
 
-        keys = logged_keys(batches, system, tables, texts, rich.get("media", ()), rich.get("histograms", ()),
-                           rich.get("traces", ()))  # fmt: skip
-        return self._transact_with_keys(keys, body)
+        return self._transact_with_keys(logged_keys(batches, system, tables, texts, **rich), body)

@@ -58,6 +58,4 @@ class Store(Runs, Metrics, Records, MediaRecords, Ledger, Artifacts, Removal):
             insert_logged(conn, run_id, ids, batches, system, tables, alerts, texts, **rich)
             update_run(conn, run_id, update)
 
-        keys = logged_keys(batches, system, tables, texts, rich.get("media", ()), rich.get("histograms", ()),
-                           rich.get("traces", ()))  # fmt: skip
-        self._transact_with_keys(keys, body)
+        self._transact_with_keys(logged_keys(batches, system, tables, texts, **rich), body)

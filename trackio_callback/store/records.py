@@ -118,6 +118,7 @@ def logged_keys(
     media: list[MediaRow] = (),
     histograms: list[HistogramRow] = (),
     traces: list[TraceRow] = (),
+    media_files: list[MediaFile] = (),  # noqa: ARG001 - `insert_records`' arguments, passed as they are: no keys
 ) -> set[str]:
     """The key names a write of a run's logging holds (metrics, system metrics, tables, texts, rich rows)."""
     return batch_keys(batches) | record_keys(system, tables, texts) | media_keys_of(media, histograms, traces)
