@@ -191,7 +191,8 @@ def test_media_tab_shows_each_key_per_step_with_runs_side_by_side(page, tmp_path
 
         page.click(f"{panel} .step-cell[data-run=a] img")
         zoomed = wait_for(page, lambda s: s["zoom"] is not None and s["zoom"]["width"] > 0)["zoom"]
-        assert zoomed == {"src": urls[("a", 1)], "width": 24, "height": 16, "caption": "a at 1", "shownWidth": 24}
+        # Full size, and a small image scaled up to be seen (320 px wide, pixels kept sharp).
+        assert zoomed == {"src": urls[("a", 1)], "width": 24, "height": 16, "caption": "a at 1", "shownWidth": 320}
         screenshot(page, tmp_path / "zoom.png")
         page.keyboard.press("Escape")
         assert state(page)["zoom"] is None
@@ -222,6 +223,20 @@ def test_histograms_tab_draws_a_heatmap_and_the_chosen_steps_distribution(page, 
                 for (let i = 0; i < d.length; i += 4) if (d[i] < 200 && d[i + 2] > 90) n++; return n; }""",
         )
         assert inked > 500  # shaded cells (blue), not an empty canvas
+        # The distribution under it: bars in each run's own colour (its swatch), the value range labelled.
+        for run in "ab":
+            bars = f".histogram-panel[data-key=weights] .step-cell[data-run={run}] canvas.distribution"
+            swatch = page.eval_on_selector(
+                f".histogram-panel[data-key=weights] .step-cell[data-run={run}] .swatch",
+                "(s) => getComputedStyle(s).backgroundColor.match(/\\d+/g).slice(0, 3).map(Number)",
+            )
+            colours = page.eval_on_selector(
+                bars,
+                """(c) => { const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; const seen = {};
+                    for (let i = 0; i < d.length; i += 4) { const k = [d[i], d[i + 1], d[i + 2]].join(",");
+                      seen[k] = (seen[k] || 0) + 1; } return seen; }""",
+            )
+            assert colours.get(",".join(map(str, swatch)), 0) > 200, (run, swatch)
 
         page.click(canvas, position={"x": 60, "y": 60})  # the first column: step 0
         chosen = wait_for(page, lambda s: s["histograms"]["weights"]["step"] == 0)["histograms"]["weights"]

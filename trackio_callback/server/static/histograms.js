@@ -4,7 +4,7 @@
 "use strict";
 
 const HEATMAP = { width: 360, height: 160, rows: 48, left: 56, bottom: 16, top: 6, right: 6 };
-const DISTRIBUTION = { width: 360, height: 90 };
+const DISTRIBUTION = { width: 360, height: 104, bottom: 14 }; // bottom: the value axis's labels
 
 async function renderHistograms() {
   const generation = S.generation;
@@ -53,7 +53,7 @@ function histogramPanel(key, perRun) {
       });
       const h = series[column];
       const bars = el("canvas", { class: "distribution", width: DISTRIBUTION.width, height: DISTRIBUTION.height });
-      drawDistribution(bars, h, range);
+      drawDistribution(bars, h, range, color(run));
       const total = h.counts.reduce((a, b) => a + b, 0);
       return {
         node: el("div", { class: "histogram" }, heat, bars,
@@ -138,23 +138,32 @@ function drawHeatmap(canvas, image, series, column, range) {
   g.fillText(`${fmt(series[series.length - 1].step)}`, HEATMAP.width - HEATMAP.right, HEATMAP.height - 3);
 }
 
-function drawDistribution(canvas, h, range) {
+// The chosen step's counts as bars in the run's colour, over the value range the heatmap's rows span.
+function drawDistribution(canvas, h, range, fill) {
   const g = canvas.getContext("2d");
-  const [lo, hi] = range, left = HEATMAP.left, width = DISTRIBUTION.width - left - HEATMAP.right, height = DISTRIBUTION.height - 4;
+  const [lo, hi] = range, left = HEATMAP.left, width = DISTRIBUTION.width - left - HEATMAP.right;
+  const base = DISTRIBUTION.height - DISTRIBUTION.bottom, height = base - 4;
   g.fillStyle = "#fff";
   g.fillRect(0, 0, canvas.width, canvas.height);
   const max = Math.max(...h.counts.filter(Number.isFinite), 0);
   const x = (v) => left + ((v - lo) / (hi - lo)) * width;
-  g.fillStyle = "#1f77b4";
+  g.fillStyle = fill;
   for (let i = 0; i < h.counts.length; i++) {
     if (!(h.counts[i] > 0) || !(max > 0)) continue;
     const x0 = x(h.edges[i]), x1 = x(h.edges[i + 1]), bar = (h.counts[i] / max) * height;
-    g.fillRect(x0, DISTRIBUTION.height - bar, Math.max(1, x1 - x0 - 0.5), bar);
+    g.fillRect(x0, base - bar, Math.max(1, x1 - x0 - 0.5), bar);
   }
+  g.strokeStyle = "#d1d5db";
+  g.beginPath(); g.moveTo(left, base + 0.5); g.lineTo(left + width, base + 0.5); g.stroke();
   g.fillStyle = "#6b7280";
   g.font = "10px system-ui, sans-serif";
   g.textAlign = "right";
   g.fillText(fmt(max), left - 4, 12);
+  g.fillText("count", left - 4, 24);
+  g.textAlign = "left";
+  g.fillText(fmt(lo), left, DISTRIBUTION.height - 3);
+  g.textAlign = "right";
+  g.fillText(fmt(hi), left + width, DISTRIBUTION.height - 3);
 }
 
 function histogramState() {
