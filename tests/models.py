@@ -1,10 +1,11 @@
-"""What the model-based tests (``hypothesis.stateful``) share: step counting, Hub faults, the report's folder.
+"""What the model-based tests (``hypothesis.stateful``) share: the base of a model against the Hub emulator,
+step counting, Hub faults, the report's folder.
 
 Example::
 
     STEPS, SECONDS, counted = step_counter()
 
-    class Model(RuleBasedStateMachine):
+    class Model(HubModel):
         @rule(fault=st.sampled_from(FAULTS), n=st.integers(1, 3))
         @counted
         def hub_fault(self, fault, n):
@@ -20,10 +21,29 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from hypothesis.stateful import RuleBasedStateMachine
+
 from tests.hub_emulator import HubEmulator
 
 ARTIFACTS = Path(os.environ.get("TRACKIO_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / ".artifacts"))
 FAULTS = ("answers lost", "5xx burst", "down", "up", "slow", "healed")
+
+
+class HubModel(RuleBasedStateMachine):
+    """A model against the suite's Hub emulator (``hub``) in a folder (``root``), both set by its test. Each
+    example gets its number (``example``: its own folder and dataset) and starts with the Hub healthy."""
+
+    hub: HubEmulator
+    root: Path
+    examples = 0  # per model class: the test resets it and reports it
+
+    def __init__(self) -> None:
+        super().__init__()
+        type(self).examples += 1
+        self.example = type(self).examples
+        self.hub.reset_faults()
+        if not self.hub.is_up:
+            self.hub.come_up()
 
 
 def step_counter() -> tuple[collections.Counter[str], collections.Counter[str], Callable]:

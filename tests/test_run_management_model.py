@@ -42,7 +42,6 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -51,8 +50,8 @@ from hypothesis.stateful import (
 )
 
 import trackio_callback as trackio
-from tests.hub_emulator import DEFAULT_TOKEN, HubEmulator
-from tests.models import ARTIFACTS, set_hub_fault, step_counter
+from tests.hub_emulator import DEFAULT_TOKEN
+from tests.models import ARTIFACTS, HubModel, set_hub_fault, step_counter
 from trackio_callback.errors import InvalidNameError, TransientSyncError
 from trackio_callback.hub import layout
 from trackio_callback.hub import uploader as uploader_module
@@ -107,20 +106,12 @@ def held(directory: Path) -> dict[str, dict[str, tuple]]:
     return found
 
 
-class RunManagementModel(RuleBasedStateMachine):
-    hub: HubEmulator
-    root: Path
-    examples = 0
-
+class RunManagementModel(HubModel):
     def __init__(self) -> None:
         super().__init__()
-        RunManagementModel.examples += 1
-        self.dataset = f"alice/runs-{RunManagementModel.examples}"
-        self.folder = self.root / f"example-{RunManagementModel.examples}"
+        self.dataset = f"alice/runs-{self.example}"
+        self.folder = self.root / f"example-{self.example}"
         self.store = self.folder / "store"
-        self.hub.reset_faults()
-        if not self.hub.is_up:
-            self.hub.come_up()
         self.faulted = False  # a fault was set since the Hub last healed: a sync or pull may fail
         self.pulls = 0
         self.runs: dict[str, dict] = {}  # uid -> {"name", "project", "values"}: the runs that exist

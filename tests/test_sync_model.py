@@ -33,14 +33,12 @@ import json
 import os
 import time
 import warnings
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -49,8 +47,8 @@ from hypothesis.stateful import (
 )
 
 import trackio_callback as trackio
-from tests.hub_emulator import DEFAULT_TOKEN, HubEmulator
-from tests.models import ARTIFACTS, set_hub_fault, step_counter
+from tests.hub_emulator import DEFAULT_TOKEN
+from tests.models import ARTIFACTS, HubModel, set_hub_fault, step_counter
 from trackio_callback.core import run as run_module
 from trackio_callback.errors import TrackioError
 from trackio_callback.hub.pull import pull
@@ -94,19 +92,11 @@ def kill_at(point: str, nth: int):
     return observe
 
 
-class SyncModel(RuleBasedStateMachine):
-    hub: HubEmulator
-    root: Path
-    examples = 0
-
+class SyncModel(HubModel):
     def __init__(self) -> None:
         super().__init__()
-        SyncModel.examples += 1
-        self.dataset = f"alice/model-{SyncModel.examples}"
-        self.stores = [self.root / f"example-{SyncModel.examples}" / name for name in ("a", "b")]
-        self.hub.reset_faults()
-        if not self.hub.is_up:
-            self.hub.come_up()
+        self.dataset = f"alice/model-{self.example}"
+        self.stores = [self.root / f"example-{self.example}" / name for name in ("a", "b")]
         self.run = None  # the live Run, if any
         self.run_store: int | None = None
         self.calls = 0  # calls logged and flushed: the values the run must hold
