@@ -32,7 +32,7 @@ from .schema import new_run_uid
 
 RUN_COLUMNS = (
     "id, name, group_name, status, config, settings, created_at, heartbeat_at, finished_at, "
-    "hostname, pid, next_seq, last_step, summary, uid"
+    "hostname, pid, next_seq, last_step, summary, uid, end_reason, checkpoints, seq_floors"
 )
 RESUME_MODES = ("never", "allow", "must")
 STALE_AFTER_S = 120.0  # a running run whose writer has not been heard from for this long has crashed
@@ -55,13 +55,17 @@ class RunRow(NamedTuple):
     last_step: int | None
     summary: dict
     uid: str  # unique across machines (a random UUID): identifies the run in a Hub dataset
+    end_reason: dict | None = None  # why the run last ended (`core.end_reason`); None while it runs
+    checkpoints: list = []  # the checkpoints it saved, oldest first (`integrations.checkpoints`)
+    seq_floors: dict = {}  # {kind: first seq of new rows}: resumed from the Hub without the rows before
 
     @classmethod
     def from_row(cls, row: tuple) -> RunRow:
         """A row selected as `RUN_COLUMNS`, its JSON columns parsed."""
         values = list(row)
-        for json_column in (4, 5, 13):  # config, settings, summary: positions in RUN_COLUMNS
-            values[json_column] = json.loads(values[json_column])
+        for json_column in (4, 5, 13, 15, 16, 17):  # config, settings, summary, end_reason, ...: in RUN_COLUMNS
+            if values[json_column] is not None:
+                values[json_column] = json.loads(values[json_column])
         return cls(*values)
 
 
@@ -122,7 +126,7 @@ class Runs(Connection):
                 _check_lease(row, hostname, pid, now, silent_heartbeat)
                 merged = {**row.config, **config}
                 conn.execute(
-                    """UPDATE runs SET status = 'running', finished_at = NULL, heartbeat_at = ?, hostname = ?,
+                    """UPDATE runs SET status = 'running', finished_at = NULL, end_reason = NULL, heartbeat_at = ?, hostname = ?,
                        pid = ?, config = ?, settings = ?, group_name = coalesce(?, group_name) WHERE id = ?""",
                     (now, hostname, pid, dumps(merged), dumps({**row.settings, **settings}), group, row.id),
                 )

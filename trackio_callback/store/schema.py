@@ -522,5 +522,18 @@ def _v8(conn: sqlite3.Connection) -> None:
     _script(conn, _V8)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+_V9 = """
+ALTER TABLE runs ADD COLUMN end_reason TEXT;                        -- JSON object: why the run last ended (NULL: running)
+ALTER TABLE runs ADD COLUMN checkpoints TEXT NOT NULL DEFAULT '[]'; -- JSON list: the checkpoints the run saved
+ALTER TABLE runs ADD COLUMN seq_floors TEXT NOT NULL DEFAULT '{}';  -- JSON {kind: first seq of new rows}: resumed from the Hub
+"""
+
+
+def _v9(conn: sqlite3.Connection) -> None:
+    """``runs.end_reason``, ``runs.checkpoints``, ``runs.seq_floors`` (a run resumed from the Hub without its history
+    numbers its new rows after the Hub's)."""
+    _script(conn, _V9)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 SCHEMA_VERSION = len(MIGRATIONS)
