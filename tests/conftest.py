@@ -12,7 +12,14 @@ from trackio_callback.core import run as run_module
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """Each test gets its own storage dir and no leftover current run or env configuration."""
-    for variable in ("TRACKIO_PROJECT", "TRACKIO_SPACE_ID", "TRACKIO_DATASET_ID", "TRACKIO_SQLITE_JOURNAL"):
+    for variable in (
+        "TRACKIO_PROJECT",
+        "TRACKIO_SPACE_ID",
+        "TRACKIO_DATASET_ID",
+        "TRACKIO_SQLITE_JOURNAL",
+        "TRACKIO_DEADLINE",  # a job's time limit (a test run under SLURM has one) would alert in every Trainer test
+        "SLURM_JOB_END_TIME",
+    ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("TRACKIO_DIR", str(tmp_path / "store"))
     yield

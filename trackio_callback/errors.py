@@ -70,6 +70,10 @@ class AlertLevelError(TrackioError, ValueError):
     """An alert level that is not one of ``info``, ``warn``, ``error``."""
 
 
+class DeadlineError(TrackioError, ValueError):
+    """A deadline (``deadline=``, ``TRACKIO_DEADLINE``, ``SLURM_JOB_END_TIME``) that cannot be read; names it."""
+
+
 class WebhookURLError(TrackioError, ValueError):
     """A webhook URL that cannot be POSTed to. The message never holds the URL: it is a secret."""
 
@@ -125,6 +129,10 @@ class TransientSyncError(TrackioError):
 
 
 # -- importing other trackers' logs ----------------------------------------------------------------
+
+
+class HubUnreachableError(TransientSyncError):
+    """The Hub could not be asked (refused, timed out, 5xx after retries): resuming a run from it starts offline."""
 
 
 class ImportSourceError(TrackioError, ValueError):

@@ -15,6 +15,8 @@ TRACKIO_DATASET_ID             the Hub dataset a run syncs to
 HF_TOKEN                       the Hub token (else the one saved by ``hf auth login``)
 TRACKIO_SYSTEM_METRICS         system sampling: seconds between samples, or off/on
 TRACKIO_PEAK_FLOPS             one device's peak FLOP/s, for MFU (``"989 TFLOPS"``)
+TRACKIO_DEADLINE               the job's time limit: seconds after the process started, or an ISO-8601 time
+SLURM_JOB_END_TIME             SLURM's end time of the job (Unix seconds): the time limit when no other is given
 TRACKIO_SQLITE_JOURNAL         force SQLite's journal mode (``wal`` or ``delete``)
 TRACKIO_MAX_BUFFERED_CALLS     calls held in memory while the disk cannot be written
 TRACKIO_MAX_FILE_BYTES         the largest file an artifact or ``save()`` takes (else 50 GB)
@@ -164,6 +166,16 @@ def system_metrics_interval(default: float = DEFAULT_SYSTEM_INTERVAL_S) -> float
 def peak_flops_text() -> str | None:
     """``$TRACKIO_PEAK_FLOPS``: one device's peak FLOP/s as text (parsed by `telemetry.flops.parse_flops`)."""
     return _get("TRACKIO_PEAK_FLOPS")
+
+
+def deadline_text() -> str | None:
+    """``$TRACKIO_DEADLINE`` as text (parsed, and a bad value named, by `telemetry.deadline.resolve`)."""
+    return _get("TRACKIO_DEADLINE")
+
+
+def slurm_job_end_time() -> str | None:
+    """``$SLURM_JOB_END_TIME``, the Unix time SLURM ends the job at, as text (parsed by `telemetry.deadline`)."""
+    return _get("SLURM_JOB_END_TIME")
 
 
 def cuda_visible_devices() -> str | None:

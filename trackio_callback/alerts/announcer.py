@@ -4,7 +4,8 @@ One per run. It resolves the run's webhook (the argument, else ``$TRACKIO_WEBHOO
 level (else ``$TRACKIO_WEBHOOK_MIN_LEVEL``) when the run starts, so that a bad value fails before
 training; then it prints each user alert to stderr and hands what reaches the minimum level to its
 `Notifier` (a background thread). A health alert is sent once per kind (a NaN loss repeats at every
-step: one message says it); the run's end is sent as ``Run finished`` (info) or ``Run crashed`` (error).
+step: one message says it); the run's end is sent as ``Run finished`` (info), ``Run stopped`` (warn: stopped
+early, on a health alert or for the deadline) or ``Run crashed`` (error), with why it ended.
 
 The webhook URL is a secret: held here in memory only, never in the run's settings, the store or a message.
 
@@ -22,7 +23,7 @@ import sys
 from datetime import datetime, timezone
 
 from .. import settings
-from .delivery import CLOSE_BOUND_S, Notifier
+from .delivery import CLOSE_BOUND_S, Notifier, load_transport
 from .levels import AlertLevel, at_least, parse_level
 from .terminal import terminal_line
 from .webhooks import Notice, check_url
@@ -35,6 +36,8 @@ class Announcer:
         self.project, self.run = project, run
         self.webhook_url, self.min_level = _webhook_settings(webhook_url, webhook_min_level)
         self._notifier = Notifier(run)  # its thread starts with the first message
+        if self.webhook_url is not None:
+            load_transport()  # now: the run's end is posted at exit, when an import would change the exit status
         self._health_sent: set[str] = set()
 
     def alert(
@@ -50,10 +53,14 @@ class Announcer:
             self._health_sent.add(kind)
             self._send(AlertLevel.WARN, kind, message, step, at)
 
-    def end(self, status: str, reason: str | None, step: int | None, at: float) -> None:
-        """The run's end: ``Run finished`` (info), else ``Run <status>`` (error) with ``reason`` (the exception)."""
-        level = AlertLevel.INFO if status == "finished" else AlertLevel.ERROR
-        self._send(level, f"Run {status}", reason, step, at)
+    def end(self, status: str, reason: str | None, step: int | None, at: float, stopped_early: bool = False) -> None:
+        """The run's end: ``Run finished`` (info), ``Run stopped`` (warn, a finished run ``stopped_early``), else
+        ``Run <status>`` (error); ``reason``: why, e.g. ``"SIGTERM (preempted or timed out)"``."""
+        if status == "finished":
+            level, title = (AlertLevel.WARN, "Run stopped") if stopped_early else (AlertLevel.INFO, "Run finished")
+        else:
+            level, title = AlertLevel.ERROR, f"Run {status}"
+        self._send(level, title, reason, step, at)
 
     def close(self, deadline_s: float | None = None) -> bool:
         """Deliver what waits, within `CLOSE_BOUND_S` (and ``deadline_s`` when shorter); True when all went out."""

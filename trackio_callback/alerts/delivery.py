@@ -193,6 +193,16 @@ class Notifier:
         return self._stop_by is not None and time.monotonic() >= self._stop_by
 
 
+def load_transport() -> None:
+    """Import what posting needs now, for a run with a webhook: its end message is posted while the interpreter
+    exits, and an import then runs module code that resets CPython's record of an uncaught KeyboardInterrupt
+    (the process would exit with status 1 instead of SIGINT's)."""
+    import email.utils  # noqa: F401
+    import http.client  # noqa: F401
+    import urllib.error  # noqa: F401
+    import urllib.request  # noqa: F401
+
+
 def _transient(error: BaseException) -> bool:
     """A failure that may pass: no answer, a dropped connection, 5xx or 429. Any other 4xx is final."""
     import http.client

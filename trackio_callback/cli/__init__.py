@@ -2,7 +2,8 @@
 
 Owns: ``main`` (the commands), ``manage`` (``runs delete|rename|move``, ``projects delete``: asking first),
 ``points`` (the fast JSON writer of ``get metric --json``), ``media`` (``get media`` and its
-``--export``, ``get histogram``, ``get traces``), ``output`` (the plain-text tables).
+``--export``, ``get histogram``, ``get traces``), ``checkpoints`` (``list checkpoints``), ``output`` (the
+plain-text tables).
 
 May import: everything public; the server, the Hub and the demos only inside the command that needs them.
 """

@@ -4,6 +4,7 @@
     trackio-callback list runs --project P [--group G] [--name REGEX]
     trackio-callback list metrics --project P --run R
     trackio-callback list texts|media|histograms|traces --project P --run R
+    trackio-callback list checkpoints --project P --run R [--json]     (see `checkpoints`)
     trackio-callback get metric --project P --run R --metric M [--json] [--min-step N] [--max-step N]
                                 [--max-points N] [--latest-per-step]      (M may be a text key: prints its strings)
     trackio-callback get run --project P --run R [--json]
@@ -34,6 +35,7 @@ from typing import Any
 
 from ..errors import TrackioError
 from ..store import files
+from ..store.end_reasons import describe
 from ..store.reader import Reader
 from ..utils.jsontext import dumps
 from ..utils.jsontext import number as _number
@@ -50,6 +52,11 @@ def _time(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _ended(run: dict[str, Any]) -> str | None:
+    """Why ``run`` ended, in words (None, printed ``-``, while it runs)."""
+    return describe(run["end_reason"]) or None
 
 
 def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
@@ -70,6 +77,11 @@ def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
         result = reader.trace_keys(_need(args, "project"), _need(args, "run"))
     elif args.what == "system":
         result = reader.system_keys(_need(args, "project"), _need(args, "run"))
+    elif args.what == "checkpoints":
+        from .checkpoints import print_checkpoints
+
+        print_checkpoints(reader.run(_need(args, "project"), _need(args, "run"))["checkpoints"], args.json)
+        return
     elif args.what == "alerts":
         project = _need(args, "project")
         names = [args.run] if args.run else [r["name"] for r in reader.runs(project)]
@@ -83,8 +95,8 @@ def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
         _print_json(result)
     elif args.what == "runs":
         _table(
-            [[r["name"], r["group"], r["status"], r["last_step"], _time(r["created_at"])] for r in result],
-            ["name", "group", "status", "last_step", "created (UTC)"],
+            [[r["name"], r["group"], r["status"], r["last_step"], _time(r["created_at"]), _ended(r)] for r in result],
+            ["name", "group", "status", "last_step", "created (UTC)", "ended"],
         )
     elif args.what == "alerts":
         _table(
@@ -115,6 +127,8 @@ def cmd_get(args: argparse.Namespace, reader: Reader) -> int | None:
         for field in ("name", "group", "status", "last_step", "num_logs"):
             sys.stdout.write(f"{field}: {summary[field]}\n")
         sys.stdout.write(f"created: {_time(summary['created_at'])}  finished: {_time(summary['finished_at'])}\n")
+        if summary["end_reason"] is not None:
+            sys.stdout.write(f"ended: {describe(summary['end_reason'])}\n")
         _table(
             [
                 [k, m["count"], _number(m["last"]), _number(m["min"]), _number(m["max"]), m["last_step"]]
@@ -124,6 +138,11 @@ def cmd_get(args: argparse.Namespace, reader: Reader) -> int | None:
         )
         if summary["texts"]:
             sys.stdout.write(f"texts: {', '.join(summary['texts'])}\n")
+        if summary["checkpoints"]:
+            from .checkpoints import print_checkpoints
+
+            sys.stdout.write("checkpoints:\n")
+            print_checkpoints(summary["checkpoints"], as_json=False)
         return
     key = _need(args, "metric")
     if args.what == "system":
@@ -254,11 +273,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser(
         "list",
         help="list projects, runs of a project, a run's metric, text, media, histogram, trace or system keys, "
-        "or alerts",
+        "alerts, or the checkpoints a run saved",
     )
     listing.add_argument(
-        "what", choices=["projects", "runs", "metrics", "texts", "media", "histograms", "traces", "system", "alerts"]
-    )
+        "what",
+        choices=[
+            "projects", "runs", "metrics", "texts", "media", "histograms", "traces", "system", "alerts", "checkpoints"
+        ],
+    )  # fmt: skip
     listing.add_argument("--project")
     listing.add_argument("--run")
     listing.add_argument("--group", help="only runs of this group")

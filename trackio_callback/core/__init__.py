@@ -3,7 +3,8 @@
 Owns: ``run`` (`Run`, `init`, `log`, `finish`), ``shortcuts`` (trackio's other module-level calls on the
 current run: `alert`, `log_system`, `log_artifact`, `use_artifact`, `save`), ``context_vars`` (trackio's
 ``context_vars``), ``config`` (`Config`), ``writer`` (buffer → SQLite), ``lifecycle`` (atexit/signal
-hooks), ``values`` and ``names`` (validation), ``table`` (`Table`).
+hooks), ``values`` and ``names`` (validation), ``table`` (`Table`), ``checkpoint_records`` (a run's record of
+its checkpoints: `Run.record_checkpoint`).
 
 May import: the standard library, `trackio_callback.settings`, `.errors`, `.utils`, `.store`, `.alerts` and
 `.media`; `.artifacts` and `.telemetry` inside the calls that use them.

@@ -1,13 +1,17 @@
-"""`ExitHooks`: nothing logged is lost when the process ends, however it ends.
+"""`ExitHooks`: nothing logged is lost when the process ends, however it ends, and the run records why it ended.
 
 - Normal interpreter exit (``atexit``): active runs are finished (``finished``, or ``crashed`` when
-  an uncaught exception is ending the program).
+  an uncaught exception is ending the program: its end reason is that exception, `end_reason.from_exception`,
+  kept by the excepthook with its traceback; a `KeyboardInterrupt` is recorded as the signal SIGINT).
 - SIGTERM / SIGINT: active runs are flushed, then the previous handler runs. When that handler is
   the default action (the process is about to die), the runs are first finished as ``crashed``
-  and the signal is re-raised with the default action, so the exit status stays the signal's.
-  A handler set to ignore the signal keeps ignoring it; a signal is never swallowed.
+  with the signal as their end reason, and the signal is re-raised with the default action, so the exit
+  status stays the signal's. Python's own SIGINT handler raises `KeyboardInterrupt`: the run ends with it
+  (``with init()`` or the excepthook), recorded as SIGINT. A handler set to ignore the signal keeps
+  ignoring it; a signal is never swallowed.
 - SIGKILL cannot be caught: the writer thread's last commit (at most one flush interval ago) is
-  what remains, and readers show the run as ``crashed`` once its heartbeat stops.
+  what remains, and readers show the run as ``crashed`` (end reason ``heartbeat_lost``) once its
+  heartbeat stops.
 - ``os.fork()`` (a DataLoader worker, a ``fork`` multiprocessing child): the child inherits the
   runs but not their writer threads; each run is told it now lives in a fork of its owner
   (`Closable.disown_after_fork`), and the child's hooks forget it: the parent finishes it.
@@ -23,12 +27,13 @@ import os
 import signal
 import sys
 import threading
-from typing import Protocol
+from typing import Any, Protocol
+
+from . import end_reason
 
 logger = logging.getLogger(__name__)
 
 SIGNAL_FLUSH_TIMEOUT_S = 10.0
-MAX_REASON_CHARS = 500  # a crash reason in a chat message: the exception's first lines, not a dump
 
 
 class Closable(Protocol):
@@ -36,7 +41,14 @@ class Closable(Protocol):
 
     def flush(self, timeout: float | None = None) -> bool: ...
 
-    def finish(self, status: str = "finished", timeout: float | None = None, *, reason: str | None = None) -> None: ...
+    def finish(
+        self,
+        status: str = "finished",
+        timeout: float | None = None,
+        *,
+        reason: str | None = None,
+        end_reason: dict[str, Any] | None = None,
+    ) -> None: ...
 
     def disown_after_fork(self) -> None: ...
 
@@ -51,8 +63,7 @@ class ExitHooks:
         self._lock = threading.Lock()
         self._installed = False
         self._previous: dict[int, object] = {}
-        self.uncaught_exception = False
-        self.crash_reason: str | None = None  # the uncaught exception, for the run's end message
+        self.crash: dict[str, Any] | None = None  # the uncaught exception ending the program (`end_reason`)
 
     def register(self, run: Closable) -> None:
         with self._lock:
@@ -79,8 +90,10 @@ class ExitHooks:
 
         def excepthook(kind, value, traceback):
             if not issubclass(kind, SystemExit):
-                self.uncaught_exception = True
-                self.crash_reason = crash_reason(kind, value)
+                try:
+                    self.crash = end_reason.from_exception(kind, value, traceback)
+                except Exception:  # the program's own hook must still run
+                    self.crash = end_reason.make("exception", getattr(kind, "__name__", "exception"))
             previous_hook(kind, value, traceback)
 
         sys.excepthook = excepthook
@@ -95,9 +108,11 @@ class ExitHooks:
                 logger.debug("could not install a handler for signal %s", signum, exc_info=True)
 
     def _at_exit(self) -> None:
-        status = "crashed" if self.uncaught_exception else "finished"
         for run in self._active():
-            run.finish(status=status, reason=self.crash_reason if self.uncaught_exception else None)
+            if self.crash is None:
+                run.finish(status="finished")
+            else:
+                run.finish(status="crashed", end_reason=self.crash)
 
     def _after_fork_in_child(self) -> None:
         # Only the forking thread exists here: another thread may have held the lock at the fork,
@@ -116,8 +131,8 @@ class ExitHooks:
         for run in self._active():
             try:
                 if terminating:
-                    reason = f"killed by {signal.Signals(signum).name}"
-                    run.finish(status="crashed", timeout=SIGNAL_FLUSH_TIMEOUT_S, reason=reason)
+                    reason = end_reason.from_signal(signum)
+                    run.finish(status="crashed", timeout=SIGNAL_FLUSH_TIMEOUT_S, end_reason=reason)
                 else:
                     run.flush(timeout=SIGNAL_FLUSH_TIMEOUT_S)
             except Exception:  # a signal handler must never fail
@@ -128,16 +143,6 @@ class ExitHooks:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
         # SIG_IGN: the program chose to ignore this signal; keep ignoring it.
-
-
-def crash_reason(kind: type[BaseException], value: BaseException | None) -> str:
-    """What ended a run: the exception's type and message, at most `MAX_REASON_CHARS` characters."""
-    try:
-        message = str(value) if value is not None else ""
-    except Exception:  # an exception whose __str__ fails: its type still says enough
-        message = ""
-    text = f"{kind.__name__}: {message}" if message else kind.__name__
-    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
 
 
 process_exit_hooks = ExitHooks()  # the process's hooks: every run registers here unless given its own

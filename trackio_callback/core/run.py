@@ -21,6 +21,7 @@ import logging
 import operator
 import os
 import sqlite3
+import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -31,14 +32,17 @@ from .. import settings
 from .. import settings as settings_module  # init() has a parameter named `settings` (trackio's)
 from ..alerts.announcer import Announcer
 from ..alerts.levels import AlertLevel, parse_level
-from ..errors import RejectedValue, TrackioWarning, UnsupportedFeatureError
+from ..errors import RejectedValue, RunNotFoundError, TrackioWarning, UnsupportedFeatureError
 from ..media import Histogram, Media, TextValue, Trace
 from ..store import RESUME_MODES, AlertRow, Store, SystemSample, TableRow, TextRow, TraceRow, files
 from ..store.files import validate_project
+from ..store.runs import UNRECONCILED
 from ..utils.jsontext import dumps
 from ..utils.warn import WarnOnce
+from .checkpoint_records import checkpoint_record, with_record
 from .config import Config, storable_config
-from .lifecycle import ExitHooks, crash_reason, process_exit_hooks
+from .end_reason import describe, from_exception, from_status, make, stamped
+from .lifecycle import ExitHooks, process_exit_hooks
 from .media_queue import QueuedValue
 from .names import validate_run_name, validate_space_sdk
 from .table import Table
@@ -52,6 +56,7 @@ MAX_SYNC_EVERY_S = 7 * 24 * 3600  # a week: longer would never sync before the f
 MAX_FLUSH_EVERY_S = 3600  # a writer that sleeps longer would hold an hour of data in memory
 DEFAULT_FINISH_TIMEOUT_S = 60.0
 MAX_STEP = 2**62
+FINISH_HOOKS_MAX_S = 20.0  # what `add_finish_hook`'s hooks may add to a finish
 
 
 class Run:
@@ -143,18 +148,28 @@ class Run:
         self._warn = WarnOnce()
         self._max_text_chars = settings.max_text_chars()  # read once: a bad value fails here, before training
         self._finished = False
+        self._finishing = False  # finish() began and has not closed the writer yet: record_checkpoint still works
+        self._end_reason: dict[str, Any] | None = None  # `set_end_reason`: what a normal finish records
         # Why log() records nothing (finished, or this process is a fork of the owner); None while it records.
         # One attribute, so that the hot path pays a single check for both.
         self._not_recording: str | None = None
         self.config = Config(row.config, on_change=lambda: self._writer.changed("config"))
         # End-of-training values (train_runtime, total_flos, ...): one number each, not a series.
         self.summary = Config(row.summary, on_change=lambda: self._writer.changed("summary"))
+        # `record_checkpoint`: replaced, never changed in place, so the writer thread reads it without a lock.
+        self._checkpoints: list[dict[str, Any]] = list(row.checkpoints)
+        self._checkpoints_lock = threading.Lock()
+        self._finish_hooks: list[Any] = []  # `add_finish_hook`
         self._writer = Writer(
             self._store,
             row.id,
             row.next_seq,
             interval=float(flush_every),
-            snapshots={"config": self.config.to_json, "summary": self.summary.to_json},
+            snapshots={
+                "config": self.config.to_json,
+                "summary": self.summary.to_json,
+                "checkpoints": lambda: dumps(self._checkpoints),
+            },
             warn=self._warn,
         )
         self._calls = self._writer.calls
@@ -295,6 +310,68 @@ class Run:
             self._announcer.health(str(kind), str(message), step, now)
         except Exception as error:
             self._warn_once("", "health alert", f"recording a health alert failed: {type(error).__name__}: {error}")
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def record_checkpoint(
+        self,
+        step: int,
+        path: str | os.PathLike,
+        metrics: Mapping[str, Any] | None = None,
+        best_metric: float | None = None,
+        repo: str | None = None,
+        revision: str | None = None,
+    ) -> bool:
+        """Record with the run a checkpoint saved at ``step`` in the folder ``path`` (`RunRow.checkpoints`).
+
+        ``metrics``: the eval metrics of that moment; ``best_metric``: the Trainer's best so far; ``repo`` and
+        ``revision``: the Hub repo and commit it was pushed to. A record of a ``(step, path)`` already recorded
+        fills in that entry: the values given replace, those left None are kept (see `checkpoint_records`).
+        No I/O: the run's writer thread stores it with its next write, and the sync sends it in the runs file.
+        Any thread may call it until `finish` writes the run a last time; False after (nothing recorded), and
+        in a forked child. A bad value raises here, naming it.
+        """
+        record = checkpoint_record(step, path, metrics, best_metric, repo, revision)
+        if self._writer_closed() or self._in_forked_child():
+            return False
+        with self._checkpoints_lock:
+            self._checkpoints = with_record(self._checkpoints, record)
+        self._writer.changed("checkpoints")
+        return True
+
+    @property
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """The checkpoints recorded with this run, oldest first (copies)."""
+        return [dict(entry) for entry in self._checkpoints]
+
+    def add_finish_hook(self, hook: Any) -> None:
+        """Have `finish` call ``hook(seconds)`` first, while the run still records: a helper with something still
+        to record (a Hub push whose commit it awaits) records it then, within ``seconds`` (None: no limit)."""
+        self._finish_hooks.append(hook)
+
+    def sync_now(self, timeout: float | None = 30.0) -> bool:
+        """Write what is buffered and send what the run's Hub dataset lacks now, waiting at most ``timeout`` s.
+
+        True once that sync is done; False for a run that does not sync, when the time ran out (the sync goes on
+        in the background) or when the sync failed (the data stays local; later syncs send it).
+        """
+        if self._uploader is None or self._writer_closed() or self._in_forked_child():
+            return False
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._writer.flush(timeout):
+            return False
+        return self._uploader.sync_now(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def _writer_closed(self) -> bool:
+        return self._finished and not self._finishing
+
+    def _run_finish_hooks(self, timeout: float | None) -> None:
+        hooks, self._finish_hooks = self._finish_hooks, []
+        for hook in hooks:
+            try:
+                hook(timeout)
+            except Exception as error:  # finishing goes on
+                self._warn_once("", "finish hook", f"run {self.name!r}: a finish step failed: {error}")
 
     def _convert(self, metrics: Mapping[str, Any], step: int | None, texts: bool = True) -> dict[str, float]:
         """The numbers of ``metrics`` as floats; tables and (with ``texts``) strings and rich values are queued
@@ -512,25 +589,52 @@ class Run:
         if self._uploader is not None:
             self._uploader.own_node = node
 
+    def set_end_reason(self, kind: str, message: str, **details: Any) -> None:
+        """Say why the run will end, for `finish` to record: e.g. ``set_end_reason("health_stop", "NaN loss",
+        alert="nan_loss", step=120)`` when training is stopped on an alert.
+
+        ``kind``: one of `end_reason.KINDS`; ``message``: one line a person reads; ``details``: JSON values.
+        An uncaught exception or a signal ending the run overrides it. A bad kind or message is warned
+        about once and ignored (the tracker never stops training).
+        """
+        try:
+            self._end_reason = make(kind, message, **details)
+        except ValueError as error:
+            self._warn_once("", "end reason", f"set_end_reason() ignored: {error}")
+
     def finish(
-        self, status: str = "finished", timeout: float | None = DEFAULT_FINISH_TIMEOUT_S, *, reason: str | None = None
+        self,
+        status: str = "finished",
+        timeout: float | None = DEFAULT_FINISH_TIMEOUT_S,
+        *,
+        reason: str | None = None,
+        end_reason: dict[str, Any] | None = None,
     ) -> None:
-        """Write what is buffered, mark the run ``status``, sync it a last time, and stop. Idempotent.
+        """Write what is buffered, mark the run ``status`` and why it ended, sync it a last time, and stop. Idempotent.
+
+        Why it ended (``runs.end_reason``, see `core.end_reason`): ``end_reason`` (the exit hooks pass the
+        uncaught exception or the signal), else for ``finished`` the reason `set_end_reason` set, else
+        ``reason`` (a line of text), else ``finished`` or, for another status, the exception being handled.
 
         ``timeout`` bounds the whole: what is not written or synced by then stays buffered or local
-        (``trackio-callback sync`` sends it later). With a webhook, it gets ``Run finished`` (info) or
-        ``Run crashed`` (error; ``reason``: why, e.g. the exception), within a few seconds at most.
+        (``trackio-callback sync`` sends it later). With a webhook, it gets ``Run finished`` (info),
+        ``Run stopped`` (warn: stopped early, e.g. on a health alert) or ``Run crashed`` (error), with why,
+        within a few seconds at most.
         """
         if self._finished or self._in_forked_child():  # in a fork, the run is the owner's to finish
             return
-        self._finished = True
+        self._finished = self._finishing = True
+        if self._finish_hooks:  # before the last write, which stores what they record
+            self._run_finish_hooks(None if timeout is None else min(timeout, FINISH_HOOKS_MAX_S))
         self._not_recording = f"log() on the finished run {self.name!r} is ignored"
         deadline = None if timeout is None else time.monotonic() + timeout
         self._exit_hooks.unregister(self)
-        self._announce_end(status, reason)  # sent while the rest finishes
+        ended = self._ending(status, reason, end_reason)
+        self._announce_end(status, reason, ended)  # sent while the rest finishes
         if self._system_sampler is not None:
             self._system_sampler.stop()
-        if not self._writer.close(None if self.observer else status, timeout):
+        self._finishing = False  # what is recorded from here on is not written: refused
+        if not self._writer.close(None if self.observer else status, timeout, None if self.observer else ended):
             warnings.warn(
                 f"run {self.name!r}: {self._writer.unwritten} logged calls could not be written to {self.path} "
                 f"within {timeout} s",
@@ -544,11 +648,28 @@ class Run:
             self._uploader.stop(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
         self._announcer.close(None if deadline is None else deadline - time.monotonic())
 
-    def _announce_end(self, status: str, reason: str | None) -> None:
+    def _ending(self, status: str, reason: str | None, end_reason: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The end reason `finish` records (see there), with the last step logged and the time."""
+        try:
+            if end_reason is None and status == "finished" and self._end_reason is not None:
+                end_reason = self._end_reason
+            if end_reason is None:
+                end_reason = from_status(status, reason)
+            return stamped(end_reason, self._next_step - 1 if self._next_step > 0 else None)
+        except Exception as error:  # finishing must go on: the status is still written
+            self._warn_once("", "end reason", f"could not record why run {self.name!r} ended: {error}")
+            return None
+
+    def _announce_end(self, status: str, reason: str | None, ended: dict[str, Any] | None) -> None:
         if self.observer:  # another node's sampler: the run's own process reports its end
             return
         try:
-            self._announcer.end(status, reason, self._next_step - 1 if self._next_step > 0 else None, time.time())
+            kind = ended.get("kind") if ended is not None else None
+            if reason is None and kind is not None and kind != "finished":
+                reason = describe(ended, with_step=False)  # the notice carries the step in its own field
+            early = status == "finished" and kind in ("health_stop", "deadline_stop")
+            step = self._next_step - 1 if self._next_step > 0 else None
+            self._announcer.end(status, reason, step, time.time(), stopped_early=early)
         except Exception as error:  # finishing must go on (the type only: a message could quote the URL)
             logger.debug("queueing the end-of-run webhook message failed (%s)", type(error).__name__)
 
@@ -582,7 +703,7 @@ class Run:
         if kind is None:
             self.finish(status="finished")
         else:
-            self.finish(status="crashed", reason=crash_reason(kind, value))
+            self.finish(status="crashed", end_reason=from_exception(kind, value, traceback))
         if _current is self:
             _set_current(None)
 
@@ -633,6 +754,7 @@ def init(
     flush_every: float = 1.0,
     uid: str | None = None,
     space_sdk: str = "static",
+    pull_history: bool = False,
 ) -> Run:
     """Start (or resume) a run and make it the current one. trackio's parameters, in trackio's order.
 
@@ -642,7 +764,12 @@ def init(
     ``uid`` fixes a new run's uid (`TrackioCallback` sets it in multi-node jobs); default: random.
 
     ``resume``: ``"never"`` starts a new run (a taken name gets a ``-2``, ``-3``, ... suffix, with a
-    warning), ``"allow"`` continues the named run if it exists, ``"must"`` raises if it does not.
+    warning), ``"allow"`` continues the named run if it exists, ``"must"`` raises if it does not. With a
+    ``dataset_id``/``space_id``, a run this disk does not have is looked up in the dataset by name (or by
+    ``uid``) and continued there: same uid, its calls numbered after the dataset's (a job restarted on a
+    fresh machine, `hub.resume`). Only the dataset's runs files are fetched; ``pull_history=True`` pulls the
+    run's earlier values too, for reading them here. If the Hub cannot be reached, a warning says so and a new
+    local run starts; its first sync joins it to the dataset's run of the same name.
 
     With a ``space_id``, the dashboard Space is created if missing (``private`` like the dataset; both
     private unless ``private=False``) and its files kept current: ``space_sdk="static"`` (free: the page
@@ -699,9 +826,13 @@ def init(
 
         target = repo.resolve(space_id, dataset_id)  # a missing or rejected HF_TOKEN stops here
         space_id, dataset_id = target.space_id, target.dataset_id
+    project = settings_module.project(project)
+    unreconciled = False
+    if target is not None and resume != "never" and (name is not None or uid is not None):
+        unreconciled = _continue_from_hub(project, name, uid, resume, target, dir, pull_history)
     webhooks = {"webhook_url": webhook_url, "webhook_min_level": webhook_min_level}
     run = Run(
-        settings_module.project(project),
+        project,
         name=name,
         group=group,
         config=config,
@@ -714,6 +845,7 @@ def init(
             "dataset_id": dataset_id,
             "private": private,
             "sync_every": sync_every,
+            **({UNRECONCILED: True} if unreconciled else {}),
         },
         exit_hooks=exit_hooks,
         uid=uid,
@@ -726,6 +858,34 @@ def init(
         run.sample_system(*sampling)
     _set_current(run)
     return run
+
+
+def _continue_from_hub(
+    project: str, name: str | None, uid: str | None, resume: str, target: Any, directory: Any, history: bool
+) -> bool:
+    """Bring the run the dataset holds under ``name`` (or ``uid``) to this disk, unless it is here; see `init`.
+
+    True when the Hub could not be asked: the run starts locally, marked for the uploader to reconcile.
+    """
+    from ..hub import resume as hub_resume
+
+    path = files.project_path(settings.storage_dir(directory), validate_project(project))
+    done = hub_resume.continue_from_hub(
+        path, target.dataset_id, project, name=name, uid=uid, token=target.token, endpoint=target.endpoint,
+        history=history,
+    )  # fmt: skip
+    if done.how == "offline":
+        warnings.warn(
+            f"cannot reach the Hub to look for run {name or uid!r} in {target.dataset_id} ({done.error}): it "
+            "starts as a new local run; once the Hub answers, the sync joins it to the dataset's run of that name "
+            "(one run, its values after the dataset's)",
+            TrackioWarning,
+            stacklevel=3,
+        )
+        return True
+    if done.how == "new" and resume == "must":
+        raise RunNotFoundError("run", str(name or uid), [], f" (resume='must'), not here nor in {target.dataset_id}")
+    return False
 
 
 def current_run() -> Run | None:

@@ -19,7 +19,7 @@ Example::
     writer.start()
     writer.calls.append((0, time.time(), {"loss": 1.0}))
     writer.flush(timeout=5)          # True once committed
-    writer.close("finished", timeout=30)
+    writer.close("finished", timeout=30, end_reason={"kind": "finished", "message": "finished"})
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from ..store import (
 )
 from ..store.batch import BATCH_LIMIT, Call, build_batches
 from ..store.files import project_files_dir
+from ..utils.jsontext import dumps
 from ..utils.warn import WarnOnce
 from .media_encoder import MediaEncoder
 from .media_queue import MediaQueue
@@ -112,6 +113,7 @@ class Writer:
         self._last_write = time.monotonic()
         self._failing = False
         self._closing: str | None = None  # once close() asked: the final status ("" keeps the status)
+        self._closing_reason: str | None = None  # and why the run ended (JSON), written with that status
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"trackio-writer-{run_id}", daemon=True)
@@ -137,18 +139,20 @@ class Writer:
         return dropped
 
     def changed(self, document: str) -> None:
-        """The run's ``document`` ("config" or "summary") changed: save it with the next write."""
+        """The run's ``document`` ("config", "summary" or "checkpoints") changed: save it with the next write."""
         self._dirty.add(document)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Commit everything logged before this call; False if ``timeout`` passed first."""
         return self._request(("flush",), timeout)
 
-    def close(self, status: str | None, timeout: float | None = None) -> bool:
-        """Commit everything, set the run's final ``status`` (None: leave it), compact the run, stop the thread."""
+    def close(self, status: str | None, timeout: float | None = None, end_reason: dict | None = None) -> bool:
+        """Commit everything, set the run's final ``status`` (None: leave it) and ``end_reason`` (`core.end_reason`)
+        in the same transaction, compact the run, stop the thread."""
         if not self._thread.is_alive():
             return not self.unwritten
-        done = self._request(("close", status or ""), timeout)
+        reason_json = dumps(end_reason) if end_reason is not None and status else None
+        done = self._request(("close", status or "", reason_json), timeout)
         if done:
             self._thread.join(timeout)
         return done
@@ -176,7 +180,7 @@ class Writer:
         self._pending_events.extend(c[-1] for c in controls)
         for command in controls:
             if command[0] == "close":
-                self._closing = command[1]
+                self._closing, self._closing_reason = command[1], command[2]
         self._pending_calls.extend(_drain(self.calls))
         self._pending_system.extend(_drain(self.system))
         self._keep_new_tables(_drain(self.tables))
@@ -238,8 +242,10 @@ class Writer:
             last_step=calls[-1][0] if calls else None,
             config_json=documents.get("config"),
             summary_json=documents.get("summary"),
+            checkpoints_json=documents.get("checkpoints"),
             status=closing or None,
             finished_at=time.time() if closing else None,
+            end_reason_json=self._closing_reason if closing else None,
         )
         try:
             self.store.append(

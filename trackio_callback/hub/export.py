@@ -14,7 +14,8 @@ goes is `layout`'s; its columns::
               size, width, height, duration, file (the dataset path of its bytes), image (a thumbnail)
     histograms project, run_id, run_name, seq, step, timestamp, key, edges, counts (lists of float64)
     traces    project, run_id, run_name, seq, step, timestamp, key, value (the trace's JSON)
-    runs      one row: name, group, status, times, last step, config, summary, settings (JSON)
+    runs      one row: name, group, status, times, last step, config, summary, settings (JSON), end_reason
+              (JSON: why the run ended, null while it runs), checkpoints (JSON list of the saves)
 
 A media file's ``image`` column is the ``datasets`` Image feature (``struct<bytes, path>``: a thumbnail
 at most 256 px a side for images, NULL for audio, video and 3D), and its schema carries the
@@ -158,6 +159,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("config", pa.string()),
             ("summary", pa.string()),
             ("settings", pa.string()),
+            ("end_reason", pa.string()),  # JSON object or null (running); files written before it lack it
+            ("checkpoints", pa.string()),  # JSON list of the checkpoints saved
         ]
     ),
 }
@@ -235,6 +238,8 @@ def run_table(project: str, run: RunRow) -> pa.Table:
             "config": [dumps(run.config)],
             "summary": [dumps(run.summary)],
             "settings": [dumps(run.settings)],
+            "end_reason": [None if run.end_reason is None else dumps(run.end_reason)],
+            "checkpoints": [dumps(run.checkpoints)],
         },
     )
 
@@ -242,8 +247,10 @@ def run_table(project: str, run: RunRow) -> pa.Table:
 def run_digest(project: str, run: RunRow) -> str:
     """What the runs file of ``run`` would hold, as text: equal digests, nothing to re-send."""
     fields = [project, run.uid, run.name, run.group, run.status, run.finished_at, run.last_step, run.next_seq]
-    # A fingerprint, not output: kept as it was, so that stores synced before do not re-send every run.
-    return json.dumps([*fields, run.config, run.summary, run.settings], default=str, sort_keys=True)
+    # A fingerprint, not output: kept as it was, so that stores synced before do not re-send every run; an end
+    # reason and checkpoints (schema 9) extend it only when the run has them.
+    later = [run.end_reason, run.checkpoints] if run.end_reason is not None or run.checkpoints else []
+    return json.dumps([*fields, run.config, run.summary, run.settings, *later], default=str, sort_keys=True)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,11 @@ def pull(
     endpoint: str | None = None,
     token: str | None = None,
     prune: bool = False,
+    run_uids: Collection[str] | None = None,
 ) -> dict[str, int]:
     """Import the runs of the Hub dataset ``dataset_id`` (of ``project``, else all) into ``directory``.
+
+    ``run_uids``: only those runs (a run resumed with its history, `resume.continue_from_hub`).
 
     A run deleted from (or moved out of) a local project is never imported into it again. ``prune`` (a
     mirror): a run that came from the dataset and that it no longer holds is deleted here too.
@@ -106,6 +110,8 @@ def pull(
     revision = api.dataset_info(dataset_id).sha
     listing = api.list_repo_files(dataset_id, repo_type="dataset", revision=revision)
     remote_runs = _remote_runs(listing, project)
+    if run_uids is not None:
+        remote_runs = {name: {u: r for u, r in runs.items() if u in run_uids} for name, runs in remote_runs.items()}
     counts = {"runs": 0, "metrics": 0} | {kind: 0 for kind in OTHER_KINDS}
     folder = settings.storage_dir(directory)
     held = set(listing)
@@ -217,7 +223,7 @@ def _plan(store: Store, dataset_id: str, uid: str, remote: RemoteRun) -> Plan:
     return Plan(uid, remote, local, metrics_after, after)
 
 
-def _read(folder: Path, path: str, after: int | None = None) -> list[dict[str, Any]]:
+def read_rows(folder: Path, path: str, after: int | None = None) -> list[dict[str, Any]]:
     """A Parquet file's rows (timestamps as microseconds), only those with ``seq > after`` when given.
 
     A media file's ``image`` column (thumbnails for viewers: the files themselves are imported) is not read.
@@ -237,7 +243,7 @@ def _rows(folder: Path, plan: Plan, kind: str, after: int) -> list[dict[str, Any
     unique: dict[tuple, dict[str, Any]] = {}
     for path, _, last in plan.remote.shards.get(kind, []):
         if last > after:
-            for row in _read(folder, path, after):
+            for row in read_rows(folder, path, after):
                 unique[(row["seq"], row["key"]) if kind == "metrics" else row["seq"]] = row
     return [unique[k] for k in sorted(unique)]
 
@@ -254,7 +260,7 @@ def _import_run(
     counts: dict[str, int],
     fetcher: MediaFetcher,
 ) -> None:
-    (meta,) = _read(folder, plan.remote.run_file)
+    (meta,) = read_rows(folder, plan.remote.run_file)
     local, clean = plan.local, True
     if local is None:
         local, created = store.create_imported_run(
@@ -268,6 +274,8 @@ def _import_run(
             created_at=to_seconds(meta["created_at"]),
             finished_at=None if meta["finished_at"] is None else to_seconds(meta["finished_at"]),
             heartbeat_at=to_seconds(meta["finished_at"] or meta["created_at"]),
+            end_reason=json_column(meta, "end_reason", None),
+            checkpoints=json_column(meta, "checkpoints", []),
         )
         counts["runs"] += created
     else:
@@ -397,7 +405,7 @@ def _import_metadata(store: Store, dataset_id: str, project: str, uid: str, meta
     """Status, finish time, config and summary from the runs file; remember it when the run now matches it."""
     local = store.run_by_uid(uid)
     remote = _remote_row(local, meta)
-    fields = ("status", "finished_at", "config", "summary")
+    fields = ("status", "finished_at", "config", "summary", "end_reason", "checkpoints")
     if clean and remote.next_seq >= local.next_seq and any(getattr(local, f) != getattr(remote, f) for f in fields):
         store.update_imported_run(
             local.id,
@@ -406,6 +414,8 @@ def _import_metadata(store: Store, dataset_id: str, project: str, uid: str, meta
             config=remote.config,
             summary=remote.summary,
             heartbeat_at=remote.finished_at or local.heartbeat_at,
+            end_reason=remote.end_reason,
+            checkpoints=remote.checkpoints,
         )
         local = store.run_by_uid(uid)
     if clean and remote.next_seq >= local.next_seq and remote.name != local.name and store.run(remote.name) is None:
@@ -429,7 +439,15 @@ def _remote_row(local: RunRow, meta: dict[str, Any]) -> RunRow:
         config=json.loads(meta["config"]),
         summary=json.loads(meta["summary"]),
         settings=json.loads(meta["settings"]),
+        end_reason=json_column(meta, "end_reason", None),
+        checkpoints=json_column(meta, "checkpoints", []),
     )
+
+
+def json_column(meta: dict[str, Any], column: str, default: Any) -> Any:
+    """A JSON column of a runs file; files written before it (schema 9) lack it: ``default``."""
+    text = meta.get(column)
+    return default if text is None else json.loads(text)
 
 
 def _same_time(local: float | None, micros: int | None) -> float | None:

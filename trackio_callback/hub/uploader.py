@@ -48,7 +48,7 @@ from ..errors import PermanentSyncError, TransientSyncError
 from ..store import RunRow, Store, SyncedFile
 from ..store.files import sync_lock_path
 from ..store.rows import NO_SYNC
-from ..store.runs import derived_status
+from ..store.runs import UNRECONCILED, derived_status
 from ..utils.crashpoints import reached
 from ..utils.retry import retry
 from ..utils.warn import WarnOnce
@@ -127,6 +127,10 @@ class Uploader:
         self._warn_once = WarnOnce()  # the uploader warns once, whatever went wrong first
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # `sync_now`: requests are numbered; the thread serves every request made before the sync it begins.
+        self._wake = threading.Event()
+        self._served = threading.Condition()
+        self._requested = self._answered = self._succeeded = 0
 
     # -- background -----------------------------------------------------------------------------
 
@@ -137,9 +141,12 @@ class Uploader:
     def stop(self, timeout: float | None = 60.0, final_sync: bool = True) -> bool:
         """Stop the thread; with ``final_sync``, sync once more within ``timeout``. True if all was sent."""
         self._stop.set()
+        self._wake.set()
         deadline = time.monotonic() + (timeout if timeout is not None else self.retry_budget)
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
+        with self._served:  # a `sync_now` still waiting gets its answer: not synced by the thread
+            self._served.notify_all()
         if not final_sync:
             return False
         try:
@@ -174,11 +181,38 @@ class Uploader:
             )
         return True
 
+    def sync_now(self, timeout: float | None) -> bool:
+        """Have the thread sync now rather than at its next interval; wait up to ``timeout`` s (0: do not wait).
+
+        True once a sync begun after this call succeeded; False when it failed, when the time ran out (it goes
+        on), or when the thread is not running (stopped, or gave up on a permanent error).
+        """
+        if self._thread is None or not self._thread.is_alive() or self._stop.is_set():
+            return False
+        with self._served:
+            self._requested += 1
+            request = self._requested
+            self._wake.set()
+            if timeout is not None and timeout <= 0:
+                return False
+            self._served.wait_for(
+                lambda: self._answered >= request or self._stop.is_set() or not self._thread.is_alive(), timeout
+            )
+            return self._succeeded >= request
+
     def _loop(self) -> None:
         self.deploy_space()
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            with self._served:
+                serving = self._requested
+            synced = False
             try:
                 self.sync(budget=min(self.retry_budget, self.interval))
+                synced = True
             except TransientSyncError as error:
                 logger.info("sync to %s postponed: %s", self.dataset_id, error)
             except PermanentSyncError as error:
@@ -186,6 +220,11 @@ class Uploader:
                 return
             except Exception:  # never let the thread die silently; the next interval tries again
                 logger.warning("sync to %s failed", self.dataset_id, exc_info=True)
+            finally:
+                with self._served:
+                    self._answered = serving
+                    self._succeeded = serving if synced else self._succeeded
+                    self._served.notify_all()
 
     # -- one sync -------------------------------------------------------------------------------
 
@@ -230,7 +269,7 @@ class Uploader:
             pending.setdefault((file.run_uid, file.kind), []).append(file)
         planned: list[_Planned] = []
         rows_per_call: dict[int, float] = {}
-        for run in self._runs(store):
+        for run in self._reconciled(store, self._runs(store)):
             last = store.last_seqs(run.id)
             rows_per_call[run.id] = _values_per_call(store, run)
             for kind in ("system",) if self.node else layout.KINDS:
@@ -264,6 +303,31 @@ class Uploader:
         for commit in _commits(planned, rows_per_call):
             self._send(store, commit, deadline, result)
         return result
+
+    def _reconciled(self, store: Store, runs: list[RunRow]) -> list[RunRow]:
+        """``runs``, each started offline under a name the dataset may hold (`resume.reconcile`) joined to it first.
+
+        Such a run that is still being written waits (it is left out) while the dataset holds a run of its name:
+        renumbering it needs its writer stopped. One the dataset does not hold is sent as it is.
+        """
+        from . import resume
+
+        kept = []
+        for run in runs:
+            if not run.settings.get(UNRECONCILED) or self.node:
+                kept.append(run)
+                continue
+            if run.status == "running":
+                if resume.find_remote_run(self.api, self.dataset_id, self.project, name=run.name) is not None:
+                    logger.info("run %r waits for its end to be joined to the dataset's run of its name", run.name)
+                    continue
+                run = store.clear_run_setting(run.id, UNRECONCILED)
+            else:
+                run = resume.reconcile(store, self.api, self.dataset_id, self.project, run)
+                if self.run_uids is not None:
+                    self.run_uids = [*self.run_uids, run.uid]
+            kept.append(run._replace(status=derived_status(run)))
+        return kept
 
     def _send(self, store: Store, planned: list[_Planned], deadline: float, result: SyncResult) -> None:
         """One commit: the planned files (exported now, so memory holds one commit), the card, bookkeeping."""

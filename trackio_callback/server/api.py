@@ -6,7 +6,8 @@ its last ``log()`` call included), so a live page asks `/api/poll` only for what
 
     GET /api/info                                   mode, version, default project, poll interval
     GET /api/projects                               projects, and the files that cannot be read (and why)
-    GET /api/runs?project=P                         every run: status, times, last step, config, summary, cursor
+    GET /api/runs?project=P                         every run: status, why it ended (end_reason), times, last step,
+                                                    config, summary, cursor
     GET /api/keys?project=P&run=A&run=B             per run: metric summaries; system, table, text, media,
                                                     histogram and trace keys
     GET /api/series?project=P&run=A&run=B&key=K[&key=K2][&max_points=N][&min_step=S&max_step=S]
@@ -179,6 +180,7 @@ class Api:
                     "run": run,
                     "cursor": max(cursor, after_seq),
                     "status": info["status"],
+                    "end_reason": info["end_reason"],
                     "last_step": info["last_step"],
                     "series": new,
                 }

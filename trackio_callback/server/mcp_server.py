@@ -35,6 +35,7 @@ from ..hub.mirror import PULL_EVERY_S, DatasetMirror
 from ..media.encoding import MEDIA_TYPES
 from ..store.codec import to_seconds
 from ..store.downsample import even_indices, minmax_indices
+from ..store.end_reasons import describe as describe_end
 from ..store.files import project_path
 from ..utils.jsontext import dumps
 from ..version import __version__
@@ -44,6 +45,7 @@ DEFAULT_MAX_POINTS = 500
 MAX_POINTS_LIMIT = 5000
 MAX_RUNS = 200
 MAX_ALERTS = 100
+MAX_CHECKPOINTS = 50  # get_run_summary: the newest checkpoints (a run keeps up to 500)
 DEFAULT_MAX_TEXTS = 20
 MAX_TEXTS_LIMIT = 1000
 DEFAULT_TEXT_CHARS = 2000  # per string: a generation can be long, an answer must stay readable
@@ -180,6 +182,30 @@ def _run_brief(run: dict[str, Any]) -> dict[str, Any]:
         "duration_s": None if end is None else round(end - run["created_at"], 1),
         "last_step": run["last_step"],
         "num_logs": run["num_logs"],
+        "ended": describe_end(run["end_reason"]) or None,  # why it ended, in words (None while it runs)
+    }
+
+
+def _verdict_with_end(verdict: str, run: dict[str, Any]) -> str:
+    """``verdict`` saying why the run ended: first when it did not simply finish (that is the headline)."""
+    reason = run["end_reason"]
+    if reason is None:
+        return verdict
+    if isinstance(reason, dict) and reason.get("kind") == "finished":
+        return f"{verdict}; run {describe_end(reason)}"
+    return f"run {run['status']}: {describe_end(reason)}; {verdict}"
+
+
+def _checkpoint(entry: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint record (`core.checkpoint_records`) for an answer: its time as ISO text."""
+    return {
+        "step": entry["step"],
+        "path": entry["path"],
+        "saved_at": _iso(entry.get("time")),
+        "metrics": entry.get("metrics") or {},
+        "best_metric": entry.get("best_metric"),
+        "repo": entry.get("repo"),
+        "revision": entry.get("revision"),
     }
 
 
@@ -507,16 +533,21 @@ class TrackioTools:
         }
 
     def get_run_summary(self, project: str, run: str) -> dict[str, Any]:
-        """Everything about one run: config, status, times, steps, the summary it logged, per metric
+        """Everything about one run: config, status, why it ended ("ended" in words; "end_reason": kind
+        finished|exception|cuda_oom|signal|health_stop|deadline_stop|heartbeat_lost, message, type, traceback,
+        signal, alert, step, peak_memory_gb, total_memory_gb), times, steps, the summary it logged, per metric
         count / last / min / max / first and last step, its text keys (logged strings, Markdown, HTML:
-        get_texts), media keys (get_media), histogram keys (get_histogram), trace keys (get_traces), and
-        its alerts (level, title, text; newest 100)."""
+        get_texts), media keys (get_media), histogram keys (get_histogram), trace keys (get_traces), its
+        alerts (level, title, text; newest 100), and the checkpoints it saved (newest 50, oldest first: step,
+        path, saved_at, the eval metrics of that moment, the Trainer's best_metric, and the Hub repo and
+        revision it was pushed to, null if not pushed)."""
         summary = self.reader.summary(project, run)
         alerts = self.reader.alerts(project, run)
         brief = _run_brief(summary)
         return {
             "project": project,
             **brief,
+            "end_reason": summary["end_reason"],
             "config": summary["config"],
             "summary": summary["summary"],
             "metrics": summary["metrics"],
@@ -526,6 +557,8 @@ class TrackioTools:
             "traces": self.reader.trace_keys(project, run),
             "alerts_total": len(alerts),
             "alerts": alerts[-MAX_ALERTS:],
+            "checkpoints_total": len(summary["checkpoints"]),
+            "checkpoints": [_checkpoint(c) for c in summary["checkpoints"][-MAX_CHECKPOINTS:]],
         }
 
     def get_system_metrics(
@@ -617,7 +650,8 @@ class TrackioTools:
     def analyze_run(self, project: str, run: str, loss_key: str | None = None) -> dict[str, Any]:
         """Diagnose a run from its curves, with the numbers behind each finding: loss trend and slope
         over recent windows, plateau, spikes, NaN/inf, divergence, eval-vs-train gap (overfitting),
-        learning-rate schedule phase and throughput drops; plus a one-sentence verdict. loss_key
+        learning-rate schedule phase and throughput drops; plus a one-sentence verdict, which says why the
+        run ended (a crash, CUDA out of memory, SIGTERM, a health stop, a lost heartbeat: first). loss_key
         overrides which metric is the loss (default "train/loss")."""
         from ..analysis import Curve, analyze
 
@@ -629,7 +663,9 @@ class TrackioTools:
             series = self.reader.series(project, run, key, max_points=ANALYSIS_POINTS)
             curves[key] = Curve(series.steps, series.values)
         result = analyze(curves, loss_key=loss_key)
-        return {"project": project, "run": run, **result}
+        info = self.reader.run(project, run)
+        result["verdict"] = _verdict_with_end(result["verdict"], info)
+        return {"project": project, "run": run, **result, "status": info["status"], "end_reason": info["end_reason"]}
 
 
 def build_mcp(readers: ThreadReaders) -> MCPServer:

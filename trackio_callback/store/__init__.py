@@ -1,7 +1,8 @@
 """SQLite storage of a project: the `Store` (one project file), its schema, encodings, reads and downsampling.
 
 The `Store` and the rows it takes and returns are exported here; each job's module says what it owns
-(`connection`, `runs`, `metrics`, `records`, `ledger`, `files`; `project` composes them into `Store`).
+(`connection`, `runs`, `metrics`, `records`, `ledger`, `rebase`, `files`; `project` composes them into `Store`;
+`end_reasons`: the format of a run's end reason, which readers describe).
 
 May import: the standard library, `.settings`, `.errors`, `.utils`; numpy only in ``arrays`` (the read
 path's twin, used where numpy is installed). Never the core (it sits under the core), the Hub or the server.

@@ -5,7 +5,8 @@ migration, busy retry, key ids), `runs` (run rows, crash status), `metrics` (bat
 summaries, compaction, series reads), `records` (system samples, tables, alerts, texts), `media` (media,
 histograms, traces, media files) and `ledger` (Hub
 sync bookkeeping, pulled data); `artifacts` (artifact versions, aliases, lineage, saved files); `removal`
-(deleting, renaming, moving runs; what datasets are owed). `Store`
+(deleting, renaming, moving runs; what datasets are owed); `rebase` (a run started offline renumbered to
+continue a Hub dataset's run). `Store`
 composes them; `append` writes several jobs in one transaction.
 
 Example::
@@ -25,13 +26,14 @@ from .batch import Batch
 from .ledger import Ledger
 from .media import MediaRecords
 from .metrics import Metrics
+from .rebase import Rebase
 from .records import Records, insert_logged, logged_keys
 from .removal import Removal
 from .rows import AlertRow, SystemSample, TableRow, TextRow
 from .runs import Runs, RunUpdate, check_lease, update_run
 
 
-class Store(Runs, Metrics, Records, MediaRecords, Ledger, Artifacts, Removal):
+class Store(Runs, Metrics, Records, MediaRecords, Ledger, Artifacts, Removal, Rebase):
     """A project database: schema setup and migration, run rows, batched writes, reads, and the sync ledger."""
 
     def append(

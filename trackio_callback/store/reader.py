@@ -38,7 +38,7 @@ from . import codec, files
 from .downsample import minmax_indices
 from .files import validate_project
 from .project import Store
-from .runs import RunRow, derived_status
+from .runs import RunRow, derived_status, effective_end_reason
 
 
 class Series:
@@ -489,11 +489,13 @@ def _canonical(value: Any) -> str:
 
 
 def _run_info(row: RunRow, now: float, host: str) -> dict[str, Any]:
+    status = derived_status(row, now, host)
     return {
         "name": row.name,
         "uid": row.uid,
         "group": row.group,
-        "status": derived_status(row, now, host),
+        "status": status,
+        "end_reason": effective_end_reason(row, status),  # why it ended (`end_reasons`); None while running
         "created_at": row.created_at,
         "finished_at": row.finished_at,
         "heartbeat_at": row.heartbeat_at,
@@ -501,6 +503,7 @@ def _run_info(row: RunRow, now: float, host: str) -> dict[str, Any]:
         "num_logs": row.next_seq,
         "config": row.config,
         "summary": row.summary,
+        "checkpoints": row.checkpoints,  # the checkpoints it saved, oldest first (`core.checkpoint_records`)
         "settings": row.settings,
         "hostname": row.hostname,
         "pid": row.pid,

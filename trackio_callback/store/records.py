@@ -10,6 +10,7 @@ as `rows` types. SQLite has no NaN: a NaN system value is stored as NULL and rea
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -93,8 +94,7 @@ class _RunSeqs:
     """Hands out a run's next ``run_seq`` numbers in one table (inside the writing transaction)."""
 
     def __init__(self, conn: sqlite3.Connection, table: str, run_id: int):
-        sql = f"SELECT coalesce(max(run_seq), -1) + 1 FROM {table} WHERE run_id = ?"
-        self.next = conn.execute(sql, (run_id,)).fetchone()[0]
+        self.next = _last_seq(conn, table, run_id) + 1
 
     def take(self, count: int, given: int | None) -> int:
         first = self.next if given is None else given
@@ -104,10 +104,21 @@ class _RunSeqs:
 
 def last_record_seqs(conn: sqlite3.Connection, run_id: int) -> dict[str, int]:
     """The highest ``run_seq`` of the run's rows of each `RECORD_TABLES` kind (-1 when there is none)."""
-    return {
-        kind: conn.execute(f"SELECT coalesce(max(run_seq), -1) FROM {table} WHERE run_id = ?", (run_id,)).fetchone()[0]
-        for kind, table in RECORD_TABLES.items()
-    }
+    return {kind: _last_seq(conn, table, run_id) for kind, table in RECORD_TABLES.items()}
+
+
+_KIND_OF_TABLE = {table: kind for kind, table in RECORD_TABLES.items()}
+
+
+def _last_seq(conn: sqlite3.Connection, table: str, run_id: int) -> int:
+    """The run's highest ``run_seq`` in ``table``; a run resumed from the Hub without its earlier rows counts the
+    dataset's (its ``seq_floors``: the next seq of each kind), so that its new rows continue after them."""
+    row = conn.execute(
+        f"SELECT coalesce(max(run_seq), -1), (SELECT seq_floors FROM runs WHERE id = ?) FROM {table} WHERE run_id = ?",
+        (run_id, run_id),
+    ).fetchone()
+    floors = json.loads(row[1]) if row[1] and row[1] != "{}" else {}
+    return max(row[0], floors.get(_KIND_OF_TABLE[table], 0) - 1)
 
 
 def logged_keys(

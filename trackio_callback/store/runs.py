@@ -27,6 +27,7 @@ from .. import settings
 from ..errors import RunInUseError, RunNotFoundError
 from ..utils.jsontext import dumps
 from .connection import Connection
+from .end_reasons import heartbeat_lost
 from .run_names import generate_run_name
 from .schema import new_run_uid
 
@@ -35,6 +36,7 @@ RUN_COLUMNS = (
     "hostname, pid, next_seq, last_step, summary, uid, end_reason, checkpoints, seq_floors"
 )
 RESUME_MODES = ("never", "allow", "must")
+UNRECONCILED = "unreconciled"  # run setting: started offline under a name a Hub dataset may hold (`hub.resume`)
 STALE_AFTER_S = 120.0  # a running run whose writer has not been heard from for this long has crashed
 LEASE_WATCH_S = 25.0  # a writer moves its heartbeat at least every 10 s (core.writer.HEARTBEAT_S): watched this long
 
@@ -82,9 +84,11 @@ class RunUpdate(NamedTuple):
     last_step: int | None = None
     config_json: str | None = None
     summary_json: str | None = None
+    checkpoints_json: str | None = None  # the run's checkpoint records (`Run.record_checkpoint`), a JSON list
     status: str | None = None
     finished_at: float | None = None
     heartbeat_at: float | None = None  # None: now
+    end_reason_json: str | None = None  # why the run ended (`end_reasons`): set with the final status
 
 
 class Runs(Connection):
@@ -126,8 +130,9 @@ class Runs(Connection):
                 _check_lease(row, hostname, pid, now, silent_heartbeat)
                 merged = {**row.config, **config}
                 conn.execute(
-                    """UPDATE runs SET status = 'running', finished_at = NULL, end_reason = NULL, heartbeat_at = ?, hostname = ?,
-                       pid = ?, config = ?, settings = ?, group_name = coalesce(?, group_name) WHERE id = ?""",
+                    """UPDATE runs SET status = 'running', finished_at = NULL, end_reason = NULL, heartbeat_at = ?,
+                       hostname = ?, pid = ?, config = ?, settings = ?, group_name = coalesce(?, group_name)
+                       WHERE id = ?""",
                     (now, hostname, pid, dumps(merged), dumps({**row.settings, **settings}), group, row.id),
                 )
                 return OpenedRun(_run_row(conn, row.id), resumed=True, requested_name=None)
@@ -197,11 +202,18 @@ class Runs(Connection):
         created_at: float,
         finished_at: float | None,
         heartbeat_at: float,
+        end_reason: dict | None = None,
+        checkpoints: list = (),
+        seq_floors: dict[str, int] | None = None,
+        last_step: int | None = None,
     ) -> tuple[RunRow, bool]:
         """Create the run ``uid`` that another store logged; a name taken by another run gets ``-2``, ``-3``, ...
 
+        ``seq_floors`` (``{kind: next seq}``): the run continues here without its earlier rows (resumed from the
+        Hub, `hub.resume`): its new calls and rows are numbered from those seqs on, after the dataset's.
         Returns ``(row, created)``: a run with that uid already here is returned as it is.
         """
+        floors = dict(seq_floors or {})
 
         def body(conn: sqlite3.Connection) -> tuple[RunRow, bool]:
             existing = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE uid = ?", (uid,)).fetchone()
@@ -209,8 +221,8 @@ class Runs(Connection):
                 return RunRow.from_row(existing), False
             cursor = conn.execute(
                 """INSERT INTO runs (name, group_name, status, config, settings, summary, created_at, heartbeat_at,
-                                     finished_at, uid)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                     finished_at, uid, end_reason, checkpoints, seq_floors, next_seq, last_step)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     _free_name(conn, name),
                     group,
@@ -222,6 +234,11 @@ class Runs(Connection):
                     heartbeat_at,
                     finished_at,
                     uid,
+                    None if end_reason is None else dumps(end_reason),
+                    dumps(list(checkpoints)),
+                    dumps(floors),
+                    floors.get("metrics", 0),
+                    last_step,
                 ),
             )
             return _run_row(conn, cursor.lastrowid), True
@@ -237,13 +254,24 @@ class Runs(Connection):
         config: dict,
         summary: dict,
         heartbeat_at: float,
+        end_reason: dict | None = None,
+        checkpoints: list = (),
     ) -> None:
         """Set a pulled run's metadata as the dataset has it (``finished_at`` may go back to NULL)."""
         self._transact(
             lambda conn: conn.execute(
-                """UPDATE runs SET status = ?, finished_at = ?, config = ?, summary = ?,
-                   heartbeat_at = max(heartbeat_at, ?) WHERE id = ?""",
-                (status, finished_at, dumps(config), dumps(summary), heartbeat_at, run_id),
+                """UPDATE runs SET status = ?, finished_at = ?, config = ?, summary = ?, end_reason = ?,
+                   checkpoints = ?, heartbeat_at = max(heartbeat_at, ?) WHERE id = ?""",
+                (
+                    status,
+                    finished_at,
+                    dumps(config),
+                    dumps(summary),
+                    None if end_reason is None else dumps(end_reason),
+                    dumps(list(checkpoints)),
+                    heartbeat_at,
+                    run_id,
+                ),
             )
         )
 
@@ -313,6 +341,12 @@ def update_run(conn: sqlite3.Connection, run_id: int, update: RunUpdate) -> None
     if update.summary_json is not None:
         sets.append("summary = ?")
         params.append(update.summary_json)
+    if update.checkpoints_json is not None:
+        sets.append("checkpoints = ?")
+        params.append(update.checkpoints_json)
+    if update.end_reason_json is not None:
+        sets.append("end_reason = ?")
+        params.append(update.end_reason_json)
     conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*params, run_id))
 
 
@@ -367,3 +401,17 @@ def derived_status(row: RunRow, now: float | None = None, host: str | None = Non
     if now - row.heartbeat_at > STALE_AFTER_S:
         return "crashed"
     return "running"
+
+
+def effective_end_reason(row: RunRow, status: str) -> dict | None:
+    """Why the run ended as readers show it, for ``status`` = `derived_status` of ``row``.
+
+    The stored reason, except that a run stored as ``running`` whose process is gone (``status`` is not
+    ``running``) ended without writing one: its reason is `end_reasons.heartbeat_lost`, with its last
+    heartbeat and step. None while the run runs (and for runs that ended before reasons were recorded).
+    """
+    if status == "running":
+        return None
+    if row.status == "running":
+        return heartbeat_lost(row.heartbeat_at, row.last_step)
+    return row.end_reason

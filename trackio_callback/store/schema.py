@@ -523,9 +523,9 @@ def _v8(conn: sqlite3.Connection) -> None:
 
 
 _V9 = """
-ALTER TABLE runs ADD COLUMN end_reason TEXT;                        -- JSON object: why the run last ended (NULL: running)
-ALTER TABLE runs ADD COLUMN checkpoints TEXT NOT NULL DEFAULT '[]'; -- JSON list: the checkpoints the run saved
-ALTER TABLE runs ADD COLUMN seq_floors TEXT NOT NULL DEFAULT '{}';  -- JSON {kind: first seq of new rows}: resumed from the Hub
+ALTER TABLE runs ADD COLUMN end_reason TEXT;                        -- JSON: why the run last ended (NULL: running)
+ALTER TABLE runs ADD COLUMN checkpoints TEXT NOT NULL DEFAULT '[]'; -- JSON list: the checkpoints it saved
+ALTER TABLE runs ADD COLUMN seq_floors TEXT NOT NULL DEFAULT '{}';  -- JSON {kind: first new seq}: resumed from the Hub
 """
 
 

@@ -66,6 +66,14 @@ function duration(seconds) {
   return h ? `${h}h${String(m).padStart(2, "0")}m` : m ? `${m}m${String(r).padStart(2, "0")}s` : `${r}s`;
 }
 
+// Why a run ended, as `describe` in store/end_reasons.py says it: the reason's message, and "at step N".
+function ended(reason) {
+  if (!reason) return "";
+  if (typeof reason !== "object") return String(reason);
+  const text = String(reason.message || reason.kind || "unknown");
+  return Number.isInteger(reason.step) ? `${text} at step ${reason.step}` : text;
+}
+
 function showError(error) {
   S.error = String(error && error.message ? error.message : error);
   const box = $("error");
@@ -128,7 +136,8 @@ function renderSidebar() {
         check.checked ? S.hidden.delete(r.name) : S.hidden.add(r.name);
         refresh();
       });
-      details.append(el("label", { class: "run", "data-run": r.name, title: r.name },
+      const why = ended(r.end_reason);
+      details.append(el("label", { class: "run", "data-run": r.name, title: why ? `${r.name}: ${r.status}, ${why}` : r.name },
         check, el("span", { class: "swatch", style: `background:${color(r.name)}` }),
         el("span", { class: "run-name", text: r.name }), el("span", { class: `status ${r.status}`, text: r.status })));
     }
@@ -413,7 +422,7 @@ async function poll() {
   for (const r of answer) {
     S.cursors[r.run] = r.cursor;
     const info = S.byName.get(r.run);
-    if (info) { info.status = r.status; info.last_step = r.last_step; }
+    if (info) { info.status = r.status; info.last_step = r.last_step; if ("end_reason" in r) info.end_reason = r.end_reason; }
     for (const [key, c] of Object.entries(r.series)) {
       const k = dataKey(r.run, key);
       if (!S.data.has(k)) S.data.set(k, { steps: [], timestamps: [], values: [] });
@@ -530,14 +539,14 @@ function renderRunsTable() {
   const filter = regex(S.metricFilter);
   const lastKeys = new Set();
   for (const r of runs) for (const k of Object.keys(S.keys[r.name]?.metrics || {})) if (!filter || filter.test(k)) lastKeys.add(k);
-  const head = ["", "run", "group", "status", "duration", "last step", ...[...summaryKeys].sort(), ...[...lastKeys].sort(), ...configKeys.map((k) => `config.${k}`)];
+  const head = ["", "run", "group", "status", "ended", "duration", "last step", ...[...summaryKeys].sort(), ...[...lastKeys].sort(), ...configKeys.map((k) => `config.${k}`)];
   const table = el("table", { class: "runs-table" }, el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { text: h, class: differing.has(h.slice(7)) && h.startsWith("config.") ? "differs" : null })))));
   const body = el("tbody");
   for (const r of runs) {
     const end = r.finished_at ?? (r.status === "running" ? Date.now() / 1000 : r.heartbeat_at);
     const cells = [
       el("span", { class: "swatch", style: `background:${color(r.name)}` }), r.name, r.group || "", r.status,
-      duration(end - r.created_at), fmt(r.last_step),
+      ended(r.end_reason) || "–", duration(end - r.created_at), fmt(r.last_step),
       ...[...summaryKeys].sort().map((k) => fmt(num(r.summary?.[k]))),
       ...[...lastKeys].sort().map((k) => fmt(num(S.keys[r.name]?.metrics?.[k]?.last))),
       ...configKeys.map((k) => fmt((r.config || {})[k])),
@@ -545,7 +554,26 @@ function renderRunsTable() {
     body.append(el("tr", { "data-run": r.name }, ...cells.map((c, i) => el("td", { class: head[i].startsWith("config.") && differing.has(head[i].slice(7)) ? "differs" : null }, c))));
   }
   table.append(body);
-  $("runs-table").replaceChildren(table);
+  $("runs-table").replaceChildren(table, checkpointsTable(runs));
+}
+
+// The checkpoints the shown runs saved (`core/checkpoint_records.py`), oldest first per run: step, time, folder,
+// the eval metrics of that moment (without the evaluation's runtime and rates), best metric, and the Hub commit.
+const SPEED_KEY = /(\/runtime|_per_second)$/;
+function checkpointsTable(runs) {
+  const rows = runs.flatMap((r) => (r.checkpoints || []).map((c) => ({ run: r.name, ...c })));
+  if (!rows.length) return el("p", { class: "muted checkpoints-none", text: "No checkpoints recorded for the shown runs." });
+  const pushed = (c) => (c.repo && c.revision
+    ? el("a", { href: `https://huggingface.co/${c.repo}/tree/${c.revision}`, target: "_blank", rel: "noopener", text: `${c.repo}@${c.revision.slice(0, 8)}` })
+    : c.repo || "–");
+  const metrics = (c) => Object.entries(c.metrics || {}).filter(([k]) => !SPEED_KEY.test(k)).map(([k, v]) => `${k}=${fmt(num(v))}`).join(" ") || "–";
+  return el("div", { class: "checkpoints" }, el("h3", { text: "Checkpoints" }),
+    el("table", { class: "data-table checkpoints-table" },
+      el("thead", {}, el("tr", {}, ...["run", "step", "saved", "path", "eval metrics", "best metric", "pushed"].map((h) => el("th", { text: h })))),
+      el("tbody", {}, ...rows.map((c) => el("tr", { "data-run": c.run, "data-step": c.step },
+        el("td", { text: c.run }), el("td", { text: fmt(c.step) }),
+        el("td", { text: c.time ? new Date(c.time * 1000).toLocaleString() : "–" }), el("td", { class: "path", text: c.path }),
+        el("td", { class: "metrics", text: metrics(c) }), el("td", { text: fmt(num(c.best_metric)) }), el("td", { class: "pushed" }, pushed(c)))))));
 }
 
 // -- tables and alerts tabs ------------------------------------------------------------------------

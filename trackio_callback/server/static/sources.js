@@ -2,7 +2,8 @@
 // trackio-callback Hub dataset read directly in the browser with hyparquet (HubSource, for the
 // static Space). Both answer the same calls with the same shapes, so app.js does not care which.
 //
-//   runs(project)                      [{name, uid, group, status, created_at, finished_at, last_step, config, summary}]
+//   runs(project)                      [{name, uid, group, status, end_reason, created_at, finished_at, last_step, config, summary,
+//                                        checkpoints}]
 //   keys(project, runs)                {run: {metrics: {key: {last, min, max, count, ...}}, system: [..], tables: [..], texts: [..]}}
 //   series(project, run, keys, max[, minStep, maxStep])
 //                                      {cursor, series: {key: {steps, timestamps, values}}}  (downsampled, min/max kept)
@@ -364,6 +365,8 @@ class HubSource {
         name, uid, group: row.group, status: row.status,
         created_at: num(row.created_at), finished_at: num(row.finished_at), last_step: num(row.last_step),
         num_logs: num(row.num_logs), config: parseJSON(row.config), summary: parseJSON(row.summary),
+        end_reason: row.end_reason ? parseJSON(row.end_reason) : null, // absent from runs files written before it
+        checkpoints: row.checkpoints ? parseJSON(row.checkpoints) : [], // [{step, path, time, metrics, best_metric, repo, revision}]
         cursor: data ? data.cursor : -1,
       };
     });

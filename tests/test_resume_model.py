@@ -1,0 +1,192 @@
+"""A model-based test of jobs restarted on fresh disks: one run in the dataset, each value once, in order.
+
+`ResumeModel` (``hypothesis.stateful``) plays a run trained by a series of jobs on throw-away machines.
+Each job starts on a fresh, empty disk (the previous disk is gone, with whatever it had not synced),
+with the Hub reachable or not, and calls ``init(name=..., resume="allow", dataset_id=...)``; it logs,
+syncs, finishes or is killed, in any order, under Hub faults in a row (answers lost after the commit
+applied, 5xx bursts, down, slow). The Hub emulator and the real huggingface_hub client throughout.
+
+The invariant, checked once the Hub heals and the last job finishes and syncs: the dataset holds one
+run (one uid, one runs file counting every call); each ``(seq, key)`` once; seqs without gaps; in seq
+order, the values are each job's in the order it logged them, job after job; each job's values that
+reached the Hub are the first ones it logged; and the last job's are all there.
+
+CI runs `CI_EXAMPLES` examples; ``TRACKIO_TEST_PROFILE=slow`` runs `SLOW_EXAMPLES`. The report goes to
+``$TRACKIO_TEST_ARTIFACTS/resume-model-<profile>.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import time
+import warnings
+
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, precondition, rule, run_state_machine_as_test
+
+import trackio_callback as trackio
+from tests.models import ARTIFACTS, FAULTS, HubModel, set_hub_fault, step_counter
+from trackio_callback.core import run as run_module
+from trackio_callback.errors import TrackioError
+from trackio_callback.hub import resume
+from trackio_callback.hub.uploader import Uploader
+
+PROJECT, RUN = "p", "job"
+CI_EXAMPLES, SLOW_EXAMPLES = 25, 150
+for _name, _examples in (("resume-ci", CI_EXAMPLES), ("resume-slow", SLOW_EXAMPLES)):
+    settings.register_profile(
+        _name, max_examples=_examples, stateful_step_count=20, deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )  # fmt: skip
+PROFILE = os.environ.get("TRACKIO_TEST_PROFILE", "ci")
+BUDGET_S = 0.4  # a sync under faults gives up quickly; the next one continues
+STEPS, _, counted = step_counter()
+
+
+class ResumeModel(HubModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.dataset = f"alice/resume-{self.example}"
+        self.jobs = 0
+        self.run = None
+        self.logged: list[list[float]] = []  # per job, the values it logged (x), in order
+
+    def _disk(self, job: int):
+        return self.root / f"example-{self.example}" / f"job-{job}"
+
+    @initialize(online=st.booleans(), count=st.integers(1, 8))
+    def begin(self, online: bool, count: int) -> None:
+        warnings.simplefilter("ignore")  # offline starts and Hub faults warn: expected here
+        self.start_job(online, count)
+
+    @precondition(lambda self: self.run is None)
+    @rule(online=st.booleans(), count=st.integers(0, 8))
+    @counted
+    def start_job(self, online: bool, count: int) -> None:
+        """A new machine: an empty disk; the Hub reachable or not while the job starts."""
+        was_up = self.hub.is_up
+        if online and not was_up:
+            self.hub.come_up()
+        elif not online and was_up:
+            self.hub.go_down()
+        self.run = trackio.init(
+            project=PROJECT, name=RUN, resume="allow", dataset_id=self.dataset, dir=self._disk(self.jobs),
+            flush_every=0.05, sync_every=3600, auto_log_cpu=False,
+        )  # fmt: skip
+        if was_up != self.hub.is_up:
+            self.hub.come_up() if was_up else self.hub.go_down()
+        self.jobs += 1
+        self.logged.append([])
+        self.log(count)
+
+    @precondition(lambda self: self.run is not None)
+    @rule(count=st.integers(1, 8))
+    @counted
+    def log(self, count: int) -> None:
+        job = len(self.logged) - 1
+        for _ in range(count):
+            value = float(job * 1000 + len(self.logged[job]))
+            self.run.log({"x": value})
+            self.logged[job].append(value)
+        assert self.run.flush(10)
+
+    @precondition(lambda self: self.run is not None)
+    @rule()
+    @counted
+    def sync(self) -> None:
+        with contextlib.suppress(TrackioError):  # gave up for now (faults): the next sync continues
+            self.run._uploader.sync(budget=BUDGET_S)
+
+    @precondition(lambda self: self.run is not None)
+    @rule()
+    @counted
+    def finish(self) -> None:
+        self.run.finish(timeout=1.0)  # its final sync may fail under faults: that disk's rest is lost
+        self.run = None
+
+    @precondition(lambda self: self.run is not None)
+    @rule()
+    @counted
+    def kill(self) -> None:
+        """The machine dies (after the last flush): no finish, no final sync, and its disk is never seen again."""
+        run = self.run
+        run._exit_hooks.unregister(run)
+        run._not_recording = "killed"
+        assert run._writer.close(None, timeout=10)
+        run._uploader.stop(timeout=0, final_sync=False)
+        run._store.close()
+        run_module._set_current(None)
+        self.run = None
+
+    @rule(fault=st.sampled_from(FAULTS), n=st.integers(1, 3))
+    @counted
+    def hub_fault(self, fault: str, n: int) -> None:
+        set_hub_fault(self.hub, fault, n)
+
+    # -- the end --------------------------------------------------------------------------------------
+
+    def teardown(self) -> None:
+        self.hub.reset_faults()
+        if not self.hub.is_up:
+            self.hub.come_up()
+        if self.run is None:  # the last disk's job ended: its machine syncs what is left (the CLI's sync)
+            self.start_job(online=True, count=0)
+        self.run.finish(timeout=30)
+        self.run = None
+        uploader = Uploader(self._disk(self.jobs - 1) / f"{PROJECT}.db", PROJECT, self.dataset, token="hf_test_token")
+        uploader.sync(budget=30)
+        self.check_dataset()
+
+    def rows(self, kind: str) -> list[dict]:
+        found = []
+        for path, content in self.hub.repo_files(self.dataset).items():
+            if path.startswith(f"{kind}/") and path.endswith(".parquet"):
+                found += pq.read_table(io.BytesIO(content)).to_pylist()
+        return found
+
+    def check_dataset(self) -> None:
+        metrics = self.rows("metrics")
+        (meta,) = self.rows("runs")
+        assert {r["run_id"] for r in metrics} <= {meta["run_id"]}, "one run"
+        seqs = sorted(r["seq"] for r in metrics)
+        assert seqs == list(range(len(seqs))), "each seq once, no gap"
+        assert meta["num_logs"] == len(seqs)
+        values = [r["value"] for r in sorted(metrics, key=lambda r: r["seq"])]
+        by_job: dict[int, list[float]] = {}
+        for value in values:
+            by_job.setdefault(int(value) // 1000, []).append(value)
+        assert list(by_job) == sorted(by_job), "jobs in order"
+        for job, held in by_job.items():
+            assert held == self.logged[job][: len(held)], f"job {job}: its first values, in order"
+        last = len(self.logged) - 1
+        assert by_job.get(last, []) == self.logged[last], "the last job's values all reached the Hub"
+
+
+@pytest.fixture
+def model(hub, tmp_path, monkeypatch):
+    monkeypatch.setattr(resume, "LOOKUP_BUDGET_S", 0.5)  # an unreachable Hub is given up on quickly
+    ResumeModel.hub, ResumeModel.root = hub, tmp_path
+    yield ResumeModel
+
+
+def test_jobs_on_fresh_disks_continue_one_run_whatever_the_order_of_events(model):
+    started = time.monotonic()
+    ResumeModel.examples = 0
+    STEPS.clear()
+    run_state_machine_as_test(ResumeModel, settings=settings.get_profile(f"resume-{PROFILE}"))
+    report = {
+        "profile": PROFILE,
+        "examples": ResumeModel.examples,
+        "steps": sum(STEPS.values()),
+        "seconds": round(time.monotonic() - started, 1),
+        "steps_by_rule": dict(sorted(STEPS.items())),
+    }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"resume-model-{PROFILE}.json").write_text(json.dumps(report, indent=1))
+    print("resume model:", json.dumps(report))

@@ -1,0 +1,241 @@
+"""Continue a run that lives on the Hub: a job restarted on a fresh machine picks up its run, same uid.
+
+`init(name=..., resume="allow"|"must", dataset_id=...)` on a disk that has no run of that name asks
+the dataset for it (`find_remote_run`: its listing, then only the project's runs files, which are a
+few kilobytes each). A run found there is created in the local store with the same uid, name, config,
+summary, end reason and checkpoints, and *seq floors*: its new ``log()`` calls and rows are numbered
+after the dataset's last seq of each kind (read from the shard names, no shard is downloaded), and
+the sync ledger records that the dataset holds everything before them. So the restarted job's first
+sync adds shards after the old ones and rewrites the runs file: one run, every seq once. A step that
+goes back after a checkpoint restore gets a later seq, so readers' ``latest_per_step`` prefer the new
+value, as they do locally. ``history=True`` pulls the run's earlier rows too (`pull`), for reading here.
+
+Offline (the Hub cannot be reached), `init` warns and starts a new local run marked *unreconciled*
+(`UNRECONCILED`); `reconcile` (called by the uploader before it sends such a run, once the run
+is not being written) joins it to the dataset's run of that name, or clears the mark when there is none.
+
+Example::
+
+    found = find_remote_run(HfApi(token=token), "alice/trackio-dataset", "sft", name="job-1")
+    if found is not None:
+        adopt(store, "alice/trackio-dataset", "sft", found)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+from ..errors import HubUnreachableError
+from ..store import RunRow, Store
+from ..store.codec import to_seconds
+from ..store.runs import UNRECONCILED
+from . import layout
+from .pull import json_column, pull, read_rows
+
+logger = logging.getLogger(__name__)
+
+LOOKUP_BUDGET_S = 10.0  # how long init() keeps asking an unreachable Hub before starting the run offline
+_HTTP_ERROR = HfHubHTTPError.__bases__[0]  # huggingface_hub's transport errors (refused, dropped, timed out)
+
+
+class RemoteRun(NamedTuple):
+    """A run found in a dataset: its runs file row, the next seq of each kind, and what finding it cost."""
+
+    uid: str
+    meta: dict[str, Any]  # the runs file's row (timestamps as microseconds; JSON columns as text)
+    next_seqs: dict[str, int]  # {kind: the first seq the dataset does not hold}
+    revision: str
+    bytes_fetched: int
+
+
+def find_remote_run(
+    api: HfApi, dataset_id: str, project: str, *, name: str | None = None, uid: str | None = None
+) -> RemoteRun | None:
+    """The run of ``project`` named ``name`` (or of uid ``uid``) in ``dataset_id``; None when it holds none.
+
+    Of several runs of one name (datasets written before resume existed), the one created last.
+    Raises `HubUnreachableError` when the Hub cannot be asked (refused, timed out, 5xx after retries).
+    """
+    deadline = time.monotonic() + LOOKUP_BUDGET_S
+    try:
+        revision = _asking(lambda: api.dataset_info(dataset_id).sha, deadline)
+    except RepositoryNotFoundError:
+        return None
+    listing = _asking(lambda: api.list_repo_files(dataset_id, repo_type="dataset", revision=revision), deadline)
+    files = [f for f in map(layout.parse, listing) if f is not None and f.project == project and f.node is None]
+    run_files = [layout.run_path(project, f.run_uid) for f in files if f.kind == "runs"]
+    if uid is not None:
+        run_files = [p for p in run_files if p == layout.run_path(project, uid)]
+    if not run_files:
+        return None
+    with tempfile.TemporaryDirectory(prefix="trackio-resume-") as tmp:
+        _asking(
+            lambda: snapshot_download(
+                dataset_id, repo_type="dataset", revision=revision, local_dir=tmp, allow_patterns=run_files,
+                token=api.token, endpoint=api.endpoint,
+            ),
+            deadline,
+        )  # fmt: skip
+        fetched = sum((Path(tmp) / p).stat().st_size for p in run_files)
+        rows = [read_rows(Path(tmp), p)[0] for p in run_files]
+    matches = [row for row in rows if name is None or row["run_name"] == name]
+    if not matches:
+        return None
+    meta = max(matches, key=lambda row: row["created_at"])
+    next_seqs = {kind: 0 for kind in layout.KINDS}
+    for file in files:
+        if file.run_uid == meta["run_id"] and file.kind in next_seqs:
+            next_seqs[file.kind] = max(next_seqs[file.kind], file.last_seq + 1)
+    # The runs file counts every call synced with it; a call with only rich values has no metrics row.
+    next_seqs["metrics"] = max(next_seqs["metrics"], meta["num_logs"] or 0)
+    return RemoteRun(meta["run_id"], meta, next_seqs, revision, fetched)
+
+
+def adopt(store: Store, dataset_id: str, project: str, remote: RemoteRun) -> RunRow:
+    """Create the run ``remote`` in ``store`` (same uid), numbered to continue after the dataset's rows.
+
+    The ledger records the dataset as holding every seq before the floors and the runs file as it is
+    there, so nothing is sent back. A run with that uid already here is returned as it is.
+    """
+    meta = remote.meta
+    status = meta["status"]
+    row, created = store.create_imported_run(
+        remote.uid,
+        meta["run_name"],
+        group=meta["group"],
+        # A runs file saying "running" was sent by a process that is gone (its job was restarted): not a live lease.
+        status="crashed" if status == "running" else status,
+        config=json.loads(meta["config"]),
+        settings=json.loads(meta["settings"]),
+        summary=json.loads(meta["summary"]),
+        created_at=to_seconds(meta["created_at"]),
+        finished_at=None if meta["finished_at"] is None else to_seconds(meta["finished_at"]),
+        heartbeat_at=to_seconds(meta["finished_at"] or meta["created_at"]),
+        end_reason=json_column(meta, "end_reason", None),
+        checkpoints=json_column(meta, "checkpoints", []),
+        seq_floors=remote.next_seqs,
+        last_step=meta["last_step"],
+    )
+    if created:
+        synced = {(remote.uid, kind): seq - 1 for kind, seq in remote.next_seqs.items() if seq > 0}
+        store.confirm_sync(dataset_id, synced, {}, [])
+        logger.info(
+            "run %r continues the run %s of %s (next log() call: seq %d)",
+            row.name, remote.uid, dataset_id, remote.next_seqs["metrics"],
+        )  # fmt: skip
+    return row
+
+
+def _asking(call, deadline: float):
+    """``call()`` (a Hub request), retried on transport errors and 5xx until ``deadline``; then unreachable."""
+    from ..utils.retry import retry
+
+    def attempt():
+        try:
+            return call()
+        except HfHubHTTPError as error:
+            status = getattr(error.response, "status_code", None)
+            if status is not None and status < 500 and status not in (408, 429):
+                raise
+            raise _Unreachable(error) from error
+        except _HTTP_ERROR as error:
+            raise _Unreachable(error) from error
+
+    try:
+        return retry(
+            attempt,
+            retryable=lambda error: isinstance(error, _Unreachable),
+            deadline=deadline,
+            on_give_up=lambda error: HubUnreachableError(str(error.__cause__ or error)),
+            base=0.5,
+            cap=5.0,
+            sleep_past_deadline=False,
+        )
+    except _Unreachable as error:  # not retried any more: the deadline passed during the call
+        raise HubUnreachableError(str(error.__cause__ or error)) from error
+
+
+class _Unreachable(Exception):
+    pass
+
+
+# -- a run started offline ----------------------------------------------------------------------------
+
+
+def reconcile(store: Store, api: HfApi, dataset_id: str, project: str, run: RunRow) -> RunRow:
+    """Join ``run`` (started offline: `UNRECONCILED`) to the dataset's run of its name, or unmark it.
+
+    The run must not be being written (the uploader calls this for a finished or crashed run): its
+    calls and rows are renumbered after the dataset's, and it takes the dataset run's uid, creation time
+    and config (its own values win). Raises `HubUnreachableError` while the Hub cannot be asked.
+    """
+    remote = find_remote_run(api, dataset_id, project, name=run.name)
+    if remote is None or remote.uid == run.uid:
+        return store.clear_run_setting(run.id, UNRECONCILED)
+    meta = remote.meta
+    return store.rebase_run(
+        run.id,
+        uid=remote.uid,
+        offsets=remote.next_seqs,
+        created_at=to_seconds(meta["created_at"]),
+        config={**json.loads(meta["config"]), **run.config},
+        checkpoints=[*json_column(meta, "checkpoints", []), *run.checkpoints],
+        drop_setting=UNRECONCILED,
+        dataset_id=dataset_id,
+    )
+
+
+# -- init(resume=...) on a disk without the run --------------------------------------------------------
+
+
+class Continued(NamedTuple):
+    """What `continue_from_hub` did: ``how`` is ``"local"`` (the disk has the run), ``"adopted"`` (continued
+    from the dataset without its earlier rows), ``"pulled"`` (with them), ``"new"`` (the dataset has no such
+    run) or ``"offline"`` (the Hub could not be asked: ``error`` says why)."""
+
+    how: str
+    remote: RemoteRun | None = None
+    error: str | None = None
+
+
+def continue_from_hub(
+    path: Path,
+    dataset_id: str,
+    project: str,
+    *,
+    name: str | None,
+    uid: str | None,
+    token: str,
+    endpoint: str | None = None,
+    history: bool = False,
+) -> Continued:
+    """Make the run ``name`` (or of uid ``uid``) of ``dataset_id`` a local run of ``project`` at ``path``,
+    unless the store there has it already, so that `Store.open_run` continues it (see the module doc)."""
+    store = Store(path)
+    try:
+        if (uid is not None and store.run_by_uid(uid) is not None) or (name is not None and store.run(name)):
+            return Continued("local")
+        api = HfApi(endpoint=endpoint, token=token)
+        try:
+            remote = find_remote_run(api, dataset_id, project, name=None if uid is not None else name, uid=uid)
+            if remote is None and uid is not None and name is not None:  # the identity's run, renamed there since
+                remote = find_remote_run(api, dataset_id, project, name=name)
+        except HubUnreachableError as error:
+            return Continued("offline", error=str(error))
+        if remote is None:
+            return Continued("new")
+        if not history:
+            adopt(store, dataset_id, project, remote)
+            return Continued("adopted", remote)
+    finally:
+        store.close()
+    pull(dataset_id, directory=path.parent, project=project, endpoint=endpoint, token=token, run_uids={remote.uid})
+    return Continued("pulled", remote)
