@@ -600,6 +600,12 @@ def _b(n: float) -> str:
     return f"{n:.0f} B"
 
 
+def _times(ratio: float, better: str, worse: str) -> str:
+    """``ratio`` = trackio / ours, as words: "4.5× faster", or "1.2× slower" below 1."""
+    value, word = (ratio, better) if ratio >= 1 else (1 / ratio, worse)
+    return f"{value:.2f}× {word}" if value < 2 else f"{value:.1f}× {word}"
+
+
 def _endpoints(report: dict[str, Any]) -> str:
     parts = sorted(report["endpoints"].items(), key=lambda item: -item[1]["fetched"])
     return ", ".join(f"{name} ×{e['requests']} ({_b(e['fetched'])})" for name, e in parts)
@@ -620,7 +626,8 @@ def render(raw: dict[str, Any], summary: dict[str, Any], machine: dict[str, Any]
             if "trackio" in datasets
             else ""
         ),
-        f"Medians of {args.repeats} repetitions, each variant in a fresh process on a fresh disk and HF cache",
+        f"Medians of {args.repeats} repetitions, each variant in a fresh process on a fresh disk and HF cache; "
+        f"load average (1 min) before / after: {raw['load_average_1min'][0]:.2f} / {raw['load_average_1min'][1]:.2f}",
         "",
         "| variant | init → first log() | bytes fetched | requests | vs trackio (time, bytes) |",
         "| --- | ---: | ---: | ---: | --- |",
@@ -633,7 +640,7 @@ def render(raw: dict[str, Any], summary: dict[str, Any], machine: dict[str, Any]
         if variant == "ours":
             wall += f"; target ≤ {TARGET_S:.0f} s: {'met' if summary['target_met'] else 'NOT met'}"
         ratio = (
-            f"{s['time_ratio']:.1f}× faster, {s['bytes_ratio']:.0f}× fewer bytes"
+            f"{_times(s['time_ratio'], 'faster', 'slower')}, {_times(s['bytes_ratio'], 'fewer', 'more')} bytes"
             if "time_ratio" in s
             else ("—" if variant == "trackio" else "trackio not run")
         )
@@ -665,44 +672,68 @@ def render(raw: dict[str, Any], summary: dict[str, Any], machine: dict[str, Any]
 
 
 def check_lines(raw: dict[str, Any], args: argparse.Namespace) -> list[str]:
-    """Correctness checks; each line starts with ``ok`` or ``PROBLEM``."""
+    """Correctness checks, each over every repetition of a variant; a line starts with ``ok`` or ``PROBLEM``."""
     expected = raw["expected"]
     lines: list[str] = []
+    new_calls = args.calls + 1
 
-    def check(ok: bool, text: str) -> None:
-        lines.append(("ok      " if ok else "PROBLEM ") + text)
+    def check(variant: str, text: str, results: list[bool]) -> None:
+        failed = [str(i + 1) for i, ok in enumerate(results) if not ok]
+        where = (
+            f"{variant}, all {len(results)} repetitions" if not failed else f"{variant}, repetition {', '.join(failed)}"
+        )
+        lines.append(("ok      " if not failed else "PROBLEM ") + f"{where}: {text}")
 
     for variant in (*OURS_VARIANTS, "trackio"):
-        for i, r in enumerate(raw.get(variant) or []):
-            d = r["done"]
-            tag = f"{variant} rep {i + 1}:"
-            check(r["uid"] == r["expected_uid"], f"{tag} continued the seeded run (uid {r['uid'][:12]}…)")
-            if variant != "trackio":
-                check(r["resumed"] and r["step_before_log"] == args.calls, f"{tag} run.step was {args.calls:,}")
+        reports = raw.get(variant) or []
+        if not reports:
+            continue
+        done = [r["done"] for r in reports]
+        check(variant, "continued the seeded run (same uid)", [r["uid"] == r["expected_uid"] for r in reports])
+        if variant != "trackio":
             check(
-                all(step == args.calls for step in d["last_steps"].values()),
-                f"{tag} the first log() landed at step {args.calls:,}",
+                variant,
+                f"run.resumed and run.step == {args.calls:,} after init()",
+                [r["resumed"] and r["step_before_log"] == args.calls for r in reports],
             )
-            if variant in ("ours-history", "trackio"):
-                full = all(d["points"][k] == args.calls + 1 for k in KEYS) and d["earlier_sums"] == expected["sums"]
-                check(
-                    full, f"{tag} the local store holds all {expected['values']:,} earlier values, equal to the logged"
-                )
-            else:
-                check(
-                    all(d["points"][k] == 1 for k in KEYS) and d["local_runs"] == [RUN],
-                    f"{tag} only the new call is stored locally (nothing pulled)",
-                )
-            if variant != "trackio":
-                after = r["dataset_after"]
-                check(
-                    [(j["run_id"], j["num_logs"]) for j in after["job_runs"]] == [(r["expected_uid"], args.calls + 1)]
-                    and after["metrics_rows"] == (args.calls + 1) * NUM_KEYS
-                    and after["duplicated_rows"] == 0,
-                    f"{tag} after finish() the dataset holds one {RUN!r} with {args.calls + 1:,} calls, every seq once",
-                )
-            check(not r["unhandled"] and not r["errors"], f"{tag} no failed or unhandled request in the window")
-    check(not raw.get("emulator_errors"), "no emulator error")
+        check(
+            variant,
+            f"the first log() landed at step {args.calls:,}",
+            [all(step == args.calls for step in d["last_steps"].values()) for d in done],
+        )
+        if variant in ("ours-history", "trackio"):
+            check(
+                variant,
+                f"the local store holds all {expected['values']:,} earlier values, equal to the logged ones",
+                [
+                    all(d["points"][k] == new_calls for k in KEYS) and d["earlier_sums"] == expected["sums"]
+                    for d in done
+                ],
+            )
+        else:
+            check(
+                variant,
+                "nothing was pulled: the local store holds the run with only its new call",
+                [all(d["points"][k] == 1 for k in KEYS) and d["local_runs"] == [RUN] for d in done],
+            )
+        if variant != "trackio":
+            check(
+                variant,
+                f"after finish() the dataset holds one {RUN!r} (seeded uid) with {new_calls:,} calls, every seq once",
+                [
+                    [(j["run_id"], j["num_logs"]) for j in r["dataset_after"]["job_runs"]]
+                    == [(r["expected_uid"], new_calls)]
+                    and r["dataset_after"]["metrics_rows"] == new_calls * NUM_KEYS
+                    and r["dataset_after"]["duplicated_rows"] == 0
+                    for r in reports
+                ],
+            )
+        check(
+            variant,
+            "no failed or unhandled request in the window",
+            [not r["unhandled"] and not r["errors"] for r in reports],
+        )
+    lines.append(("ok      " if not raw.get("emulator_errors") else "PROBLEM ") + "no emulator error")
     return lines
 
 
@@ -761,6 +792,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_trackio and args.trackio_python is None:
         raise SystemExit("no interpreter with trackio 0.43.0: pass --trackio-python, or --no-trackio")
     machine = machine_info(args.trackio_python)
+    load_before = os.getloadavg()[0]  # other processes on the machine disturb the timings: say how busy it was
     started = time.perf_counter()
     workroot = Path(tempfile.mkdtemp(prefix="bench-resume-", dir=args.workdir))
     try:
@@ -770,6 +802,7 @@ def main(argv: list[str] | None = None) -> int:
             _progress(f"kept {workroot}")
         else:
             shutil.rmtree(workroot, ignore_errors=True)
+    raw["load_average_1min"] = [load_before, os.getloadavg()[0]]
     summary = summarize(raw)
     checks = check_lines(raw, args)
     print(render(raw, summary, machine, args))

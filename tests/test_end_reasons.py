@@ -4,8 +4,8 @@ Every ending runs ``tests/scripts/end_reasons.py`` in its own interpreter: a nor
 ValueError (plain and leaving ``with init()``), a raised ``torch.OutOfMemoryError``, a health stop, SIGTERM
 and SIGINT (Python's KeyboardInterrupt path, plain and inside ``with``) sent to a process logging in a loop,
 and SIGKILL (no reason written: readers derive ``heartbeat_lost``). The reasons are then read back from
-SQLite, ``Reader``, ``list runs``, the MCP tools (the real client), the dashboard (headless Chromium), the
-webhook (a local receiver) and the Hub runs file after a sync and a pull (the Hub emulator).
+SQLite, ``Reader``, ``list runs``, the MCP tools (the real client), the dashboard and the static Space (headless
+Chromium), the webhook (a local receiver) and the Hub runs file after a sync and a pull (the Hub emulator).
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+import trackio_callback as trackio
+from tests import test_dashboard_browser as browser_tests
 from tests.helpers import ROOT, run_python
+from tests.space_host import SpaceHost
 from tests.test_alerts import Receiver
 from tests.test_mcp import call_http, one
 from trackio_callback import Reader, TrackioWarning
@@ -37,6 +40,9 @@ PROJECT = "ends"
 STEPS = 5  # the script's steps before its ending
 OOM_TEXT = "CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.10 GiB"
 DATASET = "alice/ends"
+
+browser, page = browser_tests.browser, browser_tests.page  # the headless Chromium fixtures (a page's errors fail it)
+open_dashboard = browser_tests.open_dashboard
 
 
 def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -248,7 +254,7 @@ def test_list_runs_shows_why_each_run_ended(ended, capsys):
         "sigint": f"SIGINT (interrupted) at step {last['sigint']}",
     }
     assert ends["sigkill"].startswith("heartbeat lost:") and ends["sigkill"].endswith(f"at step {last['sigkill']}")
-    assert main(["--dir", str(ended["dir"]), "get", "run", "--project", PROJECT, "--run", "cuda_oom"]) is None
+    assert main(["--dir", str(ended["dir"]), "get", "run", "--project", PROJECT, "--run", "cuda_oom"]) == 0
     assert f"ended: OutOfMemoryError: {OOM_TEXT} at step 4\n" in capsys.readouterr().out
 
 
@@ -299,39 +305,43 @@ def test_mcp_summary_has_the_reason_and_analyze_run_says_it(ended, dashboard):
     assert briefs["health_stop"] == "NaN loss: training stopped at step 4"
 
 
-def test_the_dashboard_shows_why_each_run_ended(ended, dashboard):
-    from playwright.sync_api import sync_playwright
+def ended_cells(page, names: tuple[str, ...]) -> dict[str, str]:
+    """The Runs view's "ended" cell of each run in ``names``."""
+    page.click("#tabs button[data-tab=runs]")
+    page.wait_for_selector(".runs-table")
+    headers = page.eval_on_selector_all(".runs-table th", "ths => ths.map(t => t.textContent)")
+    column = headers.index("ended") + 1
+    return {name: page.text_content(f".runs-table tr[data-run='{name}'] td:nth-child({column})") for name in names}
 
-    from tests.test_dashboard_browser import CHROMIUM, open_dashboard
 
-    reader = Reader(ended["dir"])
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            open_dashboard(page, dashboard.url)
-            tooltip = page.get_attribute("label.run[data-run=sigterm]", "title")
-            last = reader.run(PROJECT, "sigterm")["last_step"]
-            assert tooltip == f"sigterm: crashed, SIGTERM (preempted or timed out) at step {last}"
-            page.click("#tabs button[data-tab=runs]")
-            page.wait_for_selector(".runs-table")
-            headers = page.eval_on_selector_all(".runs-table th", "ths => ths.map(t => t.textContent)")
-            column = headers.index("ended") + 1
-            cells = {
-                name: page.text_content(f".runs-table tr[data-run='{name}'] td:nth-child({column})")
-                for name in ("finish", "value_error", "cuda_oom", "health_stop")
-            }
-            assert cells == {
-                "finish": "finished at step 4",
-                "value_error": "ValueError: bad batch 5 at step 4",
-                "cuda_oom": f"OutOfMemoryError: {OOM_TEXT} at step 4",
-                "health_stop": "NaN loss: training stopped at step 4",
-            }
-            assert not errors, errors
-        finally:
-            browser.close()
+def test_the_dashboard_shows_why_each_run_ended(ended, dashboard, page):
+    last = Reader(ended["dir"]).run(PROJECT, "sigterm")["last_step"]
+    open_dashboard(page, dashboard.url)
+    tooltip = page.get_attribute("label.run[data-run=sigterm]", "title")
+    assert tooltip == f"sigterm: crashed, SIGTERM (preempted or timed out) at step {last}"
+    assert ended_cells(page, ("finish", "value_error", "cuda_oom", "health_stop", "sigterm")) == {
+        "finish": "finished at step 4",
+        "value_error": "ValueError: bad batch 5 at step 4",
+        "cuda_oom": f"OutOfMemoryError: {OOM_TEXT} at step 4",
+        "health_stop": "NaN loss: training stopped at step 4",
+        "sigterm": f"SIGTERM (preempted or timed out) at step {last}",
+    }
+
+
+def test_the_static_space_shows_why_a_run_ended(page, hub):
+    run = trackio.init(project="hubends", name="stopped", space_id="alice/endboard", private=False)
+    for step in range(10):
+        run.log({"train/loss": 1.0 / (step + 1)}, step=step)
+    run.flush()
+    assert run._uploader.deploy_space()
+    run.set_end_reason("health_stop", "NaN loss: training stopped", alert="nan_loss")
+    run.finish()  # the last sync sends the runs file with the reason
+    with SpaceHost(hub, "alice/endboard") as host:
+        assert open_dashboard(page, host.url)["mode"] == "hub"
+        assert page.get_attribute("label.run[data-run=stopped]", "title") == (
+            "stopped: finished, NaN loss: training stopped at step 9"
+        )
+        assert ended_cells(page, ("stopped",)) == {"stopped": "NaN loss: training stopped at step 9"}
 
 
 # -- synced: the Hub runs file -------------------------------------------------------------------------------
@@ -446,6 +456,23 @@ def test_describe_reads_any_stored_value():
     assert end_reason.describe({"kind": "from_a_later_version"}) == "from_a_later_version"
     assert end_reason.describe({"message": "m", "step": True}) == "m"  # a bool is no step
     assert end_reason.describe("text") == "text" and end_reason.describe({}) == "unknown"
+
+
+def test_the_constructors_give_the_contracts_fields():
+    assert end_reason.finished() == {"kind": "finished", "message": "finished"}
+    assert end_reason.health_stop("NaN loss", alert="nan_loss", step=3) == {
+        "kind": "health_stop", "message": "NaN loss", "alert": "nan_loss", "step": 3,
+    }  # fmt: skip
+    assert end_reason.deadline_stop("10 min left", deadline=99.0) == {
+        "kind": "deadline_stop", "message": "10 min left", "deadline": 99.0,
+    }  # fmt: skip
+    assert end_reason.from_signal(signal.SIGTERM, step=41) == {
+        "kind": "signal", "message": "SIGTERM (preempted or timed out)", "signal": "SIGTERM", "step": 41,
+    }  # fmt: skip
+    assert end_reason.from_signal(signal.SIGHUP)["message"] == "SIGHUP"
+    assert end_reason.stamped({"kind": "finished", "message": "finished", "step": 2}, 9, at=5.0) == {
+        "kind": "finished", "message": "finished", "step": 2, "at": 5.0,
+    }  # fmt: skip
 
 
 def test_bad_kinds_and_messages_are_named():

@@ -48,7 +48,7 @@ from ..errors import PermanentSyncError, TransientSyncError
 from ..store import RunRow, Store, SyncedFile
 from ..store.files import sync_lock_path
 from ..store.rows import NO_SYNC
-from ..store.runs import UNRECONCILED, derived_status
+from ..store.runs import UNRECONCILED, derived_status, effective_end_reason
 from ..utils.crashpoints import reached
 from ..utils.retry import retry
 from ..utils.warn import WarnOnce
@@ -258,7 +258,7 @@ class Uploader:
         if self.run_uids is not None:
             runs = [r for r in runs if r.uid in self.run_uids]
         now = time.time()
-        return [r._replace(status=derived_status(r, now)) for r in runs]
+        return [_as_readers_see(r, now) for r in runs]
 
     def _sync(self, store: Store, deadline: float) -> SyncResult:
         """Plan what the dataset lacks, then send it in commits of at most `MAX_FILES_PER_COMMIT` files."""
@@ -326,7 +326,7 @@ class Uploader:
                 run = resume.reconcile(store, self.api, self.dataset_id, self.project, run)
                 if self.run_uids is not None:
                     self.run_uids = [*self.run_uids, run.uid]
-            kept.append(run._replace(status=derived_status(run)))
+            kept.append(_as_readers_see(run, time.time()))
         return kept
 
     def _send(self, store: Store, planned: list[_Planned], deadline: float, result: SyncResult) -> None:
@@ -680,6 +680,12 @@ def _status(error: BaseException) -> int | None:
 def _retryable_status(status: int) -> bool:
     """5xx, 408 (request timeout) and 429 (rate limited) heal by waiting."""
     return status >= 500 or status in (408, 429)
+
+
+def _as_readers_see(run: RunRow, now: float) -> RunRow:
+    """``run`` with the status and end reason readers show: a killed "running" run is "crashed", heartbeat lost."""
+    status = derived_status(run, now)
+    return run._replace(status=status, end_reason=effective_end_reason(run, status))
 
 
 def _retry_after(error: BaseException) -> float | None:
