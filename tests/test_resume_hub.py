@@ -166,6 +166,8 @@ def test_an_offline_restart_is_joined_to_the_hubs_run_by_the_next_sync(hub, tmp_
     ]
     assert [a["seq"] for a in dataset_rows(hub, "alerts")] == [0, 1]
     assert "unreconciled" not in json.loads(runs_file["settings"])
+    paths = sorted(p for p in hub.repo_files(DATASET) if p.startswith("metrics/"))
+    assert paths[-1].endswith("000000000100-000000000149.parquet"), paths  # shards named by their own seqs
     store = Store(tmp_path / "disk-2" / "p.db")
     try:
         (row,) = store.runs()
@@ -189,3 +191,25 @@ def test_an_offline_run_the_hub_never_had_is_sent_as_itself(hub, tmp_path, quick
     (runs_file,) = run_files(hub)
     assert runs_file["run_id"] == run.uid and runs_file["num_logs"] == 20
     assert "unreconciled" not in json.loads(runs_file["settings"])
+
+
+def test_an_offline_restart_still_running_is_joined_when_the_hub_answers(hub, tmp_path, quick_lookup):
+    first = job(tmp_path / "disk-1", range(0, 100))
+    hub.go_down()
+    with pytest.warns(TrackioWarning, match="cannot reach the Hub"):
+        run = trackio.init(project="p", name="job-1", dataset_id=DATASET, resume="allow", dir=tmp_path / "disk-2")
+    for step in range(100, 130):
+        run.log({"x": 10.0 * step, "y": float(step)}, step=step)
+    hub.come_up()
+    run._uploader.sync()  # the run is still being written: its writer renumbers it between two writes
+    assert run.uid == first.uid
+    (runs_file,) = run_files(hub)
+    assert runs_file["num_logs"] == 130 and "unreconciled" not in json.loads(runs_file["settings"])
+    paths = sorted(p for p in hub.repo_files(DATASET) if p.startswith("metrics/"))
+    assert paths[-1].endswith("000000000100-000000000129.parquet"), paths  # named by its own seqs
+    for step in range(130, 150):  # logging goes on, numbered after the joined calls
+        run.log({"x": 10.0 * step, "y": float(step)}, step=step)
+    run.finish()
+    rows = assert_one_run_every_seq_once(hub)
+    assert sorted((r["seq"], r["value"]) for r in rows if r["key"] == "x") == [(s, 10.0 * s) for s in range(150)]
+    assert len(run_files(hub)) == 1

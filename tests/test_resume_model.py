@@ -34,7 +34,7 @@ import trackio_callback as trackio
 from tests.models import ARTIFACTS, FAULTS, HubModel, set_hub_fault, step_counter
 from trackio_callback.core import run as run_module
 from trackio_callback.errors import TrackioError
-from trackio_callback.hub import resume
+from trackio_callback.hub import layout, resume
 from trackio_callback.hub.uploader import Uploader
 
 PROJECT, RUN = "p", "job"
@@ -144,10 +144,15 @@ class ResumeModel(HubModel):
         self.check_dataset()
 
     def rows(self, kind: str) -> list[dict]:
+        """The rows of ``kind``; each shard's rows lie within the seqs its name says (a shard is found by them)."""
         found = []
         for path, content in self.hub.repo_files(self.dataset).items():
             if path.startswith(f"{kind}/") and path.endswith(".parquet"):
-                found += pq.read_table(io.BytesIO(content)).to_pylist()
+                rows = pq.read_table(io.BytesIO(content)).to_pylist()
+                named = layout.parse(path)
+                if named.first_seq is not None:
+                    assert all(named.first_seq <= r["seq"] <= named.last_seq for r in rows), path
+                found += rows
         return found
 
     def check_dataset(self) -> None:

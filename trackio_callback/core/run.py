@@ -574,7 +574,23 @@ class Run:
             self.path, self.project, dataset_id, token=token, private=private, interval=interval,
             endpoint=endpoint, run_uids=[self.uid], node=node, own_node=own_node, space=space,
         )  # fmt: skip
+        self._uploader.renumber_own_run = self._renumber
         self._uploader.start()
+
+    def _renumber(self, change: Any, timeout: float = 30.0) -> Any:
+        """Apply ``change(store) -> RunRow`` to this run in its writer thread, between two writes (`Writer.renumber`):
+        the run started offline is joined to the Hub's run of its name. The row after it, or None (not done)."""
+        outcome = {}
+
+        def apply(store: Store) -> Any:
+            outcome["row"] = row = change(store)
+            return row
+
+        if self._writer_closed() or not self._writer.renumber(apply, timeout) or "row" not in outcome:
+            return None
+        row = outcome["row"]
+        self.uid, self.settings = row.uid, row.settings  # a checkpoint saved from now on names the Hub's run
+        return row
 
     def sample_system(self, interval: float, gpus: bool = True, host: bool = True) -> None:
         """Record system metrics (`telemetry.system` keys) every ``interval`` seconds until `finish`."""

@@ -39,6 +39,7 @@ from ..store import (
     HistogramRow,
     MediaFile,
     MediaRow,
+    RunRow,
     RunUpdate,
     Store,
     SystemSample,
@@ -109,6 +110,7 @@ class Writer:
         self._pending_histograms: list[HistogramRow] = []
         self._pending_files: list[MediaFile] = []
         self._pending_events: list[threading.Event] = []
+        self._pending_renumbers: list[Callable[[Store], RunRow]] = []  # `renumber`: run after the next write
         self._small_batches = 0
         self._last_write = time.monotonic()
         self._failing = False
@@ -157,6 +159,12 @@ class Writer:
             self._thread.join(timeout)
         return done
 
+    def renumber(self, change: Callable[[Store], RunRow], timeout: float | None = None) -> bool:
+        """Run ``change(store)`` in this thread right after a write, when every call logged before is committed,
+        and continue numbering calls from the ``next_seq`` of the run row it returns (a run joined to the Hub's
+        copy of it: `Rebase.rebase_run`). False if ``timeout`` passed first or the thread stopped."""
+        return self._request(("renumber", change), timeout)
+
     def _request(self, command: tuple, timeout: float | None) -> bool:
         if not self._thread.is_alive():
             return not self.unwritten
@@ -181,6 +189,8 @@ class Writer:
         for command in controls:
             if command[0] == "close":
                 self._closing, self._closing_reason = command[1], command[2]
+            elif command[0] == "renumber":
+                self._pending_renumbers.append(command[1])
         self._pending_calls.extend(_drain(self.calls))
         self._pending_system.extend(_drain(self.system))
         self._keep_new_tables(_drain(self.tables))
@@ -221,6 +231,12 @@ class Writer:
                     self._pending_alerts.remove(alert)
             raise
         self._media_dropped_told = media_dropped
+        renumbers, self._pending_renumbers = self._pending_renumbers, []
+        for change in renumbers:  # everything before is committed; nothing is numbered until this returns
+            try:
+                self._next_seq = change(self.store).next_seq
+            except Exception:  # the caller sees it failed (its change keeps the outcome); the run goes on as it was
+                logger.warning("renumbering run %s of %s failed", self.run_id, self.store.path, exc_info=True)
         if dropped_alert is not None:
             warnings.warn(f"trackio-callback writes again; {dropped_alert.text}", TrackioWarning, stacklevel=1)
             self.dropped = 0

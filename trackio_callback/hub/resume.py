@@ -11,8 +11,9 @@ goes back after a checkpoint restore gets a later seq, so readers' ``latest_per_
 value, as they do locally. ``history=True`` pulls the run's earlier rows too (`pull`), for reading here.
 
 Offline (the Hub cannot be reached), `init` warns and starts a new local run marked *unreconciled*
-(`UNRECONCILED`); `reconcile` (called by the uploader before it sends such a run, once the run
-is not being written) joins it to the dataset's run of that name, or clears the mark when there is none.
+(`UNRECONCILED`). Before the uploader sends such a run, it asks the dataset for a run of that name; if
+there is one, `rebase_onto` joins the local run to it (in the run's writer thread while the run is being
+written: `Writer.renumber`), else the mark is cleared and the run is sent as it is.
 
 Example::
 
@@ -170,16 +171,11 @@ class _Unreachable(Exception):
 # -- a run started offline ----------------------------------------------------------------------------
 
 
-def reconcile(store: Store, api: HfApi, dataset_id: str, project: str, run: RunRow) -> RunRow:
-    """Join ``run`` (started offline: `UNRECONCILED`) to the dataset's run of its name, or unmark it.
-
-    The run must not be being written (the uploader calls this for a finished or crashed run): its
-    calls and rows are renumbered after the dataset's, and it takes the dataset run's uid, creation time
-    and config (its own values win). Raises `HubUnreachableError` while the Hub cannot be asked.
+def rebase_onto(store: Store, run: RunRow, remote: RemoteRun, dataset_id: str) -> RunRow:
+    """Join ``run`` (started offline: `UNRECONCILED`) to ``remote``, the dataset's run of its name: its calls and
+    rows are renumbered after the dataset's, and it takes that run's uid, creation time and config (its own
+    values win). Done in the run's writer thread while it is written (`Writer.renumber`), else by the uploader.
     """
-    remote = find_remote_run(api, dataset_id, project, name=run.name)
-    if remote is None or remote.uid == run.uid:
-        return store.clear_run_setting(run.id, UNRECONCILED)
     meta = remote.meta
     return store.rebase_run(
         run.id,

@@ -114,6 +114,8 @@ class Uploader:
         self.private = private
         self.interval = interval
         self.run_uids = run_uids  # None: every run of the project
+        # Set by the run that owns this uploader: renumbers it, while it is written, after the Hub's copy of it.
+        self.renumber_own_run: Callable[[Callable[[Store], RunRow]], RunRow | None] | None = None
         self.retry_budget = retry_budget
         # Multi-node jobs: an observer (``node``) sends only its node's system samples, in the node's own
         # folder; the main process (``own_node``) sends its own and untagged ones, so no sample goes twice
@@ -263,13 +265,14 @@ class Uploader:
     def _sync(self, store: Store, deadline: float) -> SyncResult:
         """Plan what the dataset lacks, then send it in commits of at most `MAX_FILES_PER_COMMIT` files."""
         removed = [] if self.node else self._remove_runs(store, deadline)  # first: a run moved back is sent anew
+        runs = self._reconciled(store, self._runs(store))  # before the watermarks are read: it moves them
         state = store.sync_state(self.dataset_id)
         pending: dict[tuple[str, str], list[SyncedFile]] = {}
         for file in store.pending_files(self.dataset_id):
             pending.setdefault((file.run_uid, file.kind), []).append(file)
         planned: list[_Planned] = []
         rows_per_call: dict[int, float] = {}
-        for run in self._reconciled(store, self._runs(store)):
+        for run in runs:
             last = store.last_seqs(run.id)
             rows_per_call[run.id] = _values_per_call(store, run)
             for kind in ("system",) if self.node else layout.KINDS:
@@ -305,10 +308,10 @@ class Uploader:
         return result
 
     def _reconciled(self, store: Store, runs: list[RunRow]) -> list[RunRow]:
-        """``runs``, each started offline under a name the dataset may hold (`resume.reconcile`) joined to it first.
+        """``runs``, each started offline under a name the dataset may hold (`hub.resume`) joined to it first.
 
-        Such a run that is still being written waits (it is left out) while the dataset holds a run of its name:
-        renumbering it needs its writer stopped. One the dataset does not hold is sent as it is.
+        A run the dataset does not hold is sent as it is. This uploader's own run, still being written, is
+        renumbered by its writer thread (`renumber_own_run`); another process's waits for its end (left out).
         """
         from . import resume
 
@@ -317,15 +320,21 @@ class Uploader:
             if not run.settings.get(UNRECONCILED) or self.node:
                 kept.append(run)
                 continue
-            if run.status == "running":
-                if resume.find_remote_run(self.api, self.dataset_id, self.project, name=run.name) is not None:
-                    logger.info("run %r waits for its end to be joined to the dataset's run of its name", run.name)
-                    continue
+            remote = resume.find_remote_run(self.api, self.dataset_id, self.project, name=run.name)
+            if remote is None or remote.uid == run.uid:
                 run = store.clear_run_setting(run.id, UNRECONCILED)
+            elif run.status != "running":
+                run = resume.rebase_onto(store, run, remote, self.dataset_id)
+            elif self.renumber_own_run is not None and self.run_uids == [run.uid]:
+                joined = self.renumber_own_run(lambda own: resume.rebase_onto(own, run, remote, self.dataset_id))
+                if joined is None:
+                    continue  # not now (the writer was busy or stopped): the next sync tries again
+                run = store.run_by_uid(joined.uid)
             else:
-                run = resume.reconcile(store, self.api, self.dataset_id, self.project, run)
-                if self.run_uids is not None:
-                    self.run_uids = [*self.run_uids, run.uid]
+                logger.info("run %r waits for its end to be joined to the dataset's run of its name", run.name)
+                continue
+            if self.run_uids is not None and run.uid not in self.run_uids:
+                self.run_uids = [*self.run_uids, run.uid]
             kept.append(_as_readers_see(run, time.time()))
         return kept
 
