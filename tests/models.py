@@ -82,3 +82,43 @@ def set_hub_fault(hub: HubEmulator, fault: str, n: int) -> None:
         hub.reset_faults()
         if not hub.is_up:
             hub.come_up()
+
+
+def kill_run(run) -> None:
+    """``run``'s process dies after its last flush: no finish, no final sync, its threads gone (status stays
+    ``running``). Its objects are dropped here, in this interpreter."""
+    from trackio_callback.core import run as run_module
+
+    run._exit_hooks.unregister(run)
+    run._not_recording = "killed"
+    assert run._writer.close(None, timeout=10)  # stops the writer thread; the status stays "running"
+    if run._uploader is not None:
+        run._uploader.stop(timeout=0, final_sync=False)
+    run._store.close()
+    run_module._set_current(None)
+
+
+def write_report(
+    name: str,
+    profile: str,
+    model: type[HubModel],
+    started: float,
+    steps: collections.Counter[str],
+    seconds: collections.Counter[str] | None = None,
+) -> dict:
+    """What a model test exercised (examples, steps by rule, time), written to ``ARTIFACTS/<name>-<profile>.json``."""
+    import json
+
+    report = {
+        "profile": profile,
+        "examples": model.examples,
+        "steps": sum(steps.values()),
+        "seconds": round(time.monotonic() - started, 1),
+        "steps_by_rule": dict(sorted(steps.items())),
+    }
+    if seconds is not None:
+        report["seconds_by_rule"] = {rule: round(spent, 1) for rule, spent in sorted(seconds.items())}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / f"{name}-{profile}.json").write_text(json.dumps(report, indent=1))
+    print(f"{name}:", json.dumps(report))
+    return report

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import time
 import warnings
@@ -31,8 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, precondition, rule, run_state_machine_as_test
 
 import trackio_callback as trackio
-from tests.models import ARTIFACTS, FAULTS, HubModel, set_hub_fault, step_counter
-from trackio_callback.core import run as run_module
+from tests.models import FAULTS, HubModel, kill_run, set_hub_fault, step_counter, write_report
 from trackio_callback.errors import TrackioError
 from trackio_callback.hub import layout, resume
 from trackio_callback.hub.uploader import Uploader
@@ -115,13 +113,7 @@ class ResumeModel(HubModel):
     @counted
     def kill(self) -> None:
         """The machine dies (after the last flush): no finish, no final sync, and its disk is never seen again."""
-        run = self.run
-        run._exit_hooks.unregister(run)
-        run._not_recording = "killed"
-        assert run._writer.close(None, timeout=10)
-        run._uploader.stop(timeout=0, final_sync=False)
-        run._store.close()
-        run_module._set_current(None)
+        kill_run(self.run)
         self.run = None
 
     @rule(fault=st.sampled_from(FAULTS), n=st.integers(1, 3))
@@ -185,13 +177,4 @@ def test_jobs_on_fresh_disks_continue_one_run_whatever_the_order_of_events(model
     ResumeModel.examples = 0
     STEPS.clear()
     run_state_machine_as_test(ResumeModel, settings=settings.get_profile(f"resume-{PROFILE}"))
-    report = {
-        "profile": PROFILE,
-        "examples": ResumeModel.examples,
-        "steps": sum(STEPS.values()),
-        "seconds": round(time.monotonic() - started, 1),
-        "steps_by_rule": dict(sorted(STEPS.items())),
-    }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"resume-model-{PROFILE}.json").write_text(json.dumps(report, indent=1))
-    print("resume model:", json.dumps(report))
+    write_report("resume-model", PROFILE, ResumeModel, started, STEPS)

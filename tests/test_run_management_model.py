@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import collections
 import io
-import json
 import os
 import time
 import warnings
@@ -51,7 +50,7 @@ from hypothesis.stateful import (
 
 import trackio_callback as trackio
 from tests.hub_emulator import DEFAULT_TOKEN
-from tests.models import ARTIFACTS, HubModel, set_hub_fault, step_counter
+from tests.models import HubModel, set_hub_fault, step_counter, write_report
 from trackio_callback.errors import InvalidNameError, TransientSyncError
 from trackio_callback.hub import layout
 from trackio_callback.hub import uploader as uploader_module
@@ -420,17 +419,7 @@ def test_run_management_with_sync_and_pull_in_any_order(model):
     STEPS.clear()
     SECONDS.clear()
     run_state_machine_as_test(RunManagementModel, settings=settings.get_profile(f"run-management-{PROFILE}"))
-    report = {
-        "profile": PROFILE,
-        "examples": RunManagementModel.examples,
-        "steps": sum(STEPS.values()),
-        "seconds": round(time.monotonic() - started, 1),
-        "steps_by_rule": dict(sorted(STEPS.items())),
-        "seconds_by_rule": {name: round(seconds, 1) for name, seconds in sorted(SECONDS.items())},
-    }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"run-management-model-{PROFILE}.json").write_text(json.dumps(report, indent=1))
-    print("run management model:", json.dumps(report))
+    write_report("run-management-model", PROFILE, RunManagementModel, started, STEPS, SECONDS)
 
 
 def replay(steps: list[tuple[str, dict]]) -> None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import time
 import warnings
@@ -48,8 +47,7 @@ from hypothesis.stateful import (
 
 import trackio_callback as trackio
 from tests.hub_emulator import DEFAULT_TOKEN
-from tests.models import ARTIFACTS, HubModel, set_hub_fault, step_counter
-from trackio_callback.core import run as run_module
+from tests.models import HubModel, kill_run, set_hub_fault, step_counter, write_report
 from trackio_callback.errors import TrackioError
 from trackio_callback.hub.pull import pull
 from trackio_callback.hub.uploader import Uploader
@@ -174,14 +172,7 @@ class SyncModel(HubModel):
     @counted
     def kill_run(self) -> None:
         """The run's process dies (after its last flush): no finish, no final sync, its threads gone."""
-        run = self.run
-        run._exit_hooks.unregister(run)
-        run._not_recording = "killed"
-        assert run._writer.close(None, timeout=10)  # stops the writer thread; the status stays "running"
-        if run._uploader is not None:
-            run._uploader.stop(timeout=0, final_sync=False)
-        run._store.close()
-        run_module._set_current(None)
+        kill_run(self.run)
         self.run = None
 
     # -- syncs and pulls ----------------------------------------------------------------------------
@@ -333,16 +324,7 @@ def test_every_value_exactly_once_whatever_the_order_of_events(model):
     SyncModel.examples = 0
     STEPS.clear()
     run_state_machine_as_test(SyncModel, settings=settings.get_profile(PROFILE))
-    report = {
-        "profile": PROFILE,
-        "examples": SyncModel.examples,
-        "steps": sum(STEPS.values()),
-        "seconds": round(time.monotonic() - started, 1),
-        "steps_by_rule": dict(sorted(STEPS.items())),
-    }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / f"sync-model-{PROFILE}.json").write_text(json.dumps(report, indent=1))
-    print("sync model:", json.dumps(report))
+    write_report("sync-model", PROFILE, SyncModel, started, STEPS)
 
 
 def replay(steps: list[tuple[str, dict]]) -> None:

@@ -2,9 +2,10 @@
 
     python preempted_training.py OUTPUT_DIR MAX_STEPS [--resume] [--sync-on-save] [--history FILE]
 
-It trains with ``TrackioCallback(dataset_id=$DATASET)`` into ``$TRACKIO_DIR``, saves every 5 steps, and
-sleeps ``$STEP_SLEEP`` seconds per step so that a signal lands mid-training. ``--sync-on-save`` syncs the run
-to the Hub after each save and prints ``synced <step>``; ``--resume`` calls
+It trains with ``TrackioCallback(dataset_id=$DATASET)`` into ``$TRACKIO_DIR``, saves every 5 steps, sleeps
+``$STEP_SLEEP`` seconds per step so that a signal lands mid-training, and prints ``step <n>`` after each step
+(a test signals it between two saves: a checkpoint cut off half-written cannot be resumed from).
+``--sync-on-save`` syncs the run to the Hub after each save and prints ``synced <step>``; ``--resume`` calls
 ``trainer.train(resume_from_checkpoint=True)``; ``--history`` writes the Trainer's log history as JSON.
 """
 
@@ -28,6 +29,7 @@ class Pace(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         time.sleep(float(os.environ.get("STEP_SLEEP", "0.05")))
+        print(f"step {state.global_step}", flush=True)
 
     def on_save(self, args, state, control, **kwargs):
         if self.sync_on_save:

@@ -263,20 +263,7 @@ def _import_run(
     (meta,) = read_rows(folder, plan.remote.run_file)
     local, clean = plan.local, True
     if local is None:
-        local, created = store.create_imported_run(
-            plan.uid,
-            meta["run_name"],
-            group=meta["group"],
-            status=meta["status"],
-            config=json.loads(meta["config"]),
-            settings=json.loads(meta["settings"]),
-            summary=json.loads(meta["summary"]),
-            created_at=to_seconds(meta["created_at"]),
-            finished_at=None if meta["finished_at"] is None else to_seconds(meta["finished_at"]),
-            heartbeat_at=to_seconds(meta["finished_at"] or meta["created_at"]),
-            end_reason=json_column(meta, "end_reason", None),
-            checkpoints=json_column(meta, "checkpoints", []),
-        )
+        local, created = create_from_runs_file(store, meta)
         counts["runs"] += created
     else:
         # Metadata comes from the dataset only while this store has not changed the run since it last met it.
@@ -442,6 +429,24 @@ def _remote_row(local: RunRow, meta: dict[str, Any]) -> RunRow:
         end_reason=json_column(meta, "end_reason", None),
         checkpoints=json_column(meta, "checkpoints", []),
     )
+
+
+def create_from_runs_file(store: Store, meta: dict[str, Any], **extra: Any) -> tuple[RunRow, bool]:
+    """Create in ``store`` the run a runs file's row ``meta`` describes, same uid (`Store.create_imported_run`,
+    given ``extra`` too); ``(row, created)``."""
+    fields = {
+        "group": meta["group"],
+        "status": meta["status"],
+        "config": json.loads(meta["config"]),
+        "settings": json.loads(meta["settings"]),
+        "summary": json.loads(meta["summary"]),
+        "created_at": to_seconds(meta["created_at"]),
+        "finished_at": None if meta["finished_at"] is None else to_seconds(meta["finished_at"]),
+        "heartbeat_at": to_seconds(meta["finished_at"] or meta["created_at"]),
+        "end_reason": json_column(meta, "end_reason", None),
+        "checkpoints": json_column(meta, "checkpoints", []),
+    }
+    return store.create_imported_run(meta["run_id"], meta["run_name"], **{**fields, **extra})
 
 
 def json_column(meta: dict[str, Any], column: str, default: Any) -> Any:

@@ -39,7 +39,7 @@ from ..store import RunRow, Store
 from ..store.codec import to_seconds
 from ..store.runs import UNRECONCILED
 from . import layout
-from .pull import json_column, pull, read_rows
+from .pull import create_from_runs_file, json_column, pull, read_rows
 
 logger = logging.getLogger(__name__)
 
@@ -103,27 +103,17 @@ def find_remote_run(
 def adopt(store: Store, dataset_id: str, project: str, remote: RemoteRun) -> RunRow:
     """Create the run ``remote`` in ``store`` (same uid), numbered to continue after the dataset's rows.
 
-    The ledger records the dataset as holding every seq before the floors and the runs file as it is
-    there, so nothing is sent back. A run with that uid already here is returned as it is.
+    The ledger records the dataset as holding every seq below the floors, so nothing of it is sent back
+    (the runs file is, once the run changed). A run with that uid already here is returned as it is.
     """
-    meta = remote.meta
-    status = meta["status"]
-    row, created = store.create_imported_run(
-        remote.uid,
-        meta["run_name"],
-        group=meta["group"],
+    status = remote.meta["status"]
+    row, created = create_from_runs_file(
+        store,
+        remote.meta,
         # A runs file saying "running" was sent by a process that is gone (its job was restarted): not a live lease.
         status="crashed" if status == "running" else status,
-        config=json.loads(meta["config"]),
-        settings=json.loads(meta["settings"]),
-        summary=json.loads(meta["summary"]),
-        created_at=to_seconds(meta["created_at"]),
-        finished_at=None if meta["finished_at"] is None else to_seconds(meta["finished_at"]),
-        heartbeat_at=to_seconds(meta["finished_at"] or meta["created_at"]),
-        end_reason=json_column(meta, "end_reason", None),
-        checkpoints=json_column(meta, "checkpoints", []),
         seq_floors=remote.next_seqs,
-        last_step=meta["last_step"],
+        last_step=remote.meta["last_step"],
     )
     if created:
         synced = {(remote.uid, kind): seq - 1 for kind, seq in remote.next_seqs.items() if seq > 0}

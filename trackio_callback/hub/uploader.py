@@ -27,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import tempfile
@@ -326,7 +327,8 @@ class Uploader:
             elif run.status != "running":
                 run = resume.rebase_onto(store, run, remote, self.dataset_id)
             elif self.renumber_own_run is not None and self.run_uids == [run.uid]:
-                joined = self.renumber_own_run(lambda own: resume.rebase_onto(own, run, remote, self.dataset_id))
+                join = functools.partial(resume.rebase_onto, run=run, remote=remote, dataset_id=self.dataset_id)
+                joined = self.renumber_own_run(join)  # its writer applies it to its own store
                 if joined is None:
                     continue  # not now (the writer was busy or stopped): the next sync tries again
                 run = store.run_by_uid(joined.uid)

@@ -651,8 +651,9 @@ class TrackioTools:
         """Diagnose a run from its curves, with the numbers behind each finding: loss trend and slope
         over recent windows, plateau, spikes, NaN/inf, divergence, eval-vs-train gap (overfitting),
         learning-rate schedule phase and throughput drops; plus a one-sentence verdict, which says why the
-        run ended (a crash, CUDA out of memory, SIGTERM, a health stop, a lost heartbeat: first). loss_key
-        overrides which metric is the loss (default "train/loss")."""
+        run ended (a crash, CUDA out of memory, SIGTERM, a health stop, a lost heartbeat: first), with
+        "run_status" (running, finished, crashed) and "end_reason". loss_key overrides which metric is the loss
+        (default "train/loss")."""
         from ..analysis import Curve, analyze
 
         keys = self.reader.metric_keys(project, run)
@@ -665,7 +666,14 @@ class TrackioTools:
         result = analyze(curves, loss_key=loss_key)
         info = self.reader.run(project, run)
         result["verdict"] = _verdict_with_end(result["verdict"], info)
-        return {"project": project, "run": run, **result, "status": info["status"], "end_reason": info["end_reason"]}
+        # "status" stays the diagnosis' (healthy, warning, critical); the run's own is "run_status".
+        return {
+            "project": project,
+            "run": run,
+            **result,
+            "run_status": info["status"],
+            "end_reason": info["end_reason"],
+        }
 
 
 def build_mcp(readers: ThreadReaders) -> MCPServer:

@@ -327,26 +327,26 @@ def check_lease(conn: sqlite3.Connection, run_id: int, owner: tuple[str | None, 
         )
 
 
+_UPDATED_COLUMNS = (  # (runs column, RunUpdate field): set when the field is not None
+    ("next_seq", "next_seq"),
+    ("last_step", "last_step"),
+    ("status", "status"),
+    ("finished_at", "finished_at"),
+    ("config", "config_json"),
+    ("summary", "summary_json"),
+    ("checkpoints", "checkpoints_json"),
+    ("end_reason", "end_reason_json"),
+)
+
+
 def update_run(conn: sqlite3.Connection, run_id: int, update: RunUpdate) -> None:
     """Apply ``update`` to the run's row, inside the caller's transaction (the heartbeat always moves)."""
     sets, params = ["heartbeat_at = ?"], [update.heartbeat_at or time.time()]
-    for column in ("next_seq", "last_step", "status", "finished_at"):
-        value = getattr(update, column)
+    for column, field in _UPDATED_COLUMNS:
+        value = getattr(update, field)
         if value is not None:
             sets.append(f"{column} = ?")
             params.append(value)
-    if update.config_json is not None:
-        sets.append("config = ?")
-        params.append(update.config_json)
-    if update.summary_json is not None:
-        sets.append("summary = ?")
-        params.append(update.summary_json)
-    if update.checkpoints_json is not None:
-        sets.append("checkpoints = ?")
-        params.append(update.checkpoints_json)
-    if update.end_reason_json is not None:
-        sets.append("end_reason = ?")
-        params.append(update.end_reason_json)
     conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*params, run_id))
 
 
