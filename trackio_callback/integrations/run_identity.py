@@ -19,6 +19,8 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..utils.jsontext import dumps
+
 logger = logging.getLogger(__name__)
 
 IDENTITY_FILE = "trackio_run.json"
@@ -52,7 +54,7 @@ def write_identity(folder: str | os.PathLike, run: Any) -> Path | None:
         return None
     path = folder / IDENTITY_FILE
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(RunIdentity.of(run)._asdict(), indent=2) + "\n")
+    temporary.write_text(dumps(RunIdentity.of(run)._asdict(), indent=2) + "\n")
     os.replace(temporary, path)  # a checkpoint copied while this runs has the whole file or none
     return path
 
