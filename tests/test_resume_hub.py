@@ -213,3 +213,33 @@ def test_an_offline_restart_still_running_is_joined_when_the_hub_answers(hub, tm
     rows = assert_one_run_every_seq_once(hub)
     assert sorted((r["seq"], r["value"]) for r in rows if r["key"] == "x") == [(s, 10.0 * s) for s in range(150)]
     assert len(run_files(hub)) == 1
+
+
+def test_a_later_pull_fills_in_the_history_a_resume_left_on_the_hub(hub, tmp_path):
+    job(tmp_path / "disk-1", range(0, 60))
+    run = trackio.init(project="p", name="job-1", dataset_id=DATASET, resume="allow", dir=tmp_path / "disk-2")
+    for step in range(50, 80):  # restored from step 50: 50..59 again
+        run.log({"x": -1.0 * step, "y": float(step)}, step=step)
+    run.alert("after the restart")
+    run.finish()
+    commits = hub.commit_count(DATASET)
+    disk = tmp_path / "disk-2"
+    assert main(["--dir", str(disk), "pull", "--dataset-id", DATASET]) == 0
+    with trackio.Reader(disk) as reader:
+        series = reader.series("p", "job-1", "x")
+        assert series.seqs == list(range(90)) and series.steps == [*range(60), *range(50, 80)]
+        latest = reader.series("p", "job-1", "x", latest_per_step=True)
+        assert dict(zip(latest.steps, latest.values)) == {
+            **{s: 10.0 * s for s in range(50)},
+            **{s: -1.0 * s for s in range(50, 80)},
+        }
+        summary = reader.summary("p", "job-1")["metrics"]["x"]
+        assert summary["count"] == 90 and summary["last"] == -79.0 and summary["min"] == -79.0
+        assert summary["max"] == 590.0 and summary["first_step"] == 0
+        assert [a["title"] for a in reader.alerts("p", "job-1")] == ["alert at 0", "after the restart"]
+        assert [t["value"] for t in reader.texts("p", "job-1")] == ["job at 0"]
+    assert main(["--dir", str(disk), "pull", "--dataset-id", DATASET]) == 0  # twice: nothing more
+    with trackio.Reader(disk) as reader:
+        assert len(reader.series("p", "job-1", "x").seqs) == 90
+    assert main(["--dir", str(disk), "sync"]) == 0
+    assert hub.commit_count(DATASET) == commits  # the history came from the dataset: nothing is sent back

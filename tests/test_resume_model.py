@@ -3,13 +3,15 @@
 `ResumeModel` (``hypothesis.stateful``) plays a run trained by a series of jobs on throw-away machines.
 Each job starts on a fresh, empty disk (the previous disk is gone, with whatever it had not synced),
 with the Hub reachable or not, and calls ``init(name=..., resume="allow", dataset_id=...)``; it logs,
-syncs, finishes or is killed, in any order, under Hub faults in a row (answers lost after the commit
-applied, 5xx bursts, down, slow). The Hub emulator and the real huggingface_hub client throughout.
+syncs, pulls the dataset (the history its run continued without comes in below it), finishes or is
+killed, in any order, under Hub faults in a row (answers lost after the commit applied, 5xx bursts,
+down, slow). The Hub emulator and the real huggingface_hub client throughout.
 
 The invariant, checked once the Hub heals and the last job finishes and syncs: the dataset holds one
 run (one uid, one runs file counting every call); each ``(seq, key)`` once; seqs without gaps; in seq
 order, the values are each job's in the order it logged them, job after job; each job's values that
-reached the Hub are the first ones it logged; and the last job's are all there.
+reached the Hub are the first ones it logged; and the last job's are all there. The last machine's store
+holds each of its calls once, each at the seq and with the value the dataset has.
 
 CI runs `CI_EXAMPLES` examples; ``TRACKIO_TEST_PROFILE=slow`` runs `SLOW_EXAMPLES`. The report goes to
 ``$TRACKIO_TEST_ARTIFACTS/resume-model-<profile>.json``.
@@ -33,7 +35,9 @@ import trackio_callback as trackio
 from tests.models import FAULTS, HubModel, kill_run, set_hub_fault, step_counter, write_report
 from trackio_callback.errors import TrackioError
 from trackio_callback.hub import layout, resume
+from trackio_callback.hub.pull import pull
 from trackio_callback.hub.uploader import Uploader
+from trackio_callback.store import Store
 
 PROJECT, RUN = "p", "job"
 CI_EXAMPLES, SLOW_EXAMPLES = 25, 150
@@ -54,6 +58,7 @@ class ResumeModel(HubModel):
         self.jobs = 0
         self.run = None
         self.logged: list[list[float]] = []  # per job, the values it logged (x), in order
+        self.last_killed = False
 
     def _disk(self, job: int):
         return self.root / f"example-{self.example}" / f"job-{job}"
@@ -80,6 +85,7 @@ class ResumeModel(HubModel):
         if was_up != self.hub.is_up:
             self.hub.come_up() if was_up else self.hub.go_down()
         self.jobs += 1
+        self.last_killed = False
         self.logged.append([])
         self.log(count)
 
@@ -115,6 +121,15 @@ class ResumeModel(HubModel):
         """The machine dies (after the last flush): no finish, no final sync, and its disk is never seen again."""
         kill_run(self.run)
         self.run = None
+        self.last_killed = True
+
+    @precondition(lambda self: self.jobs > 0)
+    @rule()
+    @counted
+    def pull_history(self) -> None:
+        """The current (or last) machine pulls the dataset: the history its run continued without comes too."""
+        with contextlib.suppress(Exception):  # a pull under faults fails as a whole; the next one retries
+            pull(self.dataset, directory=self._disk(self.jobs - 1), token="hf_test_token")
 
     @rule(fault=st.sampled_from(FAULTS), n=st.integers(1, 3))
     @counted
@@ -127,13 +142,29 @@ class ResumeModel(HubModel):
         self.hub.reset_faults()
         if not self.hub.is_up:
             self.hub.come_up()
-        if self.run is None:  # the last disk's job ended: its machine syncs what is left (the CLI's sync)
+        if self.run is None and self.last_killed:  # that machine is gone: one more job finishes the run
             self.start_job(online=True, count=0)
-        self.run.finish(timeout=30)
-        self.run = None
+        if self.run is not None:
+            self.run.finish(timeout=30)
+            self.run = None
+        # The last machine syncs what its finish could not send (the CLI's `sync`).
         uploader = Uploader(self._disk(self.jobs - 1) / f"{PROJECT}.db", PROJECT, self.dataset, token="hf_test_token")
         uploader.sync(budget=30)
         self.check_dataset()
+        self.check_last_disk()
+
+    def check_last_disk(self) -> None:
+        """The last machine's store holds the run once, each of its calls once, each one the dataset holds."""
+        store = Store(self._disk(self.jobs - 1) / f"{PROJECT}.db", create=False)
+        try:
+            (row,) = store.runs()
+            points = store.points(row.id).get("x")
+        finally:
+            store.close()
+        held = [] if points is None else list(zip(points.seqs, points.values))
+        assert len({seq for seq, _ in held}) == len(held), "each call once"
+        dataset = {(r["seq"], r["value"]) for r in self.rows("metrics")}
+        assert set(held) <= dataset, "only what the dataset holds, at the same seq"
 
     def rows(self, kind: str) -> list[dict]:
         """The rows of ``kind``; each shard's rows lie within the seqs its name says (a shard is found by them)."""

@@ -67,18 +67,25 @@ class RemoteRun:
 
 @dataclass
 class Plan:
-    """What one run lacks: calls after ``metrics_after``, rows of seq after ``after[kind]``."""
+    """What one run lacks: calls after ``metrics_after``, rows of seq after ``after[kind]``; and, for a run
+    continued here without its history (`resume`), the rows below its seq floors (``history``)."""
 
     uid: str
     remote: RemoteRun
     local: RunRow | None
     metrics_after: int
     after: dict[str, int]
+    history: dict[str, int] = field(default_factory=dict)  # {kind: floor}: rows below it are not here yet
 
     def files(self) -> list[str]:
-        """The runs file and the shards that hold anything new."""
+        """The runs file and the shards that hold anything new, or history this store lacks."""
         low = {"metrics": self.metrics_after, **self.after}
-        shards = [path for kind, items in self.remote.shards.items() for path, _, last in items if last > low[kind]]
+        shards = [
+            path
+            for kind, items in self.remote.shards.items()
+            for path, first, last in items
+            if last > low[kind] or first < self.history.get(kind, 0)
+        ]
         return [self.remote.run_file, *shards]
 
 
@@ -220,7 +227,8 @@ def _plan(store: Store, dataset_id: str, uid: str, remote: RemoteRun) -> Plan:
     last = store.last_seqs(local.id) if local is not None else {}
     after = {kind: last.get(kind, -1) for kind in OTHER_KINDS}
     metrics_after = local.next_seq - 1 if local is not None else -1
-    return Plan(uid, remote, local, metrics_after, after)
+    history = store.missing_history(local.id) if local is not None else {}
+    return Plan(uid, remote, local, metrics_after, after, history)
 
 
 def read_rows(folder: Path, path: str, after: int | None = None) -> list[dict[str, Any]]:
@@ -238,13 +246,14 @@ def read_rows(folder: Path, path: str, after: int | None = None) -> list[dict[st
     return table.to_pylist()
 
 
-def _rows(folder: Path, plan: Plan, kind: str, after: int) -> list[dict[str, Any]]:
-    """The run's ``kind`` rows with ``seq > after``, in seq order, each once (shards may overlap)."""
+def _rows(folder: Path, plan: Plan, kind: str, after: int, below: int | None = None) -> list[dict[str, Any]]:
+    """The run's ``kind`` rows with ``after < seq`` (``< below``), in seq order, each once (shards may overlap)."""
     unique: dict[tuple, dict[str, Any]] = {}
-    for path, _, last in plan.remote.shards.get(kind, []):
-        if last > after:
+    for path, first, last in plan.remote.shards.get(kind, []):
+        if last > after and (below is None or first < below):
             for row in read_rows(folder, path, after):
-                unique[(row["seq"], row["key"]) if kind == "metrics" else row["seq"]] = row
+                if below is None or row["seq"] < below:
+                    unique[(row["seq"], row["key"]) if kind == "metrics" else row["seq"]] = row
     return [unique[k] for k in sorted(unique)]
 
 
@@ -276,6 +285,8 @@ def _import_run(
         )
         if recorded is None and sent and meta["num_logs"] <= local.next_seq:
             clean = False
+    if plan.history:
+        _import_history(store, dataset_id, plan, local, folder, counts, fetcher)
     _import_data(store, dataset_id, plan, local, folder, counts, fetcher)
     reached("pull:imported")
     _import_metadata(store, dataset_id, project, plan.uid, meta, clean)
@@ -295,25 +306,9 @@ def _import_data(
     if not calls and not any(rows.values()):
         return
     batches = build_batches(plan.metrics_after + 1, calls)
-    system = [
-        SystemSample(to_seconds(r["timestamp"]), r["step"], r["node"], {r["key"]: r["value"]}, r["seq"])
-        for r in rows["system"]
-    ]
-    tables = [TableRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["data"], r["seq"]) for r in rows["tables"]]
-    alerts = [_alert(r) for r in rows["alerts"]]
-    texts = [
-        TextRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["value"], r["seq"], r.get("kind") or "text")
-        for r in rows["texts"]
-    ]  # files synced before texts had a kind: text
-    media = [_media(r) for r in rows["media"]]
-    histograms = [
-        HistogramRow(to_seconds(r["timestamp"]), r["step"], r["key"], tuple(r["edges"]), tuple(r["counts"]), r["seq"])
-        for r in rows["histograms"]
-    ]
-    traces = [TraceRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["value"], r["seq"]) for r in rows["traces"]]
+    system, tables, alerts, texts, media, histograms, traces = _records(rows)
     # The files first (each complete and checked in the blob store), then the rows that name them.
-    wanted = {m.digest: m.format for m in media} | {d: f for t in tables for d, f in table_media(t.data)}
-    media_files = fetcher.fetch(wanted)
+    media_files = fetcher.fetch(_media_wanted(media, tables))
     times = [c[1] for c in calls[-1:]] + [
         row.timestamp
         for row in (*system[-1:], *tables[-1:], *alerts[-1:], *texts[-1:], *media[-1:], *histograms[-1:], *traces[-1:])
@@ -338,6 +333,73 @@ def _import_data(
         logger.warning("run %s changed while it was pulled: skipped, pull again to import it", plan.uid)
         return
     # The dataset holds them (they came from it): a later sync of this store does not send them back.
+    if media_files:
+        store.confirm_sync(dataset_id, {}, {}, media_sync.ledger_rows(fetcher.project, media_files))
+    counts["metrics"] += sum(len(c[2]) for c in calls)
+    for kind in OTHER_KINDS:
+        counts[kind] += len(rows[kind])
+
+
+def _records(rows: dict[str, list[dict[str, Any]]]) -> tuple[list, ...]:
+    """A dataset's rows of each of `OTHER_KINDS`, as the store's row types, in that order."""
+    return (
+        [
+            SystemSample(to_seconds(r["timestamp"]), r["step"], r["node"], {r["key"]: r["value"]}, r["seq"])
+            for r in rows["system"]
+        ],
+        [TableRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["data"], r["seq"]) for r in rows["tables"]],
+        [_alert(r) for r in rows["alerts"]],
+        [  # files synced before texts had a kind: text
+            TextRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["value"], r["seq"], r.get("kind") or "text")
+            for r in rows["texts"]
+        ],
+        [_media(r) for r in rows["media"]],
+        [
+            HistogramRow(
+                to_seconds(r["timestamp"]), r["step"], r["key"], tuple(r["edges"]), tuple(r["counts"]), r["seq"]
+            )
+            for r in rows["histograms"]
+        ],
+        [TraceRow(to_seconds(r["timestamp"]), r["step"], r["key"], r["value"], r["seq"]) for r in rows["traces"]],
+    )
+
+
+def _media_wanted(media: list[MediaRow], tables: list[TableRow]) -> dict[str, str]:
+    """``{sha256: format}`` of the files the media rows and the tables' image cells name."""
+    return {m.digest: m.format for m in media} | {d: f for t in tables for d, f in table_media(t.data)}
+
+
+def _import_history(
+    store: Store,
+    dataset_id: str,
+    plan: Plan,
+    local: RunRow,
+    folder: Path,
+    counts: dict[str, int],
+    fetcher: MediaFetcher,
+) -> None:
+    """The rows below a resumed run's seq floors (`resume.adopt`): the history it continued without."""
+    floors = plan.history
+    calls = _calls(_rows(folder, plan, "metrics", -1, floors.get("metrics", 0)), -1)
+    rows = {kind: _rows(folder, plan, kind, -1, floors[kind]) if kind in floors else [] for kind in OTHER_KINDS}
+    system, tables, alerts, texts, media, histograms, traces = _records(rows)
+    media_files = fetcher.fetch(_media_wanted(media, tables))
+    done = store.append_history(
+        local.id,
+        floors,
+        build_batches(0, calls),
+        system,
+        tables,
+        alerts,
+        texts=texts,
+        media=media,
+        histograms=histograms,
+        traces=traces,
+        media_files=media_files,
+    )
+    if not done:
+        logger.warning("run %s changed while its history was pulled: pull again to import it", plan.uid)
+        return
     if media_files:
         store.confirm_sync(dataset_id, {}, {}, media_sync.ledger_rows(fetcher.project, media_files))
     counts["metrics"] += sum(len(c[2]) for c in calls)

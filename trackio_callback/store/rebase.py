@@ -1,4 +1,4 @@
-"""Renumbering a run after the Hub's copy of it: a run started offline joins the dataset's run of its name.
+"""Runs continued from a Hub dataset: renumbered after the dataset's copy, and their history filled in later.
 
 A job restarted where the Hub could not be reached logs into a new local run (`hub.resume`). Once the
 Hub answers, and the run is no longer being written, `Rebase.rebase_run` makes it the continuation of
@@ -6,6 +6,10 @@ the dataset's run: in one transaction its ``log()`` calls (``batches.first_seq``
 kind's rows (``run_seq``) move after the dataset's last seq of that kind, it takes the dataset run's
 uid, and the ledger records that the dataset holds every seq before them. The next sync then sends
 only its own rows, after the dataset's: one run, each value once.
+
+A run continued without its history (`hub.resume.adopt`: its *seq floors*) lacks the dataset's rows
+below them; `Rebase.missing_history` says which, and `Rebase.append_history` writes them when `pull`
+brings them, the run's metric summaries recomputed (its earlier calls arrive after its later ones).
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from __future__ import annotations
 import sqlite3
 
 from ..utils.jsontext import dumps
+from .batch import Batch
 from .connection import Connection
-from .records import RECORD_TABLES
+from .records import RECORD_TABLES, insert_logged, logged_keys
+from .rows import AlertRow, SystemSample, TableRow, TextRow
 from .runs import RunRow, _run_row
+from .schema import rebuild_summaries
 
 
 class Rebase(Connection):
@@ -62,6 +69,35 @@ class Rebase(Connection):
 
         return self._transact(body)
 
+    def missing_history(self, run_id: int) -> dict[str, int]:
+        """``{kind: floor}`` of each kind whose rows below the run's seq floor are not here (none: ``{}``)."""
+        return self._retry(lambda: _missing_history(self._conn, run_id))
+
+    def append_history(
+        self,
+        run_id: int,
+        floors: dict[str, int],
+        batches: list[Batch],
+        system: list[SystemSample],
+        tables: list[TableRow],
+        alerts: list[AlertRow],
+        texts: list[TextRow] = (),
+        **rich: list,
+    ) -> bool:
+        """Write the rows below the run's seq ``floors`` (`missing_history` as the caller planned it), pulled from
+        its dataset, and recompute its metric summaries, in one transaction. False, writing nothing, when that
+        history is no longer missing (another pull wrote it)."""
+
+        def body(conn: sqlite3.Connection, ids: dict[str, int]) -> bool:
+            if _missing_history(conn, run_id) != floors:
+                return False
+            insert_logged(conn, run_id, ids, batches, system, tables, alerts, texts, **rich)
+            if batches:
+                rebuild_summaries(conn, run_id)
+            return True
+
+        return self._transact_with_keys(logged_keys(batches, system, tables, texts, **rich), body)
+
     def clear_run_setting(self, run_id: int, key: str) -> RunRow:
         """The run without the setting ``key`` (a mark that has served its purpose)."""
 
@@ -80,3 +116,18 @@ def _shift(conn: sqlite3.Connection, table: str, column: str, run_id: int, offse
     if offset:
         conn.execute(f"UPDATE {table} SET {column} = -({column} + ?) - 1 WHERE run_id = ?", (offset, run_id))
         conn.execute(f"UPDATE {table} SET {column} = -{column} - 1 WHERE run_id = ? AND {column} < 0", (run_id,))
+
+
+def _missing_history(conn: sqlite3.Connection, run_id: int) -> dict[str, int]:
+    row = _run_row(conn, run_id)
+    missing = {}
+    for kind, floor in row.seq_floors.items():
+        if floor <= 0:
+            continue
+        if kind == "metrics":
+            sql = "SELECT 1 FROM batches WHERE run_id = ? AND first_seq < ? LIMIT 1"
+        else:
+            sql = f"SELECT 1 FROM {RECORD_TABLES[kind]} WHERE run_id = ? AND run_seq < ? LIMIT 1"
+        if conn.execute(sql, (run_id, floor)).fetchone() is None:
+            missing[kind] = floor
+    return missing

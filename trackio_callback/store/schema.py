@@ -196,12 +196,18 @@ def _v2(conn: sqlite3.Connection) -> None:
     rebuild_summaries(conn)
 
 
-def rebuild_summaries(conn: sqlite3.Connection) -> None:
-    """Recompute ``metric_summaries`` from the chunks (used by the v2 migration)."""
-    conn.execute("DELETE FROM metric_summaries")
+def rebuild_summaries(conn: sqlite3.Connection, run_id: int | None = None) -> None:
+    """Recompute ``metric_summaries`` from the chunks, of every run (the v2 migration) or of ``run_id`` (a run whose
+    earlier calls were imported after its later ones: `Rebase.append_history`)."""
+    only = "" if run_id is None else " WHERE c.run_id = ?"
+    conn.execute(
+        "DELETE FROM metric_summaries" + ("" if run_id is None else " WHERE run_id = ?"),
+        (() if run_id is None else (run_id,)),
+    )
     rows = conn.execute(
-        f"""SELECT c.run_id, {CHUNK_COLUMNS} FROM chunks c JOIN batches b ON b.id = c.batch_id
-            ORDER BY c.run_id, c.key_id, b.first_seq"""
+        f"""SELECT c.run_id, {CHUNK_COLUMNS} FROM chunks c JOIN batches b ON b.id = c.batch_id{only}
+            ORDER BY c.run_id, c.key_id, b.first_seq""",
+        () if run_id is None else (run_id,),
     )
     for run_id, *fields in rows.fetchall():
         row = ChunkRow._make(fields)
