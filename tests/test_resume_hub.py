@@ -243,3 +243,49 @@ def test_a_later_pull_fills_in_the_history_a_resume_left_on_the_hub(hub, tmp_pat
         assert len(reader.series("p", "job-1", "x").seqs) == 90
     assert main(["--dir", str(disk), "sync"]) == 0
     assert hub.commit_count(DATASET) == commits  # the history came from the dataset: nothing is sent back
+
+
+def test_a_pull_before_an_offline_run_is_joined_waits_for_it(hub, tmp_path, quick_lookup):
+    """Found by the model: a pull brought the dataset's run in under another name beside the offline one."""
+    first = job(tmp_path / "disk-1", range(0, 10))
+    hub.go_down()
+    with pytest.warns(TrackioWarning, match="cannot reach the Hub"):
+        run = trackio.init(project="p", name="job-1", dataset_id=DATASET, resume="allow", dir=tmp_path / "disk-2")
+    hub.come_up()
+    run.log({"x": 100.0}, step=10)
+    assert main(["--dir", str(tmp_path / "disk-2"), "pull", "--dataset-id", DATASET]) == 0
+    run.finish()  # the final sync joins it; the next pull brings the history
+    assert main(["--dir", str(tmp_path / "disk-2"), "pull", "--dataset-id", DATASET]) == 0
+    with trackio.Reader(tmp_path / "disk-2") as reader:
+        (info,) = reader.runs("p")
+        assert (info["uid"], info["name"]) == (first.uid, "job-1")
+        assert reader.series("p", "job-1", "x").values == [10.0 * s for s in range(10)] + [100.0]
+    assert_one_run_every_seq_once(hub)
+
+
+def test_a_copy_of_the_hubs_run_beside_an_offline_namesake_is_dropped_by_the_join(hub, tmp_path, quick_lookup):
+    """A store that already holds the dataset's run (metadata pulled by an earlier version, under another name)
+    and an offline run of its name: joining the offline run replaces the copy, which held nothing of its own."""
+    from trackio_callback.hub.pull import create_from_runs_file, read_rows
+
+    first = job(tmp_path / "disk-1", range(0, 10))
+    disk = tmp_path / "disk-2"
+    hub.go_down()
+    with pytest.warns(TrackioWarning):
+        run = trackio.init(project="p", name="job-1", dataset_id=DATASET, resume="allow", dir=disk)
+        run.log({"x": 100.0}, step=10)
+        run.finish(timeout=3)
+    hub.come_up()
+    store = Store(disk / "p.db")
+    try:
+        (path,) = [p for p in hub.repo_files(DATASET) if p.startswith("runs/")]
+        (tmp_path / "runs.parquet").write_bytes(hub.repo_files(DATASET)[path])
+        copy, created = create_from_runs_file(store, read_rows(tmp_path, "runs.parquet")[0])
+        assert created and copy.uid == first.uid and copy.name == "job-1-2"
+    finally:
+        store.close()
+    assert main(["--dir", str(disk), "sync"]) == 0
+    with trackio.Reader(disk) as reader:
+        assert [(r["uid"], r["name"]) for r in reader.runs("p")] == [(first.uid, "job-1")]
+    assert_one_run_every_seq_once(hub)
+    assert [r["value"] for r in sorted(dataset_rows(hub), key=lambda r: r["seq"]) if r["key"] == "x"][-1] == 100.0

@@ -209,3 +209,19 @@ def test_jobs_on_fresh_disks_continue_one_run_whatever_the_order_of_events(model
     STEPS.clear()
     run_state_machine_as_test(ResumeModel, settings=settings.get_profile(f"resume-{PROFILE}"))
     write_report("resume-model", PROFILE, ResumeModel, started, STEPS)
+
+
+def test_regression_a_pull_while_an_offline_run_waits_to_be_joined(model):
+    """The dataset's run was pulled in beside the offline run of its name (as ``job-2``); joining the offline
+    run then failed on the uid the copy held, and the run never synced again.
+
+    Fixed: `pull` leaves a dataset run alone while a local run started offline under its name waits to be
+    joined (`hub.pull._import_run`); a join drops a copy that holds only what the dataset has (`store.rebase`).
+    """
+    warnings.simplefilter("ignore")
+    machine = ResumeModel()
+    machine.begin(online=False, count=1)
+    machine.finish()
+    machine.start_job(online=False, count=0)
+    machine.pull_history()
+    machine.teardown()

@@ -47,6 +47,7 @@ from ..store.batch import Call, build_batches
 from ..store.codec import to_micros, to_seconds
 from ..store.files import validate_project
 from ..store.rows import NO_SYNC, HistogramRow, MediaRow, TraceRow
+from ..store.runs import UNRECONCILED
 from ..utils.crashpoints import reached
 from . import export, layout, media_sync
 from .media_sync import MediaFetcher, table_media
@@ -272,6 +273,12 @@ def _import_run(
     (meta,) = read_rows(folder, plan.remote.run_file)
     local, clean = plan.local, True
     if local is None:
+        namesake = store.run(meta["run_name"])
+        if namesake is not None and namesake.settings.get(UNRECONCILED):
+            # A run started offline under this name: its sync joins it to this run (`resume`), then a pull brings
+            # the history. Imported now, the run would be here twice, under two names.
+            logger.info("run %s waits for the local run %r started offline to be joined to it", plan.uid, namesake.name)
+            return
         local, created = create_from_runs_file(store, meta)
         counts["runs"] += created
     else:

@@ -313,32 +313,35 @@ class Uploader:
 
         A run the dataset does not hold is sent as it is. This uploader's own run, still being written, is
         renumbered by its writer thread (`renumber_own_run`); another process's waits for its end (left out).
+        ``runs`` as `_runs` reads them; what is returned is read again after a join.
         """
         from . import resume
 
-        kept = []
+        waiting, changed = set(), False
         for run in runs:
             if not run.settings.get(UNRECONCILED) or self.node:
-                kept.append(run)
                 continue
             remote = resume.find_remote_run(self.api, self.dataset_id, self.project, name=run.name)
+            changed = True
             if remote is None or remote.uid == run.uid:
-                run = store.clear_run_setting(run.id, UNRECONCILED)
-            elif run.status != "running":
-                run = resume.rebase_onto(store, run, remote, self.dataset_id)
+                store.clear_run_setting(run.id, UNRECONCILED)
+                continue
+            if run.status != "running":
+                resume.rebase_onto(store, run, remote, self.dataset_id)
             elif self.renumber_own_run is not None and self.run_uids == [run.uid]:
                 join = functools.partial(resume.rebase_onto, run=run, remote=remote, dataset_id=self.dataset_id)
-                joined = self.renumber_own_run(join)  # its writer applies it to its own store
-                if joined is None:
-                    continue  # not now (the writer was busy or stopped): the next sync tries again
-                run = store.run_by_uid(joined.uid)
+                if self.renumber_own_run(join) is None:  # its writer applies it to its own store
+                    waiting.add(run.uid)  # not now (the writer was busy or stopped): the next sync tries again
+                    continue
             else:
                 logger.info("run %r waits for its end to be joined to the dataset's run of its name", run.name)
+                waiting.add(run.uid)
                 continue
-            if self.run_uids is not None and run.uid not in self.run_uids:
-                self.run_uids = [*self.run_uids, run.uid]
-            kept.append(_as_readers_see(run, time.time()))
-        return kept
+            if self.run_uids is not None:
+                self.run_uids = [uid for uid in self.run_uids if uid != run.uid] + [remote.uid]
+        if changed:  # settings, uids, rows changed (a pulled copy of the dataset's run may be gone): read them again
+            runs = self._runs(store)
+        return [run for run in runs if run.uid not in waiting]
 
     def _send(self, store: Store, planned: list[_Planned], deadline: float, result: SyncResult) -> None:
         """One commit: the planned files (exported now, so memory holds one commit), the card, bookkeeping."""

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import sqlite3
 
+from ..errors import TrackioError
 from ..utils.jsontext import dumps
 from .batch import Batch
 from .connection import Connection
+from .ledger import last_seqs
 from .records import RECORD_TABLES, insert_logged, logged_keys
+from .removal import delete_rows, run_tables
 from .rows import AlertRow, SystemSample, TableRow, TextRow
 from .runs import RunRow, _run_row
 from .schema import rebuild_summaries
@@ -44,6 +47,7 @@ class Rebase(Connection):
 
         def body(conn: sqlite3.Connection) -> RunRow:
             old = _run_row(conn, run_id)
+            _drop_pulled_copy(conn, run_id, uid, offsets)
             metrics = offsets.get("metrics", 0)
             # Two steps through negative numbers: the unique (run, seq) indexes hold after every row's update.
             _shift(conn, "batches", "first_seq", run_id, metrics)
@@ -131,3 +135,19 @@ def _missing_history(conn: sqlite3.Connection, run_id: int) -> dict[str, int]:
         if conn.execute(sql, (run_id, floor)).fetchone() is None:
             missing[kind] = floor
     return missing
+
+
+def _drop_pulled_copy(conn: sqlite3.Connection, run_id: int, uid: str, offsets: dict[str, int]) -> None:
+    """Delete another run of ``uid`` here when it only copies what the dataset holds (a pull brought it before the
+    run started offline was joined); one that holds more is a forked history: `TrackioError`, nothing changed."""
+    found = conn.execute("SELECT id FROM runs WHERE uid = ? AND id != ?", (uid, run_id)).fetchone()
+    if found is None:
+        return
+    copy = _run_row(conn, found[0])
+    beyond = {kind: last for kind, last in last_seqs(conn, copy.id).items() if last >= offsets.get(kind, 0)}
+    if beyond:
+        raise TrackioError(
+            f"run {copy.name!r} here is the dataset's run {uid} with rows the dataset lacks ({beyond}); the run "
+            f"started offline under its name cannot join it: delete one of the two, then sync again"
+        )
+    delete_rows(conn, run_tables(conn), copy)

@@ -134,7 +134,7 @@ def check_free(row: RunRow, doing: str, now: float | None = None) -> None:
         )
 
 
-def _delete_rows(conn: sqlite3.Connection, tables: list[RunTable], row: RunRow) -> None:
+def delete_rows(conn: sqlite3.Connection, tables: list[RunTable], row: RunRow) -> None:
     """Delete the run's rows in every table, its own uid-named rows, and clear references to its uid."""
     for table in reversed(tables):
         conn.execute(f'DELETE FROM "{table.name}" WHERE run_id = ?', (row.id,))
@@ -185,7 +185,7 @@ class Removal(Connection):
                 "INSERT OR REPLACE INTO removed_runs (uid, name, removed_at, reason, moved_to) VALUES (?, ?, ?, ?, ?)",
                 (row.uid, row.name, time.time(), reason, moved_to),
             )
-            _delete_rows(conn, tables, row)
+            delete_rows(conn, tables, row)
             return row
 
         return self._transact(body)
@@ -264,7 +264,7 @@ class Removal(Connection):
                         f"in: it was continued there; delete one of the two first"
                     )
                 check_free(existing, "replace")
-                _delete_rows(conn, tables, existing)
+                delete_rows(conn, tables, existing)
             if _row(conn, "name", name) is not None:
                 raise InvalidNameError(
                     f"cannot move run {name!r} into {self.path.name}: a run of that name is there; rename one first"
@@ -333,7 +333,7 @@ class Removal(Connection):
             if row is None:
                 return None
             check_free(row, "delete")
-            _delete_rows(conn, run_tables(conn), row)
+            delete_rows(conn, run_tables(conn), row)
             for table in LEDGER_TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE run_uid = ?", (row.uid,))
             return row
