@@ -174,3 +174,23 @@ def test_a_checkpoint_saved_without_the_callback_resumes_and_saves_with_it(store
     assert (tmp_path / "out" / "checkpoint-6" / "trackio_run.json").exists()
     with Reader(store_dir) as reader:
         assert reader.series("huggingface", "plain", "train/loss").steps == [4, 5, 6]
+
+
+def test_a_checkpoint_continues_its_run_after_the_run_was_renamed(store_dir, tmp_path):
+    from tests import tiny
+    from trackio_callback import Reader
+    from trackio_callback.integrations.callback import TrackioCallback
+    from trackio_callback.store import Store
+
+    common = dict(report_to="none", logging_steps=1, save_strategy="steps", save_steps=3, run_name="before")
+    tiny.make_trainer(tmp_path / "out", max_steps=3, callbacks=[TrackioCallback()], **common).train()
+    store = Store(store_dir / "huggingface.db")
+    try:
+        store.rename_run(store.run("before").id, "after")  # renamed on the page or with the CLI meanwhile
+    finally:
+        store.close()
+    resumed = tiny.make_trainer(tmp_path / "out", max_steps=6, callbacks=[TrackioCallback()], **common)
+    resumed.train(resume_from_checkpoint=True)
+    with Reader(store_dir) as reader:
+        (run,) = reader.runs("huggingface")  # the checkpoint's uid found its run: no second "before"
+        assert run["name"] == "after" and reader.series("huggingface", "after", "train/loss").steps == list(range(1, 7))

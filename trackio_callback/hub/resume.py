@@ -8,7 +8,8 @@ after the dataset's last seq of each kind (read from the shard names, no shard i
 the sync ledger records that the dataset holds everything before them. So the restarted job's first
 sync adds shards after the old ones and rewrites the runs file: one run, every seq once. A step that
 goes back after a checkpoint restore gets a later seq, so readers' ``latest_per_step`` prefer the new
-value, as they do locally. ``history=True`` pulls the run's earlier rows too (`pull`), for reading here.
+value, as they do locally. ``history=True`` (`init`'s ``pull_history``) pulls the run's earlier rows too
+(`pull`), for reading here; a later `pull` brings them as well (the rows below the floors).
 
 Offline (the Hub cannot be reached), `init` warns and starts a new local run marked *unreconciled*
 (`UNRECONCILED`). Before the uploader sends such a run, it asks the dataset for a run of that name; if
@@ -211,9 +212,8 @@ def continue_from_hub(
             return Continued("local")
         api = HfApi(endpoint=endpoint, token=token)
         try:
+            # By uid when known (a checkpoint's run): another run of the same name there is another run.
             remote = find_remote_run(api, dataset_id, project, name=None if uid is not None else name, uid=uid)
-            if remote is None and uid is not None and name is not None:  # the identity's run, renamed there since
-                remote = find_remote_run(api, dataset_id, project, name=name)
         except HubUnreachableError as error:
             return Continued("offline", error=str(error))
         if remote is None:

@@ -111,7 +111,8 @@ class Runs(Connection):
 
         With ``resume="never"`` a name that is taken gets the first free ``-2``, ``-3``, ... suffix.
         An ``observer`` (another node's system sampler) opens the run as it is, changing nothing.
-        ``uid`` fixes a new run's uid (nodes of one job agree on it without talking); default: random.
+        ``uid`` fixes a new run's uid (nodes of one job agree on it without talking; a checkpoint names its run);
+        default: random. With ``resume``, the run of that uid is continued whatever its name here.
         """
         if resume not in RESUME_MODES:
             raise ValueError(f"resume={resume!r} is not one of {', '.join(map(repr, RESUME_MODES))}")
@@ -121,7 +122,9 @@ class Runs(Connection):
 
         def body(conn: sqlite3.Connection) -> OpenedRun:
             existing = None
-            if name is not None:
+            if uid is not None and resume != "never":  # the run of that uid, whatever it is called here now
+                existing = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE uid = ?", (uid,)).fetchone()
+            if existing is None and name is not None:
                 existing = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE name = ?", (name,)).fetchone()
             if existing is not None and observer:
                 return OpenedRun(RunRow.from_row(existing), resumed=True, requested_name=None)
