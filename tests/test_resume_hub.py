@@ -289,3 +289,20 @@ def test_a_copy_of_the_hubs_run_beside_an_offline_namesake_is_dropped_by_the_joi
         assert [(r["uid"], r["name"]) for r in reader.runs("p")] == [(first.uid, "job-1")]
     assert_one_run_every_seq_once(hub)
     assert [r["value"] for r in sorted(dataset_rows(hub), key=lambda r: r["seq"]) if r["key"] == "x"][-1] == 100.0
+
+
+def test_an_offline_runs_artifacts_follow_it_when_it_is_joined(hub, tmp_path, quick_lookup):
+    first = job(tmp_path / "disk-1", range(0, 5))
+    (tmp_path / "weights.bin").write_bytes(b"\x01" * 1000)
+    hub.go_down()
+    with pytest.warns(TrackioWarning):
+        run = trackio.init(project="p", name="job-1", dataset_id=DATASET, resume="allow", dir=tmp_path / "disk-2")
+        run.log({"x": 1.0}, step=5)
+        run.log_artifact(str(tmp_path / "weights.bin"), name="weights", type="model")
+        run.finish(timeout=3)
+    hub.come_up()
+    assert main(["--dir", str(tmp_path / "disk-2"), "sync"]) == 0
+    uses = [p for p in hub.repo_files(DATASET) if p.startswith("artifacts/p/uses/")]
+    assert uses == [f"artifacts/p/uses/{first.uid}.json"]  # the lineage names the joined run
+    lineage = json.loads(hub.repo_files(DATASET)[uses[0]])
+    assert "weights" in json.dumps(lineage)

@@ -22,7 +22,7 @@ from .batch import Batch
 from .connection import Connection
 from .ledger import last_seqs
 from .records import RECORD_TABLES, insert_logged, logged_keys
-from .removal import delete_rows, run_tables
+from .removal import delete_rows, run_tables, uid_columns
 from .rows import AlertRow, SystemSample, TableRow, TextRow
 from .runs import RunRow, _run_row
 from .schema import rebuild_summaries
@@ -61,6 +61,8 @@ class Rebase(Connection):
                    checkpoints = ?, settings = ?, seq_floors = ? WHERE id = ?""",
                 (uid, metrics, created_at, dumps(config), dumps(checkpoints), dumps(settings), dumps(floors), run_id),
             )
+            for table, column, _ in uid_columns(conn):  # its artifact lineage and saved files follow it
+                conn.execute(f'UPDATE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (uid, old.uid))
             for table in ("sync_state", "pending_files", "synced_files"):  # nothing of the old uid was sent
                 conn.execute(f"DELETE FROM {table} WHERE dataset_id = ? AND run_uid = ?", (dataset_id, old.uid))
             conn.executemany(
