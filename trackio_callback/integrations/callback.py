@@ -112,6 +112,10 @@ class TrackioCallback(TrainerCallback, ExportableState):
     ``TRACKIO_DEADLINE`` or ``SLURM_JOB_END_TIME`` when the Trainer is built (`errors.DeadlineError`, naming it).
     In a multi-process job every process takes the same action at the same step (a health action from the
     logged values, which all processes share; the deadline's checkpoint as process zero decides).
+
+    Checkpoints carry the run (`run_identity`): each checkpoint folder gets ``trackio_run.json``, and the
+    Trainer's saved state this callback's `state`; ``trainer.train(resume_from_checkpoint=...)`` then continues
+    that run on any machine (from this disk, else from its Hub dataset), whatever ``run_name`` says.
     """
 
     def __init__(
