@@ -339,12 +339,7 @@ def _import_data(
     if not done:
         logger.warning("run %s changed while it was pulled: skipped, pull again to import it", plan.uid)
         return
-    # The dataset holds them (they came from it): a later sync of this store does not send them back.
-    if media_files:
-        store.confirm_sync(dataset_id, {}, {}, media_sync.ledger_rows(fetcher.project, media_files))
-    counts["metrics"] += sum(len(c[2]) for c in calls)
-    for kind in OTHER_KINDS:
-        counts[kind] += len(rows[kind])
+    _imported(store, dataset_id, fetcher, media_files, calls, rows, counts)
 
 
 def _records(rows: dict[str, list[dict[str, Any]]]) -> tuple[list, ...]:
@@ -407,6 +402,20 @@ def _import_history(
     if not done:
         logger.warning("run %s changed while its history was pulled: pull again to import it", plan.uid)
         return
+    _imported(store, dataset_id, fetcher, media_files, calls, rows, counts)
+
+
+def _imported(
+    store: Store,
+    dataset_id: str,
+    fetcher: MediaFetcher,
+    media_files: list,
+    calls: list[Call],
+    rows: dict[str, list],
+    counts: dict[str, int],
+) -> None:
+    """After a run's rows were written: the media files they brought marked as the dataset's, and counted."""
+    # The dataset holds them (they came from it): a later sync of this store does not send them back.
     if media_files:
         store.confirm_sync(dataset_id, {}, {}, media_sync.ledger_rows(fetcher.project, media_files))
     counts["metrics"] += sum(len(c[2]) for c in calls)
