@@ -584,13 +584,15 @@ class Run:
 
         def apply(store: Store) -> Any:
             outcome["row"] = row = change(store)
+            # Here, not after the wait: a change the waiter gave up on (a slow write) still takes effect whole.
+            self.uid, self.settings = row.uid, row.settings  # a checkpoint saved from now on names the Hub's run
+            if self._uploader is not None and self._uploader.run_uids is not None:
+                self._uploader.run_uids = [row.uid]
             return row
 
         if self._writer_closed() or not self._writer.renumber(apply, timeout) or "row" not in outcome:
             return None
-        row = outcome["row"]
-        self.uid, self.settings = row.uid, row.settings  # a checkpoint saved from now on names the Hub's run
-        return row
+        return outcome["row"]
 
     def sample_system(self, interval: float, gpus: bool = True, host: bool = True) -> None:
         """Record system metrics (`telemetry.system` keys) every ``interval`` seconds until `finish`."""
