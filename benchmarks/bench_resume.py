@@ -1,6 +1,6 @@
 """Resume from the Hub: ``init(resume="allow")`` to the first ``log()`` on a fresh disk, for a run of 1M values.
 
-The situation of issue 16: a job logged run ``job-1`` to a Hub dataset, syncing every few minutes, and was killed
+The situation: a job logged run ``job-1`` to a Hub dataset, syncing every few minutes, and was killed
 (preempted); a new job on a fresh machine (empty storage directory, empty Hugging Face cache) continues it. Measured:
 the wall time from just before ``init(name="job-1", resume="allow", dataset_id=...)`` to just after the first
 ``log()`` returned, the bytes the client fetched from the Hub (response bodies) in that window and its requests.

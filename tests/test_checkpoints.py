@@ -1,4 +1,4 @@
-"""Checkpoints carry the run (issue 16 §2) and the model card on a push (§6), with real Trainer runs.
+"""Each checkpoint recorded with its run, and the model card on a push, with real Trainer runs.
 
 Each save is recorded with the run (step, folder, the eval metrics of that moment, the best metric) and read
 back through `Reader`, the CLI, the MCP tools (the real ``mcp`` client) and the page (headless Chromium). Pushes

@@ -1,4 +1,4 @@
-"""What `TrackioCallback` records of each checkpoint the Trainer saves or pushes (issue 16 §2).
+"""What `TrackioCallback` records of each checkpoint the Trainer saves or pushes.
 
 `CheckpointLog` is the callback's part that does it:
 

@@ -1,4 +1,4 @@
-"""The Hub model card on ``push_to_hub``: the run synced, and the card pointing at its dashboard (issue 16 §6).
+"""The Hub model card on ``push_to_hub``: the run synced, and the card pointing at its dashboard.
 
 `TrackioCallback.on_push_begin` calls `sync_for_push` then `point_card_at_run`:
 
