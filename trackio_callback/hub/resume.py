@@ -29,23 +29,25 @@ import json
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from huggingface_hub import HfApi, snapshot_download
-from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+from huggingface_hub.errors import RepositoryNotFoundError
 
-from ..errors import HubUnreachableError
+from ..errors import HubUnreachableError, PermanentSyncError, TransientSyncError
 from ..store import RunRow, Store
 from ..store.codec import to_seconds
 from ..store.runs import UNRECONCILED
 from . import layout
 from .pull import create_from_runs_file, json_column, pull, read_rows
+from .uploader import hub_call
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOOKUP_BUDGET_S = 10.0  # how long init() keeps asking an unreachable Hub before starting the run offline
-_HTTP_ERROR = HfHubHTTPError.__bases__[0]  # huggingface_hub's transport errors (refused, dropped, timed out)
 
 
 class RemoteRun(NamedTuple):
@@ -64,13 +66,16 @@ def find_remote_run(
     """The run of ``project`` named ``name`` (or of uid ``uid``) in ``dataset_id``; None when it holds none.
 
     Of several runs of one name (datasets written before resume existed), the one created last.
-    Raises `HubUnreachableError` when the Hub cannot be asked (refused, timed out, 5xx after retries).
+    Raises `HubUnreachableError` when the Hub cannot be asked (refused, timed out, 5xx after retries), and
+    `PermanentSyncError` when it refuses (a rejected token, no access).
     """
     deadline = time.monotonic() + LOOKUP_BUDGET_S
     try:
         revision = _asking(lambda: api.dataset_info(dataset_id).sha, deadline)
-    except RepositoryNotFoundError:
-        return None
+    except PermanentSyncError as error:
+        if isinstance(error.__cause__, RepositoryNotFoundError):  # no dataset yet: no run in it
+            return None
+        raise
     listing = _asking(lambda: api.list_repo_files(dataset_id, repo_type="dataset", revision=revision), deadline)
     files = [f for f in map(layout.parse, listing) if f is not None and f.project == project and f.node is None]
     run_files = [layout.run_path(project, f.run_uid) for f in files if f.kind == "runs"]
@@ -126,37 +131,12 @@ def adopt(store: Store, dataset_id: str, project: str, remote: RemoteRun) -> Run
     return row
 
 
-def _asking(call, deadline: float):
-    """``call()`` (a Hub request), retried on transport errors and 5xx until ``deadline``; then unreachable."""
-    from ..utils.retry import retry
-
-    def attempt():
-        try:
-            return call()
-        except HfHubHTTPError as error:
-            status = getattr(error.response, "status_code", None)
-            if status is not None and status < 500 and status not in (408, 429):
-                raise
-            raise _Unreachable(error) from error
-        except _HTTP_ERROR as error:
-            raise _Unreachable(error) from error
-
+def _asking(call: Callable[[], T], deadline: float) -> T:
+    """``call()``, retried as the uploader retries (`uploader.hub_call`); a Hub that never answered is unreachable."""
     try:
-        return retry(
-            attempt,
-            retryable=lambda error: isinstance(error, _Unreachable),
-            deadline=deadline,
-            on_give_up=lambda error: HubUnreachableError(str(error.__cause__ or error)),
-            base=0.5,
-            cap=5.0,
-            sleep_past_deadline=False,
-        )
-    except _Unreachable as error:  # not retried any more: the deadline passed during the call
-        raise HubUnreachableError(str(error.__cause__ or error)) from error
-
-
-class _Unreachable(Exception):
-    pass
+        return hub_call(call, deadline)
+    except TransientSyncError as error:
+        raise HubUnreachableError(str(error)) from error
 
 
 # -- a run started offline ----------------------------------------------------------------------------

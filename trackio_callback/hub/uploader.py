@@ -553,35 +553,39 @@ class Uploader:
             self._repo_ready = True
 
     def _retrying(self, call: Callable[[], T], deadline: float) -> T:
-        """``call()`` (a Hub request), retried on 5xx, 408, 429 and dropped connections until ``deadline``.
-
-        Gives up (`TransientSyncError`) before a wait that would pass the deadline; any other HTTP
-        status is a `PermanentSyncError` at once.
-        """
-
-        def attempt() -> T:
-            try:
-                return call()
-            except _HTTP_ERROR as error:
-                status = _status(error)
-                if status is not None and (status in PERMANENT_STATUSES or not _retryable_status(status)):
-                    raise PermanentSyncError(f"HTTP {status} from the Hub: {_first_line(error)}") from error
-                logger.debug("Hub call failed (%s); retrying", _first_line(error))
-                raise
-
-        return retry(
-            attempt,
-            retryable=lambda error: isinstance(error, _HTTP_ERROR),
-            deadline=deadline,
-            on_give_up=lambda error: TransientSyncError(f"{_first_line(error)} (gave up retrying for now)"),
-            base=RETRY_BASE_S,
-            cap=RETRY_CAP_S,
-            delay_for=_retry_after,
-            sleep_past_deadline=False,
-        )
+        return hub_call(call, deadline)
 
     def _warn(self, message: str) -> None:
         self._warn_once("gave up", message, stacklevel=2)
+
+
+def hub_call(call: Callable[[], T], deadline: float) -> T:
+    """``call()`` (a Hub request), retried on 5xx, 408, 429 and dropped connections until ``deadline``.
+
+    Gives up (`TransientSyncError`) before a wait that would pass the deadline; any other HTTP
+    status is a `PermanentSyncError` at once (raised from the Hub's error).
+    """
+
+    def attempt() -> T:
+        try:
+            return call()
+        except _HTTP_ERROR as error:
+            status = _status(error)
+            if status is not None and (status in PERMANENT_STATUSES or not _retryable_status(status)):
+                raise PermanentSyncError(f"HTTP {status} from the Hub: {_first_line(error)}") from error
+            logger.debug("Hub call failed (%s); retrying", _first_line(error))
+            raise
+
+    return retry(
+        attempt,
+        retryable=lambda error: isinstance(error, _HTTP_ERROR),
+        deadline=deadline,
+        on_give_up=lambda error: TransientSyncError(f"{_first_line(error)} (gave up retrying for now)"),
+        base=RETRY_BASE_S,
+        cap=RETRY_CAP_S,
+        delay_for=_retry_after,
+        sleep_past_deadline=False,
+    )
 
 
 MAX_SEQS_PER_FILE = 25_000  # a file covers at most this many seqs: bounds the uploader's memory
