@@ -20,7 +20,7 @@ that stays in its project stays as it was (a deletion, rename or move of another
 Checked after each healed sync of both projects (and at the end): the dataset holds exactly the model (no
 deleted run, a moved run only in its new project, a renamed run under its new name) and a pull into a fresh
 directory gives exactly the model. While no fault was set since the Hub last healed, a sync and a pull succeed.
-The uploader's backoff is shortened (`RETRY_BASE_S`) so that retries cost little time.
+The Hub requests' backoff is shortened (`hub.calls.RETRY_BASE_S`) so that retries cost little time.
 
 CI runs `CI_EXAMPLES` examples of up to `CI_STEPS` steps (profile ``ci``); ``TRACKIO_TEST_PROFILE=slow`` runs
 `SLOW_EXAMPLES` of up to `SLOW_STEPS`. The count of examples and steps and the time go to
@@ -52,8 +52,8 @@ import trackio_callback as trackio
 from tests.hub_emulator import DEFAULT_TOKEN
 from tests.models import HubModel, set_hub_fault, step_counter, write_report
 from trackio_callback.errors import InvalidNameError, TransientSyncError
+from trackio_callback.hub import calls as hub_calls
 from trackio_callback.hub import layout
-from trackio_callback.hub import uploader as uploader_module
 from trackio_callback.hub.pull import pull
 from trackio_callback.hub.uploader import Uploader
 from trackio_callback.management import operations
@@ -408,7 +408,7 @@ class RunManagementModel(HubModel):
 
 @pytest.fixture
 def model(hub, tmp_path, monkeypatch):
-    monkeypatch.setattr(uploader_module, "RETRY_BASE_S", RETRY_BASE_S)
+    monkeypatch.setattr(hub_calls, "RETRY_BASE_S", RETRY_BASE_S)
     RunManagementModel.hub, RunManagementModel.root = hub, tmp_path
     yield RunManagementModel
 

@@ -1,7 +1,8 @@
 """Hub sync: a project's runs as Parquet in a Hugging Face dataset, and back.
 
 Owns: ``layout`` (where each file of a dataset lives), ``export`` (a run's rows as Parquet),
-``uploader`` (the exactly-once sync thread), ``commands`` (``trackio-callback sync``), ``pull`` and
+``uploader`` (the exactly-once sync thread), ``calls`` (one Hub request, retried by the one policy),
+``commands`` (``trackio-callback sync``), ``pull`` and
 ``mirror`` (a dataset copied into local project files, once or kept pulled), ``repo`` (token and repo
 ids), ``space`` and ``card`` (the dashboard Space and the dataset card), ``artifact_sync`` (a project's
 artifacts and saved files sent once each, part of the uploader's sync), ``media_sync`` (a project's media

@@ -41,8 +41,8 @@ from ..store import RunRow, Store
 from ..store.codec import to_seconds
 from ..store.runs import UNRECONCILED
 from . import layout
+from .calls import hub_call
 from .pull import create_from_runs_file, json_column, pull, read_rows
-from .uploader import hub_call
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -132,7 +132,7 @@ def adopt(store: Store, dataset_id: str, project: str, remote: RemoteRun) -> Run
 
 
 def _asking(call: Callable[[], T], deadline: float) -> T:
-    """``call()``, retried as the uploader retries (`uploader.hub_call`); a Hub that never answered is unreachable."""
+    """``call()``, retried as every Hub request is (`calls.hub_call`); a Hub that never answered is unreachable."""
     try:
         return hub_call(call, deadline)
     except TransientSyncError as error:

@@ -42,7 +42,6 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
-from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.utils.sha import git_hash
 
 from ..errors import PermanentSyncError, TransientSyncError
@@ -51,20 +50,13 @@ from ..store.files import sync_lock_path
 from ..store.rows import NO_SYNC
 from ..store.runs import UNRECONCILED, derived_status, effective_end_reason
 from ..utils.crashpoints import reached
-from ..utils.retry import retry
 from ..utils.warn import WarnOnce
 from . import artifact_sync, export, layout, media_sync
+from .calls import first_line, hub_call
 from .card import dataset_card
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# huggingface_hub raises its HTTP client's HTTPError for transport failures (refused or dropped
-# connections, timeouts) and HfHubHTTPError, a subclass, for HTTP answers.
-_HTTP_ERROR = HfHubHTTPError.__bases__[0]
-PERMANENT_STATUSES = frozenset({401, 403, 404})
-RETRY_BASE_S = 0.5  # first wait of the backoff on 5xx, 429 and dropped connections; doubles up to RETRY_CAP_S
-RETRY_CAP_S = 60.0
 
 
 class _Planned(NamedTuple):
@@ -173,7 +165,7 @@ class Uploader:
         try:
             sent = deployer.deploy()
         except Exception as error:  # the dashboard is a convenience: the data still syncs
-            self._warn(f"setting up the dashboard Space {space_id} failed ({_first_line(error)}); metrics still sync")
+            self._warn(f"setting up the dashboard Space {space_id} failed ({first_line(error)}); metrics still sync")
             return False
         self.space_deployed = True
         logger.info("dashboard Space %s: %s", space_id, f"updated {len(sent)} files" if sent else "up to date")
@@ -559,35 +551,6 @@ class Uploader:
         self._warn_once("gave up", message, stacklevel=2)
 
 
-def hub_call(call: Callable[[], T], deadline: float) -> T:
-    """``call()`` (a Hub request), retried on 5xx, 408, 429 and dropped connections until ``deadline``.
-
-    Gives up (`TransientSyncError`) before a wait that would pass the deadline; any other HTTP
-    status is a `PermanentSyncError` at once (raised from the Hub's error).
-    """
-
-    def attempt() -> T:
-        try:
-            return call()
-        except _HTTP_ERROR as error:
-            status = _status(error)
-            if status is not None and (status in PERMANENT_STATUSES or not _retryable_status(status)):
-                raise PermanentSyncError(f"HTTP {status} from the Hub: {_first_line(error)}") from error
-            logger.debug("Hub call failed (%s); retrying", _first_line(error))
-            raise
-
-    return retry(
-        attempt,
-        retryable=lambda error: isinstance(error, _HTTP_ERROR),
-        deadline=deadline,
-        on_give_up=lambda error: TransientSyncError(f"{_first_line(error)} (gave up retrying for now)"),
-        base=RETRY_BASE_S,
-        cap=RETRY_CAP_S,
-        delay_for=_retry_after,
-        sleep_past_deadline=False,
-    )
-
-
 MAX_SEQS_PER_FILE = 25_000  # a file covers at most this many seqs: bounds the uploader's memory
 # Texts are up to settings.MAX_TEXT_CHARS each, not 8 bytes: fewer per file, and each weighs as many
 # numeric rows in a commit's budget (typical generations are a few kB).
@@ -690,33 +653,7 @@ def _is_file(info, file_id: str | None) -> bool:
     return info.blob_id == blob or (info.lfs is not None and info.lfs.sha256 == sha256)
 
 
-def _status(error: BaseException) -> int | None:
-    """The HTTP status of a Hub error; None for a transport failure (no answer)."""
-    return getattr(getattr(error, "response", None), "status_code", None)
-
-
-def _retryable_status(status: int) -> bool:
-    """5xx, 408 (request timeout) and 429 (rate limited) heal by waiting."""
-    return status >= 500 or status in (408, 429)
-
-
 def _as_readers_see(run: RunRow, now: float) -> RunRow:
     """``run`` with the status and end reason readers show: a killed "running" run is "crashed", heartbeat lost."""
     status = derived_status(run, now)
     return run._replace(status=status, end_reason=effective_end_reason(run, status))
-
-
-def _retry_after(error: BaseException) -> float | None:
-    """The wait a 429 answer asks for (its ``Retry-After``, in seconds); None: back off as usual."""
-    response = getattr(error, "response", None)
-    if _status(error) != 429 or response is None:
-        return None
-    value = getattr(response, "headers", {}).get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
