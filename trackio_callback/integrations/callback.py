@@ -50,7 +50,7 @@ from ..telemetry.health import Alert, HealthMonitor
 from ..telemetry.throughput import Throughput, training_flops_per_token
 from ..utils.warn import WarnOnce
 from .alert_actions import AlertActions, DeadlineActions, act, process_start_time
-from .checkpoints import CheckpointLog
+from .checkpoints import CheckpointLog, checkpoint_folder
 from .config_capture import trainer_config
 from .run_identity import STATE_ATTRIBUTE, RunIdentity, identity_on_resume, write_identity
 
@@ -428,7 +428,7 @@ class TrackioCallback(TrainerCallback, ExportableState):
         """Record the checkpoint just saved with the run (`checkpoints.CheckpointLog.saved`)."""
         try:
             if self._active and not self._other_rank and state.is_world_process_zero:
-                write_identity(os.path.join(args.output_dir, f"checkpoint-{state.global_step}"), self._run)
+                write_identity(checkpoint_folder(args, state.global_step), self._run)
                 self._checkpoint_log.saved(self._run, args, state)
         except Exception as error:  # never stop training
             self._warn_once("on_save", f"trackio-callback could not record the checkpoint: {error}")
@@ -463,13 +463,13 @@ class TrackioCallback(TrainerCallback, ExportableState):
         alerts: list[Alert] = []
         step = state.global_step
         self._last_step = step
+        training = _is_training_log(logs)
         logs = dict(logs)
         summary = {k: logs.pop(k) for k in list(logs) if k in SUMMARY_KEYS}
         if summary:
             self._run.summary.update(summary)
         metrics = rewrite_keys(logs)
-        is_training_log = not any(k.startswith(("eval_", "test_")) for k in logs)
-        if is_training_log and not summary:
+        if training:
             for key, value in self._throughput_metrics(args, state, logs).items():
                 metrics.setdefault(key, value)  # a value the trainer logs itself (GRPO's step_time) wins
             alerts = self._check_health(step, logs)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..utils.jsontext import dumps
+from .checkpoints import checkpoint_folder
 
 logger = logging.getLogger(__name__)
 
@@ -80,14 +81,10 @@ def identity_on_resume(args: Any, state: Any, callback_name: str) -> RunIdentity
             found = RunIdentity.parse((entry.get("attributes") or {}).get(STATE_ATTRIBUTE))
             if found is not None:
                 return found
-    for folder in (getattr(args, "resume_from_checkpoint", None), _step_folder(args, state)):
+    step_folder = checkpoint_folder(args, state.global_step) if getattr(args, "output_dir", None) else None
+    for folder in (getattr(args, "resume_from_checkpoint", None), step_folder):
         if isinstance(folder, (str, os.PathLike)):
             found = read_identity(folder)
             if found is not None:
                 return found
     return None
-
-
-def _step_folder(args: Any, state: Any) -> str | None:
-    output_dir = getattr(args, "output_dir", None)
-    return os.path.join(output_dir, f"checkpoint-{state.global_step}") if output_dir else None
