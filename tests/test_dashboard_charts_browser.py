@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import trackio_callback as trackio
 from tests.space_host import SpaceHost
@@ -183,7 +185,9 @@ def test_train_and_eval_loss_combined_on_one_chart(page, dashboard):
         assert combined["last"][f"{name} · eval/loss"] == pytest.approx(loss(name, STEPS - 1) + 0.05)
     assert drawn["charts"]["train/loss"]["keys"] == ["train/loss"]  # each metric keeps its own chart
 
-    page.select_option('.chart[data-key="train/learning_rate"] .chart-combine', "train/num_tokens")
+    menu = '.chart[data-key="train/learning_rate"] .chart-combine'
+    page.focus(menu)  # the list of metrics is built on first use
+    page.select_option(menu, "train/num_tokens")
     pair = r"combined:^(train/learning_rate|train/num_tokens)$"
     both = wait_for(page, lambda s: pair in s["charts"])
     assert both["charts"][pair]["keys"] == ["train/learning_rate", "train/num_tokens"]
@@ -264,3 +268,34 @@ def test_the_same_link_parameters_work_in_the_static_space(page, hub):
         assert drawn["charts"]["train/loss"]["x"]["spacerun"] == [tokens("lr1e-3-adamw", 0), tokens("lr1e-3-adamw", 59)]
         assert not page.is_visible("#sidebar")
     run.finish()
+
+
+AXES_JS = Path(trackio.__file__).parent / "server" / "static" / "axes.js"
+
+
+@pytest.fixture(scope="module")
+def axes_page(browser):  # noqa: F811
+    context = browser.new_context()
+    blank = context.new_page()
+    blank.set_content("<html><body></body></html>")
+    blank.add_script_tag(path=str(AXES_JS))
+    yield blank
+    context.close()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    exponent=st.integers(min_value=-12, max_value=14),
+    mantissa=st.sampled_from([1, 2, 2.5, 5]),
+    start_units=st.integers(min_value=-50, max_value=1000),
+    count=st.integers(min_value=2, max_value=14),
+)
+def test_tick_labels_of_any_nice_ticks_are_distinct_and_say_their_value(axes_page, exponent, mantissa, start_units, count):
+    """uPlot's ticks are multiples of a 1/2/2.5/5 × 10^k increment: every such axis, 1e-12 to 1e16, reads right."""
+    step = mantissa * 10.0**exponent
+    splits = [float(f"{(start_units + i) * step:.12g}") for i in range(count)]
+    labels = axes_page.evaluate("splits => tickLabels(splits)", splits)
+    assert len(set(labels)) == len(labels), (splits, labels)
+    for label, split in zip(labels, splits):
+        assert abs(parse_label(label) - split) < step / 2, (label, split)
+        assert len(label) <= 10, (label, splits)

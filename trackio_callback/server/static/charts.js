@@ -280,6 +280,7 @@ function makeChart(spec, container, lines, width, kind = "metric") {
   chart.u.over.addEventListener("mouseleave", () => { $("tooltip").hidden = true; highlight(null); });
   chart.u.over.addEventListener("dblclick", () => {
     chart.zoomed = false;
+    if (S.xRange) { S.xRange = null; saveView(); } // a link's xmin/xmax: undone like any zoom
     if (chart.detail) { chart.detail = null; chart.lines = chartLines(spec); chart.u.setData(chartData(chart.lines)); }
   });
   if (S.xRange && kind === "metric") {
@@ -309,9 +310,13 @@ function downloadLinks(chart) {
 
 // "+": draw another metric on this chart (a combined chart, kept in the link as `merge=`).
 function combineControl(chart) {
-  const select = el("select", { class: "chart-combine", title: "Draw another metric on this chart" },
-    el("option", { value: "", text: "+" }),
-    ...allMetricKeys().filter((k) => k !== chart.key).map((k) => el("option", { value: k, text: k })));
+  const select = el("select", { class: "chart-combine", title: "Draw another metric on this chart" }, el("option", { value: "", text: "+" }));
+  const fill = () => { // on first use: a project with hundreds of metrics would build each list per chart
+    if (select.options.length > 1) return;
+    select.append(...allMetricKeys().filter((k) => k !== chart.key).map((k) => el("option", { value: k, text: k })));
+  };
+  select.addEventListener("pointerdown", fill);
+  select.addEventListener("focus", fill);
   select.addEventListener("change", () => {
     if (select.value) combine([chart.key, select.value]);
   });
