@@ -253,6 +253,9 @@ def test_trackio_link_parameters_open_the_view_they_name(page, dashboard):
 
 
 def test_the_same_link_parameters_work_in_the_static_space(page, hub):
+    other = trackio.init(project="hubcmp", name="otherrun", space_id="cmpboard", private=False)
+    other.log({"train/loss": 1.0}, step=0)
+    other.finish()
     run = trackio.init(project="hubcmp", name="spacerun", space_id="cmpboard", private=False, config={"lr": 0.1})
     for step in range(60):
         run.log({"train/loss": loss("lr1e-3-adamw", step), "train/num_tokens": tokens("lr1e-3-adamw", step)}, step=step)
@@ -261,7 +264,17 @@ def test_the_same_link_parameters_work_in_the_static_space(page, hub):
     run.flush()
     run._uploader.sync()
     assert run._uploader.deploy_space()
+    # the link TRL writes into a model card for the current run (through `import trackio`)
+    from trl.trainer.utils import get_trackio_space_url
+
+    card_link = get_trackio_space_url()
+    assert card_link == "https://alice-cmpboard.hf.space?project=hubcmp&runs=spacerun&sidebar=collapsed"
     with SpaceHost(hub, "alice/cmpboard") as host:
+        from_card = open_dashboard(page, host.url + "/?" + card_link.split("?", 1)[1])
+        assert from_card["project"] == "hubcmp" and from_card["visibleRuns"] == ["spacerun"]
+        assert from_card["sidebar"] == "collapsed" and not page.is_visible("#sidebar")
+        assert sorted(from_card["charts"]["train/loss"]["runs"]) == ["spacerun"]
+
         link = trackio_link(project="hubcmp", metrics="train/loss", x_axis="train/num_tokens", sidebar="hidden")
         drawn = open_dashboard(page, host.url + "/" + link)
         assert drawn["mode"] == "hub" and set(drawn["charts"]) == {"train/loss"}
