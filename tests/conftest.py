@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import trackio_callback
+from tests.browser import browser_fixture, page_fixture  # noqa: F401  (the `browser` and `page` fixtures)
 from tests.hub_emulator import hub_fixture  # noqa: F401  (the `hub` fixture)
 from trackio_callback.core import run as run_module
 

@@ -542,11 +542,9 @@ def test_a_pulled_dataset_keeps_alerts_old_files_included(store_dir, hub, tmp_pa
     assert pulled[2]["timestamp"] == pytest.approx(1e9)
 
 
-def test_the_static_space_shows_alerts_old_files_included(store_dir, hub):
-    from playwright.sync_api import sync_playwright
-
+def test_the_static_space_shows_alerts_old_files_included(store_dir, hub, page):
+    from tests.browser import open_dashboard
     from tests.space_host import SpaceHost
-    from tests.test_dashboard_browser import CHROMIUM, open_dashboard
 
     run = run_module.init(project="hubexp", name="r", space_id="board", private=False)
     log_steps(run, 4)
@@ -556,11 +554,7 @@ def test_the_static_space_shows_alerts_old_files_included(store_dir, hub):
     run._uploader.sync()
     assert run._uploader.deploy_space()
     upload_old_alerts(run._uploader.dataset_id, "hubexp", "r", run.uid)
-    with sync_playwright() as playwright, SpaceHost(hub, "alice/board") as host:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+    with SpaceHost(hub, "alice/board") as host:
         assert open_dashboard(page, host.url)["mode"] == "hub"
         page.click("#tabs button[data-tab=alerts]")
         page.wait_for_selector(".alerts tbody tr")
@@ -568,9 +562,7 @@ def test_the_static_space_shows_alerts_old_files_included(store_dir, hub):
         rows = page.eval_on_selector_all(
             ".alerts tbody tr", "trs => trs.map(tr => [...tr.children].map(td => td.textContent))"
         )
-        browser.close()
     run.finish()
-    assert not errors, errors
     assert headers == ["run", "time", "step", "level", "title", "text", "value"]
     by_title = {row[4]: [row[2], row[3], row[5], row[6]] for row in rows}
     assert by_title == {

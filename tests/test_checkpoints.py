@@ -20,7 +20,7 @@ import pytest
 
 import trackio_callback as trackio
 from tests import tiny
-from tests.test_dashboard_browser import browser, open_dashboard, page  # noqa: F401  (fixtures)
+from tests.browser import open_dashboard
 from tests.test_mcp import call_http, one
 from trackio_callback import Reader
 from trackio_callback.cli.main import main as cli
@@ -123,7 +123,7 @@ def test_mcp_run_summary_gives_the_checkpoints(trained):
         assert given["repo"] is None and given["revision"] is None and given["saved_at"].endswith("+00:00")
 
 
-def test_the_runs_tab_shows_each_checkpoint(trained, page):  # noqa: F811
+def test_the_runs_tab_shows_each_checkpoint(trained, page):
     with show(dir=trained.directory, open_browser=False, block=False, port=0) as dashboard:
         open_dashboard(page, dashboard.url)
         page.click("#tabs button[data-tab=runs]")

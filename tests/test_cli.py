@@ -36,7 +36,8 @@ def test_list_projects_runs_metrics(logged, capsys):
     assert cli(capsys, "list", "projects") == (0, "cli\nother\n", "")
     code, out, _ = cli(capsys, "list", "runs", "--project", "cli")
     lines = out.splitlines()
-    assert code == 0 and lines[0].split() == ["name", "group", "status", "last_step", "created", "(UTC)", "ended"]
+    header = ["name", "group", "status", "last_step", "created", "(UTC)", "ended", "tags"]
+    assert code == 0 and lines[0].split() == header
     assert lines[1].split()[:4] == ["run-a", "g", "finished", "11"] and lines[2].split()[:4] == [
         "run-b",
         "-",

@@ -10,67 +10,21 @@ Screenshots go to ``$TRACKIO_TEST_ARTIFACTS`` (default ``.artifacts/``, not comm
 from __future__ import annotations
 
 import math
-import os
-import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
 
 import trackio_callback as trackio
+from tests.browser import open_dashboard, state, wait_for
 from tests.space_host import SpaceHost
 from trackio_callback.core.table import Table
 from trackio_callback.server.show import show
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("TRACKIO_TEST_ARTIFACTS", Path(__file__).parent.parent / ".artifacts"))
 STEPS = 300
 
 
 def loss(run: str, step: int) -> float:
     return {"a": 2.0, "b": 3.0, "c": 2.5}[run] * math.exp(-step / 100) + 0.01 * (step % 7)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
-    assert not errors, errors
-
-
-def state(page: Page) -> dict:
-    return page.evaluate("window.trackioDashboard.state()")
-
-
-def open_dashboard(page: Page, url: str) -> dict:
-    page.goto(url)
-    page.wait_for_selector("body[data-state=ready]", timeout=30_000)
-    return state(page)
-
-
-def wait_for(page: Page, predicate, timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        current = state(page)
-        if predicate(current):
-            return current
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the page never got there; it shows: {current}")
-        time.sleep(0.1)
 
 
 def debiased_ema(values: list[float], weight: float) -> list[float]:

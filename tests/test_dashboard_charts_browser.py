@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import trackio_callback as trackio
+from tests.browser import open_dashboard, state, wait_for
 from tests.space_host import SpaceHost
-from tests.test_dashboard_browser import browser, open_dashboard, page, state, wait_for  # noqa: F401
 from trackio_callback.server.show import show
 
 STEPS = 200
@@ -125,7 +125,9 @@ def test_every_chart_has_a_legend_and_hover_highlights_a_run_everywhere(page, da
     entry.hover()
     lit = wait_for(page, lambda s: s["highlighted"] == "lr3e-4-sgd")
     assert lit["highlighted"] == "lr3e-4-sgd"
-    dim = page.locator('.chart[data-key="eval/loss"] .legend-entry.dim').evaluate_all("es => es.map(e => e.dataset.run)")
+    dim = page.locator('.chart[data-key="eval/loss"] .legend-entry.dim').evaluate_all(
+        "es => es.map(e => e.dataset.run)"
+    )
     assert sorted(dim) == sorted(set(RUNS) - {"lr3e-4-sgd"})  # the other charts follow
     page.mouse.move(5, 5)
     page.locator("#sidebar").hover()
@@ -169,7 +171,10 @@ def test_any_metric_is_the_x_axis_aligned_by_step(page, dashboard):
     page.wait_for_selector("body[data-state=ready]")
     again = state(page)
     assert again["xAxis"] == "train/num_tokens"
-    assert again["charts"]["train/loss"]["x"]["lr1e-3-sgd"] == [tokens("lr1e-3-sgd", 0), tokens("lr1e-3-sgd", STEPS - 1)]
+    assert again["charts"]["train/loss"]["x"]["lr1e-3-sgd"] == [
+        tokens("lr1e-3-sgd", 0),
+        tokens("lr1e-3-sgd", STEPS - 1),
+    ]
 
 
 def test_train_and_eval_loss_combined_on_one_chart(page, dashboard):
@@ -232,8 +237,15 @@ def trackio_link(**params: str) -> str:
 
 def test_trackio_link_parameters_open_the_view_they_name(page, dashboard):
     link = trackio_link(
-        project="cmp", metrics="train/loss,eval/loss", runs="lr1e-3-adamw,lr3e-4-sgd", sidebar="hidden",
-        x_axis="train/num_tokens", smoothing="10", xmin="1e8", xmax="1e9", accordion="hidden",
+        project="cmp",
+        metrics="train/loss,eval/loss",
+        runs="lr1e-3-adamw,lr3e-4-sgd",
+        sidebar="hidden",
+        x_axis="train/num_tokens",
+        smoothing="10",
+        xmin="1e8",
+        xmax="1e9",
+        accordion="hidden",
     )
     drawn = open_dashboard(page, dashboard.url + link)
     assert set(drawn["charts"]) == {"train/loss", "eval/loss"}
@@ -287,7 +299,7 @@ AXES_JS = Path(trackio.__file__).parent / "server" / "static" / "axes.js"
 
 
 @pytest.fixture(scope="module")
-def axes_page(browser):  # noqa: F811
+def axes_page(browser):
     context = browser.new_context()
     blank = context.new_page()
     blank.set_content("<html><body></body></html>")
@@ -303,7 +315,9 @@ def axes_page(browser):  # noqa: F811
     start_units=st.integers(min_value=-50, max_value=1000),
     count=st.integers(min_value=2, max_value=14),
 )
-def test_tick_labels_of_any_nice_ticks_are_distinct_and_say_their_value(axes_page, exponent, mantissa, start_units, count):
+def test_tick_labels_of_any_nice_ticks_are_distinct_and_say_their_value(
+    axes_page, exponent, mantissa, start_units, count
+):
     """uPlot's ticks are multiples of a 1/2/2.5/5 × 10^k increment: every such axis, 1e-12 to 1e16, reads right."""
     step = mantissa * 10.0**exponent
     splits = [float(f"{(start_units + i) * step:.12g}") for i in range(count)]

@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import base64
 import math
-import os
 import struct
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 import trackio_callback as trackio
+from tests.browser import ARTIFACTS, VIEWPORT, new_context, open_dashboard, state, wait_for
 from tests.space_host import SpaceHost
 from trackio_callback.server.show import show
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("TRACKIO_TEST_ARTIFACTS", Path(__file__).parent.parent / ".artifacts"))
 STEPS = 200
 SVG = "{http://www.w3.org/2000/svg}"
 CONFIGS = {  # four runs of a sweep: learning rate and optimizer vary, batch size is shared
@@ -45,55 +42,6 @@ def train_loss(run: str, step: int) -> float:
 
 def eval_loss(run: str, step: int) -> float:
     return train_loss(run, step) + 0.05
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield browser
-        browser.close()
-
-
-def _context(browser, scale: float = 1):
-    viewport = {"width": 1400, "height": 900}
-    context = browser.new_context(viewport=viewport, device_scale_factor=scale, accept_downloads=True)
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    return context
-
-
-@pytest.fixture
-def page(browser, request):
-    context = _context(browser)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
-    assert not errors, errors
-
-
-def state(page: Page) -> dict:
-    return page.evaluate("window.trackioDashboard.state()")
-
-
-def open_dashboard(page: Page, url: str) -> dict:
-    page.goto(url)
-    page.wait_for_selector("body[data-state=ready]", timeout=30_000)
-    return state(page)
-
-
-def wait_for(page: Page, predicate, timeout: float = 20.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        current = state(page)
-        if predicate(current):
-            return current
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the page never got there; it shows: {current}")
-        time.sleep(0.1)
 
 
 def log_sweep(directory: Path | None = None, space_id: str | None = None) -> list[trackio.Run]:
@@ -237,7 +185,7 @@ def test_fullscreen_shows_the_chart_big_with_every_run_and_closes_on_escape(page
 
 
 def test_png_download_is_the_drawn_chart_at_the_device_pixel_ratio(browser, dashboard):
-    context = _context(browser, scale=2)
+    context = new_context(browser, scale=2)
     page = context.new_page()
     try:
         open_dashboard(page, dashboard.url)
@@ -386,7 +334,7 @@ def test_a_copied_chart_link_opens_the_same_view_with_that_chart_fullscreen(page
 
 
 def test_copy_link_falls_back_without_clipboard_permission(browser, dashboard):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})  # no clipboard permission
+    context = browser.new_context(viewport=VIEWPORT)  # no clipboard permission
     page = context.new_page()
     try:
         open_dashboard(page, dashboard.url)

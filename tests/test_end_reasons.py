@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import trackio_callback as trackio
-from tests import test_dashboard_browser as browser_tests
+from tests.browser import open_dashboard
 from tests.helpers import ROOT, run_python
 from tests.space_host import SpaceHost
 from tests.test_alerts import Receiver
@@ -40,9 +40,6 @@ PROJECT = "ends"
 STEPS = 5  # the script's steps before its ending
 OOM_TEXT = "CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.10 GiB"
 DATASET = "alice/ends"
-
-browser, page = browser_tests.browser, browser_tests.page  # the headless Chromium fixtures (a page's errors fail it)
-open_dashboard = browser_tests.open_dashboard
 
 
 def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -239,8 +236,8 @@ def test_sigkill_leaves_no_reason_and_readers_derive_heartbeat_lost(ended):
 def test_list_runs_shows_why_each_run_ended(ended, capsys):
     assert main(["--dir", str(ended["dir"]), "list", "runs", "--project", PROJECT]) == 0
     lines = capsys.readouterr().out.splitlines()
-    column = lines[0].index("ended")
-    ends = {line.split()[0]: line[column:].strip() for line in lines[1:]}
+    column, after = lines[0].index("ended"), lines[0].index("tags")  # the column after it: the run's tags
+    ends = {line.split()[0]: line[column:after].strip() for line in lines[1:]}
     signalled = ("sigterm", "sigint", "with_sigint", "sigkill")
     last = {name: Reader(ended["dir"]).run(PROJECT, name)["last_step"] for name in signalled}
     assert {name: text for name, text in ends.items() if name != "sigkill"} == {

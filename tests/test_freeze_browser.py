@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import trackio
 
+from tests.browser import open_dashboard
 from tests.space_host import SpaceHost
-from tests.test_dashboard_browser import browser, open_dashboard, page  # noqa: F401 (fixtures)
 
 
-def test_the_frozen_page_shows_the_snapshot_while_the_live_page_follows(page, hub, store_dir):  # noqa: F811
+def test_the_frozen_page_shows_the_snapshot_while_the_live_page_follows(page, hub, store_dir):
     trackio.init(project="frozen", name="before", auto_log_cpu=False, private=False)
     for step in range(30):
         trackio.log({"train/loss": 1.0 / (step + 1)})

@@ -220,7 +220,8 @@ def _train(tmp_path: Path, name: str, **args: Any) -> None:
 
 
 def test_the_token_is_written_nowhere_and_the_servers_are_local_and_read_only(token_only, tmp_path, store_dir, capfd):
-    """No write endpoint exists, so none can be reached without a write token."""
+    """The HF token is written nowhere; the local servers answer this machine only, and write only behind the page's
+    token (which is nowhere but in its config.json)."""
     from huggingface_hub import constants
 
     hub = token_only
@@ -242,15 +243,19 @@ def test_the_token_is_written_nowhere_and_the_servers_are_local_and_read_only(to
             assert sockets and {s.getsockname()[:2] for s in sockets} == {("127.0.0.1", local.port)}
             with httpx.Client(base_url=local.url, trust_env=False, timeout=60) as client:
                 answers += dashboard_answers(client, ["static-run", "docker-run"])
+                write_token = client.get("/config.json").json()["write_token"]  # loopback: the page may write
                 _assert_read_only(client, local.port)
+                _assert_writes_need_the_token(client)
             answers += mcp_answers(local.url + "gradio_api/mcp/", ["static-run", "docker-run"])
             # while the servers hold the SQLite files open (-wal/-shm present)
             during, scanned_during = scan_tree(tmp_path)
+            files_holding_during = files_holding(tmp_path, write_token.encode())
 
         with show(dataset_id=STATIC_DATASET, open_browser=False, block=False, port=0, mcp_server=True) as mirror:
             with httpx.Client(base_url=mirror.url, trust_env=False, timeout=60) as client:
                 info = client.get("/api/info").json()
                 assert info["dataset_id"] == STATIC_DATASET
+                assert client.get("/config.json").json() == {"mode": "server"}  # a mirror: no write token
                 answers += dashboard_answers(client, ["static-run"])  # the run synced to this dataset
             answers += mcp_answers(mirror.url + "mcp", ["static-run"])
         assert (store_dir / "mirrors" / "alice--secret-board-dataset" / "secrets.db").is_file()
@@ -306,12 +311,57 @@ def test_the_token_is_written_nowhere_and_the_servers_are_local_and_read_only(to
             found[f"server answer #{i}: {answer[:80]}"] = hits
     assert found == {}, found
     assert {"store/secrets.db", "store/secrets.db-wal", "store/secrets.db-shm"} <= scanned_during
+
+    # The page's write token: in config.json's answer, and nowhere else (no file, log, output or other answer).
+    needle = write_token.encode()
+    assert len(write_token) >= 40 and files_holding_during == [] and files_holding(tmp_path, needle) == []
+    for label, text in (("log file", log_text), ("stdout", out), ("stderr", err), ("warnings", "\n".join(messages))):
+        assert write_token not in text, label
+    given = [answer for answer in answers if write_token in answer]
+    assert given and all(json.loads(a) == {"mode": "server", "write_token": write_token} for a in given)
     mirrored = "store/mirrors/alice--secret-board-dataset/secrets.db"
     assert {"debug.log", "store/secrets.db", mirrored} <= scanned_after
 
 
+def files_holding(root: Path, needle: bytes) -> list[str]:
+    """The files under ``root`` that hold ``needle``, raw or decoded (SQLite rows, Parquet tables)."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # a -wal/-shm file checkpointed away while walking
+            continue
+        if needle in data or any(needle in view for view in decoded(path, data)):
+            found.append(str(path))
+    return found
+
+
+WRITE_ROUTES = ("/api/runs/rename", "/api/runs/tags", "/api/runs/notes", "/api/runs/delete")
+
+
+def _assert_writes_need_the_token(client: httpx.Client) -> None:
+    """The page's write routes (the only ones): 403 without the page's token or with another, nothing changed."""
+    bodies = {
+        "/api/runs/rename": {"project": "secrets", "run": "static-run", "new_name": "x"},
+        "/api/runs/tags": {"project": "secrets", "run": "static-run", "tags": ["forged"]},
+        "/api/runs/notes": {"project": "secrets", "run": "static-run", "notes": "forged"},
+        "/api/runs/delete": {"project": "secrets", "run": "static-run", "confirm": "static-run"},
+    }
+    for path, body in bodies.items():
+        for headers in ({}, {"X-Trackio-Token": "forged"}, {"X-Trackio-Token": ""}):
+            response = client.post(path, json=body, headers=headers)
+            assert response.status_code == 403, (path, headers, response.status_code)
+        for method in ("GET", "PUT", "DELETE"):
+            assert client.request(method, path).status_code == 405, (method, path)
+    with Reader() as reader:
+        runs = reader.runs("secrets")
+    assert [(r["name"], r["tags"], r["notes"]) for r in runs] == [("static-run", [], ""), ("docker-run", [], "")]
+
+
 def _assert_read_only(client: httpx.Client, port: int) -> None:
-    """Anything but GET (and HEAD, its body-less twin) is 405 everywhere; foreign Host/Origin are refused."""
+    """Anything but GET (and HEAD, its body-less twin) is 405 on every read path; foreign Host/Origin are refused."""
     paths = [
         "/",
         "/config.json",
@@ -359,17 +409,22 @@ def _assert_read_only(client: httpx.Client, port: int) -> None:
     assert client.get("/api/projects", headers={"Host": "attacker.example"}).status_code == 400
 
 
-def test_servers_default_to_loopback_and_have_no_write_route(store_dir):
-    """No write endpoint exists, so none can be reached without a write token: every route of the dashboard
-    app answers GET/HEAD only, except the MCP transport (POST for JSON-RPC, DELETE to end a session), whose tools
-    are all read-only."""
+def test_servers_default_to_loopback_and_write_only_behind_a_token(store_dir):
+    """The only write endpoints are the page's (POST /api/runs/<action>), and only an app given a write token has
+    them (`show` on loopback); every other route answers GET/HEAD only, except the MCP transport (POST for
+    JSON-RPC, DELETE to end a session), whose tools are all read-only."""
     assert inspect.signature(show).parameters["host"].default == "127.0.0.1"
     assert build_parser().parse_args(["show"]).host == "127.0.0.1"
     trackio.init(project="p", name="r").finish()
-    app = build_app(store_dir, allowed_hosts=LOOPBACK_HOSTS, mcp_server=True)
+    without = build_app(store_dir, allowed_hosts=LOOPBACK_HOSTS, mcp_server=True)
+    assert not {route.path for route in without.routes} & set(WRITE_ROUTES)
+    app = build_app(store_dir, allowed_hosts=LOOPBACK_HOSTS, mcp_server=True, write_token="t" * 43)
     routes = {route.path: getattr(route, "methods", None) for route in app.routes}
+    assert {path for path in routes if path in WRITE_ROUTES} == set(WRITE_ROUTES)
     for path, methods in routes.items():
-        if path in MCP_PATHS:
+        if path in WRITE_ROUTES:
+            assert methods == {"POST"}, path
+        elif path in MCP_PATHS:
             assert methods == {"GET", "HEAD", "POST", "DELETE"}, path
         elif path == "/static":
             assert methods is None  # StaticFiles: GET/HEAD only (405 otherwise, checked over HTTP above)

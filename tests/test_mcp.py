@@ -25,7 +25,7 @@ import trackio_callback as trackio
 from tests import tiny
 from tests.helpers import ROOT, spawn_cli
 from trackio_callback import Reader
-from trackio_callback.server.mcp_server import TOOL_NAMES
+from trackio_callback.server.mcp_server import TOOL_NAMES, WRITE_TOOL_NAMES
 from trackio_callback.server.show import show
 from trackio_callback.store.downsample import minmax_indices
 
@@ -290,7 +290,7 @@ def test_stdio_serves_the_same_tools(store):
         {},
         [("get_metric_values", {"project": "shapes", "run": "spiky", "metric_name": "train/loss", "max_points": 40})],
     )
-    assert set(names) == set(TOOL_NAMES)
+    assert set(names) == set(TOOL_NAMES) | set(WRITE_TOOL_NAMES)  # over a local directory: the write tools too
     expected = Reader(store).series("shapes", "spiky", "train/loss", max_points=40)
     assert [p["value"] for p in values["points"]] == expected.values and 40.0 in expected.values
 
@@ -341,3 +341,4 @@ def test_mcp_over_a_hub_dataset(hub, tmp_path):
     )
     assert [r["name"] for r in runs["runs"]] == ["synced"]
     assert [p["value"] for p in values["points"]] == [1.0 / (step + 1) for step in range(30)]
+    assert set(names) == set(TOOL_NAMES)  # a mirror is read-only: the next pull would undo a change

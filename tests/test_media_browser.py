@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Page
 
 import trackio_callback as trackio
+from tests.browser import ARTIFACTS, open_dashboard, state, wait_for
 from tests.space_host import SpaceHost
-from tests.test_dashboard_browser import ARTIFACTS, browser, open_dashboard, page, state, wait_for  # noqa: F401
 from trackio_callback import Reader
 from trackio_callback.media.encoding import encode_video
 from trackio_callback.server.show import show
@@ -122,7 +122,7 @@ def item(drawn: dict, key: str, run: str, index: int = 0) -> dict:
 # -- the local server -------------------------------------------------------------------------------------------
 
 
-def test_media_tab_shows_each_key_per_step_with_runs_side_by_side(page, tmp_path, clip):  # noqa: F811
+def test_media_tab_shows_each_key_per_step_with_runs_side_by_side(page, tmp_path, clip):
     a = trackio.init(project="m", name="a", dir=tmp_path, auto_log_cpu=False)
     log_everything(a, clip)
     a.finish()
@@ -201,7 +201,7 @@ def test_media_tab_shows_each_key_per_step_with_runs_side_by_side(page, tmp_path
     b.finish()
 
 
-def test_histograms_tab_draws_a_heatmap_and_the_chosen_steps_distribution(page, tmp_path, clip):  # noqa: F811
+def test_histograms_tab_draws_a_heatmap_and_the_chosen_steps_distribution(page, tmp_path, clip):
     for name in "ab":
         run = trackio.init(project="h", name=name, dir=tmp_path, auto_log_cpu=False)
         log_everything(run, clip)
@@ -247,7 +247,7 @@ def test_histograms_tab_draws_a_heatmap_and_the_chosen_steps_distribution(page, 
         screenshot(page, tmp_path / "histograms.png")
 
 
-def test_reports_tab_renders_markdown_sandboxes_html_and_shows_traces(page, tmp_path, clip):  # noqa: F811
+def test_reports_tab_renders_markdown_sandboxes_html_and_shows_traces(page, tmp_path, clip):
     run = trackio.init(project="r", name="a", dir=tmp_path, auto_log_cpu=False)
     log_everything(run, clip)
     run.finish()
@@ -290,7 +290,7 @@ def test_reports_tab_renders_markdown_sandboxes_html_and_shows_traces(page, tmp_
         screenshot(page, tmp_path / "reports.png")
 
 
-def test_table_cells_show_their_images(page, tmp_path, clip):  # noqa: F811
+def test_table_cells_show_their_images(page, tmp_path, clip):
     run = trackio.init(project="t", name="a", dir=tmp_path, auto_log_cpu=False)
     log_everything(run, clip)
     run.finish()
@@ -321,7 +321,7 @@ def test_table_cells_show_their_images(page, tmp_path, clip):  # noqa: F811
 # -- the static Space ---------------------------------------------------------------------------------------------
 
 
-def test_static_space_shows_media_histograms_reports_and_table_images(page, hub, tmp_path, clip):  # noqa: F811
+def test_static_space_shows_media_histograms_reports_and_table_images(page, hub, tmp_path, clip):
     run = trackio.init(project="hubmedia", name="synced", space_id="media-board", private=False, auto_log_cpu=False)
     log_everything(run, clip)
     run.finish()
@@ -379,7 +379,7 @@ def test_static_space_shows_media_histograms_reports_and_table_images(page, hub,
     (ARTIFACTS / "media-space.png").write_bytes((tmp_path / "space-media.png").read_bytes())
 
 
-def test_a_private_datasets_media_are_read_with_the_visitors_sign_in(page, hub, tmp_path, clip):  # noqa: F811
+def test_a_private_datasets_media_are_read_with_the_visitors_sign_in(page, hub, tmp_path, clip):
     run = trackio.init(project="secretmedia", name="hidden", space_id="secret-media", private=True, auto_log_cpu=False)
     run.log({"samples/image": trackio.Image(pixels("a", 1), caption="private")}, step=0)
     run.finish()

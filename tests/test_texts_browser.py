@@ -7,8 +7,8 @@ Parquet files from the Hub emulator in the browser.
 from __future__ import annotations
 
 import trackio_callback as trackio
+from tests.browser import open_dashboard, state, wait_for
 from tests.space_host import SpaceHost
-from tests.test_dashboard_browser import browser, open_dashboard, page, state, wait_for  # noqa: F401  (fixtures)
 from trackio_callback.server.show import show
 
 KEY = "samples/generation"
@@ -32,7 +32,7 @@ def shown_values(shown_page, key: str, run: str) -> list[str]:
     return shown_page.eval_on_selector_all(selector, "els => els.map(e => e.textContent)")
 
 
-def test_local_dashboard_shows_each_text_key_and_follows_a_live_run(page, tmp_path):  # noqa: F811
+def test_local_dashboard_shows_each_text_key_and_follows_a_live_run(page, tmp_path):
     finished = trackio.init(project="gen", name="done", dir=tmp_path)
     log_generations(finished, range(5))
     finished.log({"samples/prompt": "What is 2+2?"}, step=0)
@@ -70,7 +70,7 @@ def test_local_dashboard_shows_each_text_key_and_follows_a_live_run(page, tmp_pa
         assert state(page)["error"] is None
 
 
-def test_static_space_reads_the_texts_parquet(page, hub):  # noqa: F811
+def test_static_space_reads_the_texts_parquet(page, hub):
     run = trackio.init(project="hubgen", name="synced", space_id="gen-board", private=False)
     log_generations(run, range(6))
     run.flush()

@@ -25,6 +25,11 @@ class InvalidNameError(TrackioError, ValueError):
     """A project, run or metric name that cannot be used."""
 
 
+class InvalidAnnotationError(TrackioError, ValueError):
+    """Run tags or notes that cannot be stored (an empty tag, one with a comma, notes too long, ...); the message
+    names the value and says what is accepted."""
+
+
 class RejectedValue(TrackioError, TypeError):
     """A value ``log()`` cannot store as a number; the message says what it is."""
 
@@ -61,6 +66,10 @@ class NoSuchProjectError(ProjectNotFoundError, ValueError):
 
 class MetricNotFoundError(NotFoundError):
     pass
+
+
+class NothingToWatchError(TrackioError, LookupError):
+    """``watch`` was given no project or run and found none to follow; the message names what exists."""
 
 
 # -- alerts ---------------------------------------------------------------------------------------

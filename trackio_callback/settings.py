@@ -25,6 +25,7 @@ TRACKIO_WEBHOOK_URL            where alerts are POSTed (Slack, Discord or JSON; 
 TRACKIO_WEBHOOK_MIN_LEVEL      the lowest alert level sent to the webhook (``info``, ``warn``, ``error``)
 TRACKIO_NO_BROWSER             ``show()`` opens no browser
 GRADIO_MCP_SERVER              ``show()`` also serves the MCP tools
+FORCE_COLOR, NO_COLOR          the terminal commands' colour: forced (even into a pipe), or none
 TRACKIO_CALLBACK_CRASH_AT      tests only: exit at this crash point of the sync (`utils.crashpoints`)
 LOCAL_RANK, WORLD_SIZE, ...    the launcher's view of the job (torchrun, accelerate, SLURM)
 CUDA_VISIBLE_DEVICES           which GPUs this process sees
@@ -285,6 +286,20 @@ def mcp_server_requested() -> bool:
 def no_browser() -> bool:
     """``$TRACKIO_NO_BROWSER`` is true: ``show()`` opens no browser (servers, Spaces, tests)."""
     return _is_true(os.environ.get("TRACKIO_NO_BROWSER"))
+
+
+# -- the terminal -----------------------------------------------------------------------------------
+
+
+def force_color() -> bool:
+    """``$FORCE_COLOR`` is set and not empty (nor ``0``): the terminal commands colour even into a pipe."""
+    value = _get("FORCE_COLOR")
+    return value is not None and value.strip() not in ("0", "false")
+
+
+def no_color() -> bool:
+    """``$NO_COLOR`` is set and not empty: no colour in a terminal either (https://no-color.org)."""
+    return _get("NO_COLOR") is not None
 
 
 # -- tests ------------------------------------------------------------------------------------------

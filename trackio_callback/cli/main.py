@@ -1,12 +1,13 @@
 """``trackio-callback``: a thin command line over `Reader` (and the demo job).
 
     trackio-callback list projects
-    trackio-callback list runs --project P [--group G] [--name REGEX]
+    trackio-callback list runs --project P [--group G] [--name REGEX] [--tag T]
     trackio-callback list metrics --project P --run R
     trackio-callback list texts|media|histograms|traces --project P --run R
     trackio-callback list checkpoints --project P --run R [--json]     (see `checkpoints`)
     trackio-callback get metric --project P --run R --metric M [--json] [--min-step N] [--max-step N]
                                 [--max-points N] [--latest-per-step]      (M may be a text key: prints its strings)
+    trackio-callback get metric --project P [--run R ...] --metric M --plot [--width W] [--height H]   (see `plot`)
     trackio-callback get run --project P --run R [--json]
     trackio-callback get media --project P --run R [--key K] [--json] [--export DIR]    (see `media`)
     trackio-callback get histogram --project P --run R --key K [--json] [--percentiles 5,50,95] [--max-points N]
@@ -14,7 +15,9 @@
     trackio-callback sync [--project P] [--dataset-id D]
     trackio-callback pull --dataset-id D [--project P]
     trackio-callback runs delete|rename|move P R [NEW_NAME|NEW_PROJECT] [--yes]     (see `manage`)
+    trackio-callback runs tag P R [--add T ...] [--remove T ...] | runs note P R TEXT
     trackio-callback projects delete P [--yes]
+    trackio-callback watch [--project P] [--run R] [--metric REGEX] [--interval S] [--exit-when-done]  (see `watch`)
     trackio-callback show [--project P] [--host 127.0.0.1] [--port 7860] [--dataset-id D] [--no-browser] [--mcp-server]
     trackio-callback mcp [--dataset-id D]
     trackio-callback demo [--steps N] [--synthetic]
@@ -59,6 +62,11 @@ def _ended(run: dict[str, Any]) -> str | None:
     return describe(run["end_reason"]) or None
 
 
+def _tags(run: dict[str, Any]) -> str | None:
+    """A run's tags on one line (None, printed ``-``, when it has none)."""
+    return ", ".join(run["tags"]) or None
+
+
 def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
     result: Any
     if args.what == "projects":
@@ -66,7 +74,7 @@ def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
         for project, error in unreadable.items():  # named, not fatal: the good projects are the answer
             sys.stderr.write(f"trackio-callback: skipped project {project!r}: {error}\n")
     elif args.what == "runs":
-        result = reader.runs(_need(args, "project"), group=args.group, name=args.name)
+        result = reader.runs(_need(args, "project"), group=args.group, name=args.name, tag=args.tag)
     elif args.what == "texts":
         result = reader.text_keys(_need(args, "project"), _need(args, "run"))
     elif args.what == "media":
@@ -95,8 +103,11 @@ def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
         _print_json(result)
     elif args.what == "runs":
         _table(
-            [[r["name"], r["group"], r["status"], r["last_step"], _time(r["created_at"]), _ended(r)] for r in result],
-            ["name", "group", "status", "last_step", "created (UTC)", "ended"],
+            [
+                [r["name"], r["group"], r["status"], r["last_step"], _time(r["created_at"]), _ended(r), _tags(r)]
+                for r in result
+            ],
+            ["name", "group", "status", "last_step", "created (UTC)", "ended", "tags"],
         )
     elif args.what == "alerts":
         _table(
@@ -109,7 +120,13 @@ def cmd_list(args: argparse.Namespace, reader: Reader) -> None:
 
 
 def cmd_get(args: argparse.Namespace, reader: Reader) -> int | None:
-    project, run = _need(args, "project"), _need(args, "run")
+    if args.plot:
+        if args.what != "metric" or args.json:
+            raise ValueError("--plot draws a metric: use it with `get metric` and without --json")
+        from .plot import plot_metric
+
+        return plot_metric(args, reader, _need(args, "project"), args.run or [], _need(args, "metric"))
+    project, run = _need(args, "project"), _one_run(args)
     if args.what in ("media", "histogram", "traces"):
         from . import media
 
@@ -129,6 +146,9 @@ def cmd_get(args: argparse.Namespace, reader: Reader) -> int | None:
         sys.stdout.write(f"created: {_time(summary['created_at'])}  finished: {_time(summary['finished_at'])}\n")
         if summary["end_reason"] is not None:
             sys.stdout.write(f"ended: {describe(summary['end_reason'])}\n")
+        sys.stdout.write(f"tags: {_tags(summary) or '-'}\n")
+        if summary["notes"]:
+            sys.stdout.write("notes:\n" + "".join(f"  {line}\n" for line in summary["notes"].splitlines()))
         _table(
             [
                 [k, m["count"], _number(m["last"]), _number(m["min"]), _number(m["max"]), m["last_step"]]
@@ -255,6 +275,22 @@ def cmd_mcp(args: argparse.Namespace, reader: Reader) -> None:
     serve_stdio(args.dir, dataset_id=args.dataset_id)
 
 
+def cmd_watch(args: argparse.Namespace, reader: Reader) -> int:
+    from .watch import watch
+
+    return watch(reader, args.project, args.run, args.metric, args.interval, exit_when_done=args.exit_when_done)
+
+
+def _one_run(args: argparse.Namespace) -> str:
+    """The one ``--run`` of `get` (only ``get metric --plot`` takes several)."""
+    runs: list[str] = args.run or []
+    if not runs:
+        raise SystemExit("trackio-callback: error: --run is required here")
+    if len(runs) > 1:
+        raise SystemExit(f"trackio-callback: error: --run is given {len(runs)} times; only --plot draws several runs")
+    return runs[0]
+
+
 def _need(args: argparse.Namespace, name: str) -> str:
     value = getattr(args, name, None)
     if value is None:
@@ -285,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--run")
     listing.add_argument("--group", help="only runs of this group")
     listing.add_argument("--name", help="only runs whose name matches this regex")
+    listing.add_argument("--tag", help="only runs that carry this tag")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=cmd_list)
 
@@ -295,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     getting.add_argument("what", choices=["metric", "system", "run", "media", "histogram", "traces"])
     getting.add_argument("--project")
-    getting.add_argument("--run")
+    getting.add_argument("--run", action="append", help="the run (--plot: repeat it for several; none: every run)")
     getting.add_argument("--metric")
     getting.add_argument("--key", help="media, histogram or traces: the key (media and traces: default every key)")
     getting.add_argument(
@@ -313,7 +350,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     getting.add_argument("--latest-per-step", action="store_true", help="after rewinds, keep the last value per step")
     getting.add_argument("--json", action="store_true", help='print JSON: [{"step", "timestamp", "value"}, ...]')
+    getting.add_argument("--plot", action="store_true", help="metric: draw it in the terminal, one line per run")
+    getting.add_argument("--width", type=int, help="--plot: columns (default: the terminal's)")
+    getting.add_argument("--height", type=int, help="--plot: lines, the legend included (default: the terminal's)")
     getting.set_defaults(handler=cmd_get)
+
+    watching = commands.add_parser(
+        "watch", help="a live view of a run in the terminal: step rate, ETA, and a sparkline per metric"
+    )
+    watching.add_argument("--project", help="default: the project with the most recent run")
+    watching.add_argument("--run", help="default: the project's latest running run, else its latest run")
+    watching.add_argument("--metric", help="only metrics matching this regex (default: every metric)")
+    watching.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes (default 1)")
+    watching.add_argument("--exit-when-done", action="store_true", help="exit once the run has ended")
+    watching.set_defaults(handler=cmd_watch)
 
     syncing = commands.add_parser("sync", help="send what a Hub dataset lacks (runs trained offline or cut off)")
     syncing.add_argument("--project", help="only this project (default: every project)")

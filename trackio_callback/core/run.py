@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,12 @@ from .. import settings
 from .. import settings as settings_module  # init() has a parameter named `settings` (trackio's)
 from ..alerts.announcer import Announcer
 from ..alerts.levels import AlertLevel, parse_level
-from ..errors import RejectedValue, RunNotFoundError, TrackioWarning, UnsupportedFeatureError
+from ..errors import InvalidAnnotationError, RejectedValue, RunNotFoundError, TrackioWarning, UnsupportedFeatureError
 from ..media import Histogram, Media, TextValue, Trace
 from ..store import RESUME_MODES, AlertRow, Store, SystemSample, TableRow, TextRow, TraceRow, files
 from ..store.files import validate_project
 from ..store.runs import UNRECONCILED
+from ..store.tags import clean_notes, clean_tags, tags_json
 from ..utils.jsontext import dumps
 from ..utils.warn import WarnOnce
 from .checkpoint_records import checkpoint_record, with_record
@@ -82,8 +83,11 @@ class Run:
         uid: str | None = None,
         webhook_url: str | None = None,
         webhook_min_level: AlertLevel | str | None = None,
+        tags: Iterable[str] | None = None,
+        notes: str | None = None,
     ):
         self.project = validate_project(project)
+        given_tags, given_notes = clean_tags(tags), None if notes is None else clean_notes(notes)
         if name is not None:
             validate_run_name(name)
         if group is not None and not isinstance(group, str):
@@ -122,6 +126,8 @@ class Run:
                 pid=os.getpid(),
                 observer=observer,
                 uid=uid,
+                tags=given_tags,
+                notes=given_notes,
             )
         except BaseException:
             self._store.close()
@@ -160,6 +166,9 @@ class Run:
         self._checkpoints: list[dict[str, Any]] = list(row.checkpoints)
         self._checkpoints_lock = threading.Lock()
         self._finish_hooks: list[Any] = []  # `add_finish_hook`
+        # `tags` / `notes`: replaced, never changed in place, so the writer thread reads them without a lock.
+        self._tags: tuple[str, ...] = row.tags
+        self._notes: str = row.notes
         self._writer = Writer(
             self._store,
             row.id,
@@ -169,6 +178,8 @@ class Run:
                 "config": self.config.to_json,
                 "summary": self.summary.to_json,
                 "checkpoints": lambda: dumps(self._checkpoints),
+                "tags": lambda: tags_json(self._tags),
+                "notes": lambda: self._notes,
             },
             warn=self._warn,
         )
@@ -343,6 +354,56 @@ class Run:
     def checkpoints(self) -> list[dict[str, Any]]:
         """The checkpoints recorded with this run, oldest first (copies)."""
         return [dict(entry) for entry in self._checkpoints]
+
+    # -- tags and notes (W&B's ``run.tags`` and ``run.notes``) ------------------------------------
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The run's tags (short labels, shown and filtered on in the dashboard), in the order given.
+
+        Set the whole list (``run.tags = [*run.tags, "best"]``): no I/O here, the writer thread stores it with
+        its next write (after `finish`: at once). Tags that are not acceptable (`store.tags`) leave the run's
+        tags as they were, with a warning naming them: a bad label never stops training.
+        """
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Any) -> None:
+        self._annotate("tags", value)
+
+    @property
+    def notes(self) -> str:
+        """The run's notes: free text ("" when none), set like `tags`."""
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._annotate("notes", value)
+
+    def _annotate(self, field: str, value: Any) -> None:
+        try:
+            cleaned = clean_tags(value) if field == "tags" else clean_notes(value)
+        except InvalidAnnotationError as error:
+            self._warn_once(repr(value)[:200], field, f"run {self.name!r}: {error}; its {field} are unchanged")
+            return
+        if self._in_forked_child():
+            self._warn_once("", "not recording", self._not_recording or "")
+            return
+        if field == "tags":
+            self._tags = cleaned
+        else:
+            self._notes = cleaned
+        if not self._writer_closed():
+            self._writer.changed(field)
+            return
+        try:  # finished: the writer is gone; write the row itself (no lease is needed for these two columns)
+            store = Store(self.path)
+            try:
+                store.annotate_run(self.id, **{field: cleaned})
+            finally:
+                store.close()
+        except Exception as error:
+            self._warn_once("", field, f"run {self.name!r}: storing its {field} failed: {error}")
 
     def add_finish_hook(self, hook: Any) -> None:
         """Have `finish` call ``hook(seconds)`` first, while the run still records: a helper with something still
@@ -773,6 +834,8 @@ def init(
     uid: str | None = None,
     space_sdk: str = "static",
     pull_history: bool = False,
+    tags: Iterable[str] | None = None,
+    notes: str | None = None,
 ) -> Run:
     """Start (or resume) a run and make it the current one. trackio's parameters, in trackio's order.
 
@@ -797,10 +860,14 @@ def init(
     ``cpu_log_interval`` seconds, ``auto_log_gpu`` (default: on when an NVIDIA GPU is visible) the GPUs
     every ``gpu_log_interval`` seconds; ``$TRACKIO_SYSTEM_METRICS=off`` turns the defaults off.
     ``webhook_url`` / ``webhook_min_level`` (or ``$TRACKIO_WEBHOOK_URL`` / ``$TRACKIO_WEBHOOK_MIN_LEVEL``):
-    where alerts are posted. ``server_url`` (a trackio server) is not supported and raises;
+    where alerts are posted. ``tags`` (a list of short labels) and ``notes`` (text), as W&B's ``init`` takes them:
+    shown and filtered on in the dashboard, synced with the runs file; a resumed run gets the tags given added to
+    its own, and its notes replaced when ``notes`` is given (see `Run.tags`). ``server_url`` (a trackio server) is
+    not supported and raises;
     ``bucket_id`` is not used (a warning says so); ``settings`` and ``embed`` are accepted and not used.
     """
     validate_space_sdk(space_sdk)
+    clean_tags(tags), clean_notes(notes)  # a bad tag fails here, before the active run is finished or the Hub asked
     if server_url is not None:
         raise UnsupportedFeatureError(
             f"init(server_url={server_url!r}): trackio-callback does not send runs to a trackio server; runs "
@@ -867,6 +934,8 @@ def init(
         },
         exit_hooks=exit_hooks,
         uid=uid,
+        tags=tags,
+        notes=notes,
         **{key: value for key, value in webhooks.items() if value is not None},
     )
     if target is not None:

@@ -141,7 +141,8 @@ class Writer:
         return dropped
 
     def changed(self, document: str) -> None:
-        """The run's ``document`` ("config", "summary" or "checkpoints") changed: save it with the next write."""
+        """The run's ``document`` ("config", "summary", "checkpoints", "tags" or "notes") changed: save it with the
+        next write."""
         self._dirty.add(document)
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -262,6 +263,8 @@ class Writer:
             status=closing or None,
             finished_at=time.time() if closing else None,
             end_reason_json=self._closing_reason if closing else None,
+            tags_json=documents.get("tags"),
+            notes=documents.get("notes"),
         )
         try:
             self.store.append(

@@ -15,7 +15,8 @@ goes is `layout`'s; its columns::
     histograms project, run_id, run_name, seq, step, timestamp, key, edges, counts (lists of float64)
     traces    project, run_id, run_name, seq, step, timestamp, key, value (the trace's JSON)
     runs      one row: name, group, status, times, last step, config, summary, settings (JSON), end_reason
-              (JSON: why the run ended, null while it runs), checkpoints (JSON list of the saves)
+              (JSON: why the run ended, null while it runs), checkpoints (JSON list of the saves), tags (JSON
+              list of str) and notes (text; files written before them have neither: no tags, "")
 
 A media file's ``image`` column is the ``datasets`` Image feature (``struct<bytes, path>``: a thumbnail
 at most 256 px a side for images, NULL for audio, video and 3D), and its schema carries the
@@ -161,6 +162,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("settings", pa.string()),
             ("end_reason", pa.string()),  # JSON object or null (running); files written before it lack it
             ("checkpoints", pa.string()),  # JSON list of the checkpoints saved
+            ("tags", pa.string()),  # JSON list of the run's tags; files written before them lack it (no tags)
+            ("notes", pa.string()),  # the run's notes ("" when none); files written before them lack it
         ]
     ),
 }
@@ -240,6 +243,8 @@ def run_table(project: str, run: RunRow) -> pa.Table:
             "settings": [dumps(run.settings)],
             "end_reason": [None if run.end_reason is None else dumps(run.end_reason)],
             "checkpoints": [dumps(run.checkpoints)],
+            "tags": [dumps(list(run.tags))],
+            "notes": [run.notes],
         },
     )
 
@@ -250,7 +255,9 @@ def run_digest(project: str, run: RunRow) -> str:
     # A fingerprint, not output: kept as it was, so that stores synced before do not re-send every run; an end
     # reason and checkpoints (schema 9) extend it only when the run has them.
     later = [run.end_reason, run.checkpoints] if run.end_reason is not None or run.checkpoints else []
-    return json.dumps([*fields, run.config, run.summary, run.settings, *later], default=str, sort_keys=True)
+    # Tags and notes (schema 10) likewise: a run with neither keeps its old digest.
+    labels = [list(run.tags), run.notes] if run.tags or run.notes else []
+    return json.dumps([*fields, run.config, run.summary, run.settings, *later, *labels], default=str, sort_keys=True)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -48,6 +48,7 @@ from ..store.codec import to_micros, to_seconds
 from ..store.files import validate_project
 from ..store.rows import NO_SYNC, HistogramRow, MediaRow, TraceRow
 from ..store.runs import UNRECONCILED
+from ..store.tags import parse_notes, parse_tags
 from ..utils.crashpoints import reached
 from . import export, layout, media_sync
 from .media_sync import MediaFetcher, table_media
@@ -470,7 +471,7 @@ def _import_metadata(store: Store, dataset_id: str, project: str, uid: str, meta
     """Status, finish time, config and summary from the runs file; remember it when the run now matches it."""
     local = store.run_by_uid(uid)
     remote = _remote_row(local, meta)
-    fields = ("status", "finished_at", "config", "summary", "end_reason", "checkpoints")
+    fields = ("status", "finished_at", "config", "summary", "end_reason", "checkpoints", "tags", "notes")
     if clean and remote.next_seq >= local.next_seq and any(getattr(local, f) != getattr(remote, f) for f in fields):
         store.update_imported_run(
             local.id,
@@ -481,6 +482,8 @@ def _import_metadata(store: Store, dataset_id: str, project: str, uid: str, meta
             heartbeat_at=remote.finished_at or local.heartbeat_at,
             end_reason=remote.end_reason,
             checkpoints=remote.checkpoints,
+            tags=remote.tags,
+            notes=remote.notes,
         )
         local = store.run_by_uid(uid)
     if clean and remote.next_seq >= local.next_seq and remote.name != local.name and store.run(remote.name) is None:
@@ -506,6 +509,8 @@ def _remote_row(local: RunRow, meta: dict[str, Any]) -> RunRow:
         settings=json.loads(meta["settings"]),
         end_reason=json_column(meta, "end_reason", None),
         checkpoints=json_column(meta, "checkpoints", []),
+        tags=parse_tags(meta.get("tags")),
+        notes=parse_notes(meta.get("notes")),
     )
 
 
@@ -523,6 +528,8 @@ def create_from_runs_file(store: Store, meta: dict[str, Any], **extra: Any) -> t
         "heartbeat_at": to_seconds(meta["finished_at"] or meta["created_at"]),
         "end_reason": json_column(meta, "end_reason", None),
         "checkpoints": json_column(meta, "checkpoints", []),
+        "tags": parse_tags(meta.get("tags")),  # files written before tags and notes (schema 10): none
+        "notes": parse_notes(meta.get("notes")),
     }
     return store.create_imported_run(meta["run_id"], meta["run_name"], **{**fields, **extra})
 

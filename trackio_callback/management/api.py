@@ -7,6 +7,7 @@ Example::
     len(runs), [run.name for run in runs]
     run = runs[0]
     run.id, run.group, run.config, run.summary    # id: the run's uid, the same in every store and dataset
+    run.tags = [*run.tags, "best"]; run.notes = "warmup 500"   # stored at once
     run.history(["train/loss"])                   # [{"step": 0, "timestamp": ..., "train/loss": 2.3}, ...]
     run.rename("baseline").move("archive")        # the same handle, now in archive
     api.alerts("archive", level="error")          # trackio's records, newest first
@@ -65,6 +66,24 @@ class Run:
     @property
     def status(self) -> str:
         return self._fresh().status
+
+    @property
+    def tags(self) -> list[str]:
+        """The run's tags (short labels), in the order given; set the whole list with ``run.tags = [...]``."""
+        return list(self._fresh().tags)
+
+    @tags.setter
+    def tags(self, tags: list[str]) -> None:
+        self._row = operations.set_run_tags(self.project, self.name, tags, directory=self._dir, uid=self.id)
+
+    @property
+    def notes(self) -> str:
+        """The run's notes ("" when none); settable."""
+        return self._fresh().notes
+
+    @notes.setter
+    def notes(self, notes: str) -> None:
+        self._row = operations.set_run_notes(self.project, self.name, notes, directory=self._dir, uid=self.id)
 
     def _fresh(self) -> RunRow:
         """The run's row as stored now (the last one seen if it was deleted meanwhile)."""

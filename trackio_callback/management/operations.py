@@ -1,4 +1,4 @@
-"""Deleting, renaming and moving runs, and deleting projects, in a storage directory.
+"""Deleting, renaming, moving, tagging and annotating runs, and deleting projects, in a storage directory.
 
 Each call opens the project files it needs, changes them through the store (``store.removal``) and
 closes them. A run is named by its name in the project, or exactly by its uid. A run with a live
@@ -10,6 +10,8 @@ Example::
     delete_run("demo", "baseline")
     rename_run("demo", "trial-2", "lr-3e-4")
     move_run("demo", "lr-3e-4", "sweeps")      # the same run (uid, every value) in sweeps.db
+    edit_run_tags("sweeps", "lr-3e-4", add=["best"], remove=["draft"])
+    set_run_notes("sweeps", "lr-3e-4", "warmup 500 steps")
     delete_project("scratch")                  # scratch.db, its -wal/-shm, scratch.files/
 """
 
@@ -26,6 +28,7 @@ from ..core.names import validate_run_name
 from ..errors import InvalidNameError, ProjectNotFoundError, RunNotFoundError
 from ..store import RunRow, Store, files
 from ..store.removal import check_free
+from ..store.tags import clean_notes, clean_tags
 
 YES = ("y", "yes")
 SIDECARS = ("-wal", "-shm", "-journal")  # SQLite's companions of a project file (WAL, or the rollback journal)
@@ -102,6 +105,56 @@ def move_run(
             moved = target.import_run(copy)
         source.remove_run(row.id, "moved", moved_to=new_project, expected=copy)
         return moved
+
+
+def set_run_tags(
+    project: str, run: str, tags: list[str], *, directory: str | os.PathLike | None = None, uid: str | None = None
+) -> RunRow:
+    """Give ``run`` exactly ``tags`` (validated: `store.tags`; [] removes them all); returns its row.
+
+    A live run may be tagged too; its runs file in each dataset says so at the next sync."""
+    return edit_run_tags(project, run, tags=tags, directory=directory, uid=uid)
+
+
+def add_run_tags(
+    project: str, run: str, tags: list[str], *, directory: str | os.PathLike | None = None, uid: str | None = None
+) -> RunRow:
+    """Add ``tags`` to ``run``'s (those it has already stay where they are); returns its row."""
+    return edit_run_tags(project, run, add=tags, directory=directory, uid=uid)
+
+
+def remove_run_tags(
+    project: str, run: str, tags: list[str], *, directory: str | os.PathLike | None = None, uid: str | None = None
+) -> RunRow:
+    """Take ``tags`` off ``run`` (a tag it does not have is no error); returns its row."""
+    return edit_run_tags(project, run, remove=tags, directory=directory, uid=uid)
+
+
+def edit_run_tags(
+    project: str,
+    run: str,
+    *,
+    tags: list[str] | None = None,
+    add: list[str] = (),
+    remove: list[str] = (),
+    directory: str | os.PathLike | None = None,
+    uid: str | None = None,
+) -> RunRow:
+    """Set ``run``'s tags to ``tags`` (None: keep them), then add ``add`` and take off ``remove``, in one
+    transaction; `InvalidAnnotationError` names a tag that is not acceptable. Returns the run's row."""
+    cleaned = None if tags is None else clean_tags(tags)
+    add, remove = clean_tags(add), clean_tags(remove)  # checked before any file is opened
+    with open_project(project, directory) as store:
+        return store.annotate_run(find_run(store, project, run, uid).id, tags=cleaned, add=add, remove=remove)
+
+
+def set_run_notes(
+    project: str, run: str, notes: str, *, directory: str | os.PathLike | None = None, uid: str | None = None
+) -> RunRow:
+    """Set ``run``'s notes (a string of at most 20,000 characters; "" clears them); returns its row."""
+    notes = clean_notes(notes)
+    with open_project(project, directory) as store:
+        return store.annotate_run(find_run(store, project, run, uid).id, notes=notes)
 
 
 def delete_project(project: str, *, directory: str | os.PathLike | None = None) -> list[Path]:

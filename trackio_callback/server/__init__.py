@@ -6,8 +6,9 @@ This package module needs none of it: `missing_extra` words the error when the e
 server with `trackio_callback.show`.
 
 May import: `.store` (through `Reader`), `.hub` (``mirror``: a dashboard over a pulled dataset), `.media` (formats),
-`.analysis`, `.settings`, `.errors`, `.utils`, `.version`. Only ``show`` imports both ``api`` and
-``mcp_server``. Never the core's writer side, the integrations or the demos.
+`.analysis`, `.settings`, `.errors`, `.utils`, `.version`; `.management` (``writes``, the local page's write API, and
+the stdio MCP server's write tools: renaming, tagging, annotating, deleting runs, validated as the CLI does). Only
+``show`` imports both ``api`` and ``mcp_server``. Never the core's writer side, the integrations or the demos.
 """
 
 from __future__ import annotations

@@ -7,11 +7,13 @@ its last ``log()`` call included), so a live page asks `/api/poll` only for what
     GET /api/info                                   mode, version, default project, poll interval
     GET /api/projects                               projects, and the files that cannot be read (and why)
     GET /api/runs?project=P                         every run: status, why it ended (end_reason), times, last step,
-                                                    config, summary, cursor
+                                                    config, summary, tags, notes, cursor
     GET /api/keys?project=P&run=A&run=B             per run: metric summaries; system, table, text, media,
                                                     histogram and trace keys
-    GET /api/series?project=P&run=A&run=B&key=K[&key=K2][&max_points=N][&min_step=S&max_step=S]
-                                                    with each run's cursor (a step range: zoomed detail)
+    GET /api/series?project=P&run=A&run=B&key=K[&key=K2][&max_points=N][&min_step=S&max_step=S][&format=packed]
+                                                    with each run's cursor (a step range: zoomed detail);
+                                                    keys=all instead of key=...: every metric each run logs;
+                                                    format=packed: a JSON header and float64 columns (`packed`)
     GET /api/poll?project=P&run=A&after=SEQ[&run=B&after=SEQ][&key=K...]   points logged since each cursor
     GET /api/system?project=P&run=A[&after=SEQ]     system samples (GPU, CPU...) since a cursor
     GET /api/tables?project=P&run=A[&key=K]         logged tables (TRL completions); an image cell gets a ``url``
@@ -27,8 +29,9 @@ its last ``log()`` call included), so a live page asks `/api/poll` only for what
     GET /api/config_diff?project=P&run=A&run=B
     GET /api/download?project=P&run=A&key=K&format=csv|parquet     one series at full resolution
 
-There is no write endpoint: every other method answers 405. Bound to loopback, only loopback ``Host``
-names are answered (no DNS rebinding). Names are checked by `Reader` (a project
+The only write endpoints are the local page's (`writes`: rename, tag, annotate, delete a run), served only when
+`show` binds to loopback, behind a per-session token; every other method answers 405. Bound to loopback, only
+loopback ``Host`` names are answered (no DNS rebinding). Names are checked by `Reader` (a project
 is one path component, never ``..``; runs and keys are SQL parameters), so no parameter reaches
 outside the storage directory or into SQL text; a bad one is a 400 or 404 naming what exists.
 """
@@ -61,8 +64,10 @@ from ..media.encoding import MEDIA_TYPES
 from ..store import files
 from ..store.downsample import even_indices
 from ..store.reader import Reader, Series
-from ..utils.jsontext import dumps
+from ..utils.jsontext import dumps, dumps_plain
 from ..version import __version__
+from .packed import MEDIA_TYPE as PACKED_MEDIA_TYPE
+from .packed import pack_series
 from .readers import ThreadReaders
 
 logger = logging.getLogger(__name__)
@@ -117,12 +122,13 @@ class Api:
             "unreadable": [{"name": name, "error": str(error)} for name, error in unreadable.items()],
         }
 
-    def runs(self, request: Request) -> dict[str, Any]:
+    def runs(self, request: Request) -> Response:
         project = _one(request, "project")
         runs = self.reader.runs(project)
         for run in runs:
             run["cursor"] = run["num_logs"] - 1  # the seq of its last log() call
-        return {"project": project, "runs": runs}
+        # JSON parsed back from the store and SQLite columns: the plain encoder (1,000 runs are ~0.5 MB).
+        return Response(dumps_plain({"project": project, "runs": runs}), media_type="application/json")
 
     def keys(self, request: Request) -> dict[str, Any]:
         project = _one(request, "project")
@@ -140,24 +146,31 @@ class Api:
             }
         return {"project": project, "runs": result}
 
-    def series(self, request: Request) -> dict[str, Any]:
+    def series(self, request: Request) -> dict[str, Any] | Response:
         project = _one(request, "project")
         max_points = _int(request, "max_points", DEFAULT_MAX_POINTS, low=4, high=MAX_POINTS_LIMIT)
         min_step = _int(request, "min_step", None, low=-(2**63))
         max_step = _int(request, "max_step", None, low=-(2**63))
-        keys = _many(request, "key")
-        result, cursors = [], {}
+        every_key = _choice(request, "keys", ("listed", "all")) == "all"
+        if every_key and "key" in request.query_params:
+            raise BadRequest("give either key=... or keys=all, not both")
+        keys = None if every_key else _many(request, "key")
+        packed = _choice(request, "format", ("json", "packed")) == "packed"
+        result: list[Series] = []
+        cursors = {}
         for run in _many(request, "run"):
             cursor = cursors[run] = self.reader.cursor(project, run)  # first: later points wait for a poll
-            available = set(self.reader.metric_keys(project, run))
-            for key in keys:
-                if key not in available:
-                    continue  # a run that does not log this key draws no line on its chart
-                series = self.reader.series(
-                    project, run, key, min_step, max_step, max_points=max_points, until_seq=cursor
-                )
-                result.append(_columns(series) | {"total": series.total})
-        return {"project": project, "cursors": cursors, "series": result}
+            keys_of_run = keys if keys is not None else self.reader.metric_keys(project, run)
+            # A key the run does not log is left out: it draws no line on that chart. Without a step range, a long
+            # series is downsampled from its blocks' stored extremes (`Reader.series_of_keys` by_blocks).
+            read = self.reader.series_of_keys(
+                project, run, keys_of_run, min_step, max_step, max_points, until_seq=cursor, by_blocks=True
+            )
+            result += read.values()
+        if packed:
+            return Response(pack_series(project, cursors, result), media_type=PACKED_MEDIA_TYPE)
+        columns = [_columns(series) | {"total": series.total} for series in result]
+        return {"project": project, "cursors": cursors, "series": columns}
 
     def poll(self, request: Request) -> dict[str, Any]:
         project = _one(request, "project")
@@ -359,6 +372,14 @@ def _many(request: Request, name: str, unique: bool = True) -> list[str]:
     return values
 
 
+def _choice(request: Request, name: str, choices: tuple[str, ...]) -> str:
+    """An optional parameter's value among ``choices`` (the first is the default)."""
+    value = request.query_params.get(name, choices[0])
+    if value not in choices:
+        raise BadRequest(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
 def _int(request: Request, name: str, default: Any, low: int, high: int | None = None) -> Any:
     text = request.query_params.get(name)
     return default if text is None else _parse_int(name, text, low, high)
@@ -430,6 +451,7 @@ def create_app(
     readers: ThreadReaders | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     lifespan_contexts: Sequence[Callable[[], AbstractAsyncContextManager[Any]]] = (),
+    write_token: str | None = None,
 ) -> Starlette:
     """The dashboard app over the projects in ``directory`` (default: the storage dir).
 
@@ -443,8 +465,12 @@ def create_app(
     async context manager, entered in order when the app starts and left when it stops (the MCP
     session manager's ``run``); ``readers``, the `ThreadReaders` the API reads with (default: new ones
     over ``directory``), to share them with those routes. The app closes its readers when it stops.
+    ``write_token``: serve the page's write API (`writes`) behind that token, which ``/config.json`` then gives the
+    page; None (a Space, a mirror, a server on the network): no write endpoint at all.
     """
     readers = readers if readers is not None else ThreadReaders(directory)
+    with contextlib.suppress(ImportError):  # numpy (the fast series reads): ~0.1 s loaded now, not in a page's wait
+        from ..store import arrays  # noqa: F401
     api = Api(readers, project, dataset_id)
     names = ("info", "projects", "runs", "keys", "series", "poll", "system", "tables", "alerts", "texts", "config_diff")
     names += ("media", "histograms", "traces", "download", "file")
@@ -454,11 +480,16 @@ def create_app(
         return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-cache"})
 
     async def config(request: Request) -> Response:  # a Space ships {"mode": "hub", ...} here instead
-        return json_response({"mode": "server"})
+        page = {"mode": "server"} if write_token is None else {"mode": "server", "write_token": write_token}
+        return Response(dumps(page), media_type="application/json", headers={"Cache-Control": "no-store"})
 
     routes.append(Route("/", index, methods=["GET"]))
     routes.append(Route("/config.json", config, methods=["GET"]))
     routes.append(Mount("/static", StaticFiles(directory=str(STATIC)), name="static"))
+    if write_token is not None:
+        from .writes import write_routes  # the write side: only a local server that writes loads it
+
+        routes += write_routes(write_token, readers)
     routes += extra_routes
 
     @contextlib.asynccontextmanager

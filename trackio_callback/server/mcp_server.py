@@ -6,9 +6,11 @@ mcp`` serves it over stdio for clients that spawn their servers. Client configur
 
     {"mcpServers": {"trackio": {"url": "http://127.0.0.1:7860/gradio_api/mcp/"}}}
 
-Every tool is read-only and answers JSON. Answers are bounded: series are downsampled (spikes kept)
-to ``max_points``, lists are cut to a stated limit, and each cut is said in the answer (``truncated``,
-``total``). An unknown project, run or metric is a tool error whose message lists the nearest names.
+Every tool answers JSON and every tool the dashboard mounts is read-only; the stdio server over a local storage
+directory adds two that label runs (`WRITE_TOOL_NAMES`: ``set_run_tags``, ``set_run_notes``), validated as the CLI
+validates them: an assistant spawned by its user may tag, a web page never reaches them. Answers are bounded: series
+are downsampled (spikes kept) to ``max_points``, lists are cut to a stated limit, and each cut is said in the answer
+(``truncated``, ``total``). An unknown project, run or metric is a tool error whose message lists the nearest names.
 """
 
 from __future__ import annotations
@@ -73,7 +75,14 @@ Metric names look like "train/loss", "eval/loss", "train/learning_rate", "train/
 run logged (e.g. "samples/generation"), Markdown and HTML are text keys: get_texts reads them, newest
 last. Images, audio and video: get_media lists them, get_media_item shows one (an image as image
 content); histograms of weights or gradients: get_histogram (percentiles per step); conversation and
-rollout traces: get_traces. get_metrics_for_run lists every kind of key a run has."""
+rollout traces: get_traces. get_metrics_for_run lists every kind of key a run has. Runs carry tags (short
+labels) and notes (free text) that people set to say what a run was for."""
+
+WRITE_INSTRUCTIONS = (
+    " set_run_tags adds and removes a run's tags; set_run_notes replaces its notes (ask the user before changing"
+    " notes someone wrote)."
+)
+MAX_BRIEF_NOTES_CHARS = 300  # get_runs_for_project: the start of each run's notes (get_run_summary: all of them)
 
 
 def _iso(seconds: float | None) -> str | None:
@@ -183,6 +192,9 @@ def _run_brief(run: dict[str, Any]) -> dict[str, Any]:
         "last_step": run["last_step"],
         "num_logs": run["num_logs"],
         "ended": describe_end(run["end_reason"]) or None,  # why it ended, in words (None while it runs)
+        "tags": run["tags"],
+        "notes": run["notes"][:MAX_BRIEF_NOTES_CHARS],
+        "notes_truncated": len(run["notes"]) > MAX_BRIEF_NOTES_CHARS,
     }
 
 
@@ -245,7 +257,8 @@ class TrackioTools:
 
     def get_runs_for_project(self, project: str) -> dict[str, Any]:
         """List the runs of a project, newest first: name, group, status (running / finished / crashed),
-        start and end time, duration in seconds, last step and number of log calls."""
+        start and end time, duration in seconds, last step, number of log calls, tags, and the start of
+        its notes (notes_truncated: get_run_summary has them all)."""
         runs = self.reader.runs(project)
         newest = sorted(runs, key=lambda r: r["created_at"], reverse=True)
         return {
@@ -547,6 +560,8 @@ class TrackioTools:
         return {
             "project": project,
             **brief,
+            "notes": summary["notes"],
+            "notes_truncated": False,
             "end_reason": summary["end_reason"],
             "config": summary["config"],
             "summary": summary["summary"],
@@ -676,12 +691,47 @@ class TrackioTools:
         }
 
 
-def build_mcp(readers: ThreadReaders) -> MCPServer:
-    """The MCP server with every tool of `TrackioTools` registered under its own name."""
+class TrackioWriteTools:
+    """The tools that change runs (tags, notes), over a local storage directory; only `serve_stdio` registers them.
+
+    Validated as every writer is (`store.tags`, through `management.operations`): a bad tag is a tool error
+    naming it and what is accepted."""
+
+    def __init__(self, readers: ThreadReaders):
+        self.readers = readers
+
+    @property
+    def reader(self):
+        return self.readers.get()
+
+    def set_run_tags(
+        self, project: str, run: str, add: list[str] | None = None, remove: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Add tags to a run and take tags off it (short labels such as "baseline", "best", "lr-sweep": at most
+        64 characters, no commas; a run holds at most 100). Answers the run's tags as stored."""
+        from ..management import operations  # the write side: only loaded by a server that writes
+
+        row = operations.edit_run_tags(project, run, add=add or [], remove=remove or [], directory=self.reader.dir)
+        return {"project": project, "run": row.name, "tags": list(row.tags)}
+
+    def set_run_notes(self, project: str, run: str, notes: str) -> dict[str, Any]:
+        """Replace a run's notes (free text, at most 20,000 characters; "" clears them). Answers their length."""
+        from ..management import operations
+
+        row = operations.set_run_notes(project, run, notes, directory=self.reader.dir)
+        return {"project": project, "run": row.name, "notes_chars": len(row.notes)}
+
+
+WRITE_TOOL_NAMES = ("set_run_tags", "set_run_notes")
+
+
+def build_mcp(readers: ThreadReaders, *, writable: bool = False) -> MCPServer:
+    """The MCP server with every tool of `TrackioTools` registered under its own name; with ``writable``, those
+    of `TrackioWriteTools` too (`serve_stdio` over a local directory: never the dashboard's HTTP mount)."""
     server = MCPServer(
         name="trackio",
         title="trackio-callback",
-        instructions=INSTRUCTIONS,
+        instructions=INSTRUCTIONS + (WRITE_INSTRUCTIONS if writable else ""),
         version=__version__,
         log_level="WARNING",
     )
@@ -689,6 +739,11 @@ def build_mcp(readers: ThreadReaders) -> MCPServer:
     for name in TOOL_NAMES:
         method = getattr(tools, name)
         server.tool(name=name, description=method.__doc__, structured_output=False)(_json_tool(method))
+    if writable:
+        writes = TrackioWriteTools(readers)
+        for name in WRITE_TOOL_NAMES:
+            method = getattr(writes, name)
+            server.tool(name=name, description=method.__doc__, structured_output=False)(_json_tool(method))
     return server
 
 
@@ -775,9 +830,11 @@ def _json_tool(method: Callable[..., Any]) -> Callable[..., Any]:
 def serve_stdio(directory: Any = None, dataset_id: str | None = None, pull_every: float = PULL_EVERY_S) -> None:
     """Serve the tools over stdio (for clients that spawn the server), until stdin closes.
 
-    ``dataset_id``: serve a Hub dataset, pulled into a local mirror first and every ``pull_every`` s.
+    ``dataset_id``: serve a Hub dataset, pulled into a local mirror first and every ``pull_every`` s (read-only:
+    the next pull would undo a change); over a local directory, the write tools (`WRITE_TOOL_NAMES`) too.
     Nothing but MCP messages goes to stdout.
     """
+    writable = dataset_id is None
     mirror = None
     if dataset_id is not None:
         mirror = DatasetMirror.of(dataset_id, directory, pull_every)
@@ -785,7 +842,7 @@ def serve_stdio(directory: Any = None, dataset_id: str | None = None, pull_every
         mirror.start()
     readers = ThreadReaders(settings.storage_dir(directory))
     try:
-        build_mcp(readers).run("stdio")
+        build_mcp(readers, writable=writable).run("stdio")
     finally:
         readers.close()
         if mirror is not None:

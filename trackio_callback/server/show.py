@@ -37,6 +37,7 @@ from ..store.files import validate_project
 from ..store.reader import Reader
 from .api import create_app, loopback_hosts
 from .readers import ThreadReaders
+from .writes import new_write_token
 
 DEFAULT_PORT = 7860
 PORTS_TRIED = 100  # without an explicit port: the first free one of 7860, 7861, ...
@@ -146,7 +147,8 @@ def show(
     first and every ``pull_every`` seconds after. ``port`` defaults to the first free of 7860,
     7861, ...; an explicit port must be free. ``block=False`` returns the running `Dashboard`.
     ``mcp_server`` (default: ``$GRADIO_MCP_SERVER`` is true) also serves the MCP tools at
-    ``<url>gradio_api/mcp/`` and ``<url>mcp``.
+    ``<url>gradio_api/mcp/`` and ``<url>mcp``. Bound to loopback over the storage dir, the page may rename, tag,
+    annotate and delete runs (`writes`, behind a token made for this server and held only in memory).
     """
     if mcp_server is None:
         mcp_server = settings.mcp_server_requested()
@@ -160,6 +162,8 @@ def show(
     elif project is not None:
         _check_readable(directory, project)
     loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    # The page's write API (`writes`): on this machine's own storage only (a mirror's next pull would undo a change).
+    write_token = new_write_token() if loopback and mirror is None else None
     # A port chosen here can be taken before the server binds it (two show() at once): then another is chosen,
     # with an app of its own (a server that failed may have started the first one's lifespan).
     for attempt in range(1 if port is not None else START_ATTEMPTS):
@@ -170,6 +174,7 @@ def show(
             dataset_id=dataset_id,
             allowed_hosts=loopback_hosts(host) if loopback else None,
             compress=not loopback,
+            write_token=write_token,
         )
         try:
             dashboard = Dashboard(app, host, _free_port(host, port), mirror).start()

@@ -19,11 +19,15 @@ def minmax_indices(values: list[float], max_points: int) -> list[int]:
     if n <= max_points:
         return list(range(n))
     buckets = max_points // 4
+    return bucket_indices(values, [b * n // buckets for b in range(buckets + 1)])
+
+
+def bucket_indices(values: list[float], bounds: list[int]) -> list[int]:
+    """The points `minmax_indices` keeps, for the buckets ``bounds[b] .. bounds[b + 1] - 1`` (increasing, from 0
+    to ``len(values)``): the reference of `arrays.block_minmax`, whose buckets are whole blocks."""
     keep: set[int] = set()
     get = values.__getitem__
-    for b in range(buckets):
-        lo = b * n // buckets
-        hi = (b + 1) * n // buckets
+    for lo, hi in zip(bounds, bounds[1:]):
         window = range(lo, hi)
         total = sum(values[lo:hi])
         keep.add(hi - 1)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import codec
-from .batch import Batch
+from .batch import Batch, block_extremes
 from .chunks import CHUNK_COLUMNS, ChunkRow, SeriesData, chunk_positions, decode_chunks
 from .connection import Connection
 from .schema import UPSERT_SUMMARY, summary_params
@@ -19,6 +19,7 @@ from .schema import UPSERT_SUMMARY, summary_params
 _INSERT_BATCH = """INSERT INTO batches (run_id, first_seq, size, min_step, max_step, steps, times)
                    VALUES (?, ?, ?, ?, ?, ?, ?)"""
 _INSERT_CHUNK = "INSERT INTO chunks (run_id, key_id, batch_id, positions, count, vals) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_EXTREMES = "INSERT INTO chunk_extremes (run_id, key_id, batch_id, blocks) VALUES (?, ?, ?, ?)"
 
 
 def batch_keys(batches: list[Batch]) -> set[str]:
@@ -37,6 +38,7 @@ def insert_batches(conn: sqlite3.Connection, run_id: int, ids: dict[str, int], b
         conn.executemany(
             _INSERT_CHUNK, [(run_id, ids[k], batch_id, c.positions, c.count, c.values) for k, c in columns]
         )
+        conn.executemany(_INSERT_EXTREMES, [(run_id, ids[k], batch_id, c.extremes) for k, c in columns])
         conn.executemany(UPSERT_SUMMARY, [summary_params(run_id, ids[k], c) for k, c in columns])
 
 
@@ -124,6 +126,79 @@ class Metrics(Connection):
             params.append(max_step)
         return [ChunkRow._make(row) for row in self._read(sql + " ORDER BY b.first_seq", params)]
 
+    def keys_chunks(
+        self, run_id: int, key_ids: list[int], min_step: int | None = None, max_step: int | None = None
+    ) -> list[ChunkRow]:
+        """`series_chunks` of several keys of one run at once, in log order (keys interleaved).
+
+        Each batch's step and time columns are read once and shared (the same ``bytes`` objects) by
+        its chunks, so a decoder can decode them once per batch (`arrays.decode_keys`). Both reads
+        are one read transaction: a compaction committed meanwhile cannot mix old and new batches.
+        """
+        if not key_ids:
+            return []
+        batch_sql = "SELECT id, first_seq, size, steps, times FROM batches WHERE run_id = ?"
+        batch_params: list[Any] = [run_id]
+        if min_step is not None:
+            batch_sql += " AND max_step >= ?"
+            batch_params.append(min_step)
+        if max_step is not None:
+            batch_sql += " AND min_step <= ?"
+            batch_params.append(max_step)
+        marks = ",".join("?" * len(key_ids))
+        chunk_sql = (
+            f"SELECT key_id, batch_id, positions, count, vals FROM chunks WHERE run_id = ? AND key_id IN ({marks})"
+        )
+
+        batch_rows, chunk_rows = self._read_together((batch_sql, batch_params), (chunk_sql, (run_id, *key_ids)))
+        batches = {row[0]: row[1:] for row in batch_rows}
+        rows = [
+            ChunkRow(key_id, *batch, positions, count, vals)
+            for key_id, batch_id, positions, count, vals in chunk_rows
+            if (batch := batches.get(batch_id)) is not None  # outside the step range
+        ]
+        rows.sort(key=lambda row: row.first_seq)  # stable: each key's chunks stay in log order
+        return rows
+
+    def keys_blocks(self, run_id: int, key_ids: list[int]) -> list[tuple[ChunkRow, bytes | None]]:
+        """`keys_chunks` (every step) with each chunk's extremes (`extremes`) and without its values, in log order.
+
+        A chunk written before schema v11 has no extremes: its row comes with its values (``vals``), and None. Both
+        reads are one read transaction, as in `keys_chunks`.
+        """
+        if not key_ids:
+            return []
+        marks = ",".join("?" * len(key_ids))
+        chunk_sql = f"""SELECT c.key_id, c.batch_id, c.positions, c.count, e.blocks,
+                               CASE WHEN e.blocks IS NULL THEN c.vals END
+                        FROM chunks c LEFT JOIN chunk_extremes e
+                             ON e.run_id = c.run_id AND e.key_id = c.key_id AND e.batch_id = c.batch_id
+                        WHERE c.run_id = ? AND c.key_id IN ({marks})"""
+
+        batch_sql = "SELECT id, first_seq, size, steps, times FROM batches WHERE run_id = ?"
+        batch_rows, chunk_rows = self._read_together((batch_sql, (run_id,)), (chunk_sql, (run_id, *key_ids)))
+        batches = {row[0]: row[1:] for row in batch_rows}
+        rows = [
+            (ChunkRow(key_id, *batches[batch_id], positions, count, vals), blocks)
+            for key_id, batch_id, positions, count, blocks, vals in chunk_rows
+        ]
+        rows.sort(key=lambda row: row[0].first_seq)
+        return rows
+
+    def _read_together(self, *statements: tuple[str, Any]) -> list[list[tuple]]:
+        """The rows of each ``(sql, params)``, read in one read transaction (one snapshot of the file)."""
+
+        def read() -> list[list[tuple]]:
+            conn = self._conn
+            conn.execute("BEGIN")
+            try:
+                return [conn.execute(sql, tuple(params)).fetchall() for sql, params in statements]
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+        return self._retry(read)
+
     def series(self, run_id: int, key_id: int, min_step: int | None = None, max_step: int | None = None) -> SeriesData:
         """One key's points, in log order, optionally within a step range."""
         rows = self.series_chunks(run_id, key_id, min_step, max_step)
@@ -181,19 +256,15 @@ def _merge_batches(conn: sqlite3.Connection, run_id: int, group: list[tuple]) ->
         _INSERT_BATCH,
         (run_id, first_seq, size, min(steps), max(steps), codec.encode_ints(steps), codec.encode_ints(micros)),
     ).lastrowid
+    chunks = [
+        (key_id, None if len(where) == size else codec.encode_ints(where), len(where), b"".join(parts))
+        for key_id, (where, parts) in merged.items()
+    ]
+    conn.executemany(_INSERT_CHUNK, [(run_id, key_id, batch_id, *rest) for key_id, *rest in chunks])
+    # The merged values' extremes (the trigger deleted the merged chunks' own with them).
     conn.executemany(
-        _INSERT_CHUNK,
-        [
-            (
-                run_id,
-                key_id,
-                batch_id,
-                None if len(where) == size else codec.encode_ints(where),
-                len(where),
-                b"".join(parts),
-            )
-            for key_id, (where, parts) in merged.items()
-        ],
+        _INSERT_EXTREMES,
+        [(run_id, key_id, batch_id, block_extremes(codec.decode_floats(vals), vals)) for key_id, *_, vals in chunks],
     )
 
 

@@ -21,7 +21,9 @@ import math
 import os
 import re
 import sqlite3
+import sys
 import time
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,9 +44,13 @@ from .runs import RunRow, derived_status, effective_end_reason
 
 
 class Series:
-    """One metric of one run, as columns in the order the points were logged."""
+    """One metric of one run, as columns in the order the points were logged.
 
-    __slots__ = ("project", "run", "key", "steps", "timestamps_us", "values", "seqs", "total", "_timestamps")
+    The columns are lists. The numpy read path hands numpy arrays in, turned into lists when first
+    read; `float64_columns` packs them without that detour (the dashboard's packed answer).
+    """
+
+    __slots__ = ("project", "run", "key", "total", "_steps", "_timestamps_us", "_values", "_seqs", "_timestamps")
 
     def __init__(
         self,
@@ -58,15 +64,50 @@ class Series:
         total: int | None = None,
     ):
         self.project, self.run, self.key = project, run, key
-        self.steps = steps
-        self.timestamps_us = timestamps_us  # microseconds since the epoch: the stored resolution
-        self.values = values
-        self.seqs = seqs  # the run's log() call number of each point (the uploader's watermark)
+        self._steps = steps
+        self._timestamps_us = timestamps_us  # microseconds since the epoch: the stored resolution
+        self._values = values
+        self._seqs = seqs  # the run's log() call number of each point (the uploader's watermark)
         self.total = len(values) if total is None else total  # points in the step range before downsampling
         self._timestamps: list[float] | None = None
 
+    @property
+    def steps(self) -> list[int]:
+        if not isinstance(self._steps, list):
+            self._steps = self._steps.tolist()
+        return self._steps
+
+    @property
+    def timestamps_us(self) -> list[int]:
+        if not isinstance(self._timestamps_us, list):
+            self._timestamps_us = self._timestamps_us.tolist()
+        return self._timestamps_us
+
+    @property
+    def values(self) -> list[float]:
+        if not isinstance(self._values, list):
+            self._values = self._values.tolist()
+        return self._values
+
+    @property
+    def seqs(self) -> list[int]:
+        if not isinstance(self._seqs, list):
+            self._seqs = self._seqs.tolist()
+        return self._seqs
+
+    def step_bounds(self) -> tuple[int, int] | None:
+        """The lowest and the highest step (None without points)."""
+        steps = self._steps
+        if not len(steps):
+            return None
+        return (min(steps), max(steps)) if isinstance(steps, list) else (int(steps.min()), int(steps.max()))
+
+    def float64_columns(self) -> tuple[bytes, bytes, bytes]:
+        """Steps, timestamps (microseconds) and values as little-endian float64 bytes (steps beyond 2**53 rounded)."""
+        return tuple(_float64(column) for column in (self._steps, self._timestamps_us, self._values))  # type: ignore[return-value]
+
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self._values)
 
     def __repr__(self) -> str:
         return f"Series(project={self.project!r}, run={self.run!r}, key={self.key!r}, points={len(self)})"
@@ -80,7 +121,7 @@ class Series:
 
     @property
     def downsampled(self) -> bool:
-        return len(self.values) < self.total
+        return len(self._values) < self.total
 
     def points(self) -> list[dict[str, Any]]:
         """``[{"step", "timestamp", "value"}, ...]``."""
@@ -149,14 +190,20 @@ class Reader:
             self._stores[project] = store
         return store
 
-    def runs(self, project: str, group: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
-        """Runs of ``project``, oldest first; ``group`` filters exactly, ``name`` is a regex searched in names."""
+    def runs(
+        self, project: str, group: str | None = None, name: str | None = None, tag: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Runs of ``project``, oldest first; ``group`` filters exactly, ``name`` is a regex searched in names,
+        ``tag`` keeps the runs that carry that tag (exactly, after stripping spaces)."""
         pattern = _compile(name) if name is not None else None
+        wanted = tag.strip() if tag is not None else None
         now, host = time.time(), settings.hostname()
         return [
             _run_info(row, now, host)
             for row in self.store(project).runs()
-            if (group is None or row.group == group) and (pattern is None or pattern.search(row.name))
+            if (group is None or row.group == group)
+            and (pattern is None or pattern.search(row.name))
+            and (wanted is None or wanted in row.tags)
         ]
 
     def run(self, project: str, run: str) -> dict[str, Any]:
@@ -192,11 +239,7 @@ class Reader:
         so spikes stay visible; the last point is always kept. ``until_seq`` leaves out the points of
         ``log()`` calls after it: with a `cursor` read first, a snapshot that `new_points` continues.
         """
-        for label, value in (("min_step", min_step), ("max_step", max_step), ("until_seq", until_seq)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise TypeError(f"{label} must be an integer or None, got {value!r}")
-            if value is not None and not -(2**63) <= value < 2**63:
-                raise ValueError(f"{label} must be a 64-bit integer (steps are at most 2**62), got {value}")
+        _check_window(min_step, max_step, until_seq)
         store = self.store(project)
         row = self._run_row(project, run)
         key_id = store.key_id(key)
@@ -215,6 +258,52 @@ class Reader:
         if max_points is not None:
             result = _take(result, minmax_indices(result.values, max_points))
         return result
+
+    def series_of_keys(
+        self,
+        project: str,
+        run: str,
+        keys: list[str],
+        min_step: int | None = None,
+        max_step: int | None = None,
+        max_points: int | None = None,
+        until_seq: int | None = None,
+        by_blocks: bool = False,
+    ) -> dict[str, Series]:
+        """`series` of each of ``keys`` that ``run`` logged (the others are left out), in the order asked.
+
+        The same points as `series` key by key. With ``max_points`` (and numpy), the keys' chunks are
+        read in one go and each batch's steps and times decoded once for all of them: a chart page
+        reading a run's 20 metrics does a fifth of the work.
+
+        ``by_blocks`` (a chart's overview: no step range): a series of at least two blocks of 64 points
+        per bucket is downsampled with buckets of whole blocks, from the blocks' stored extremes
+        (`store.extremes`), without reading its values: each bucket still keeps its first, last, lowest
+        and highest point and its first NaN (`arrays.block_minmax`), and the buckets are a little less
+        even. A 100,000-point series reads ~15 times fewer bytes.
+        """
+        _check_window(min_step, max_step, until_seq)
+        store = self.store(project)
+        row = self._run_row(project, run)
+        logged = set(store.metric_keys(row.id))
+        wanted = [key for key in dict.fromkeys(keys) if key in logged]
+        arrays = _arrays() if max_points is not None else None
+        if arrays is None:
+            return {
+                key: self.series(project, run, key, min_step, max_step, max_points, until_seq=until_seq)
+                for key in wanted
+            }
+        ids = {key: store.key_id(key) for key in wanted}
+        result: dict[str, Series] = {}
+        if by_blocks and min_step is None and max_step is None:
+            result = _by_blocks(arrays, store, project, row, ids, max_points, until_seq)
+        rest = [key for key in wanted if key not in result]
+        if rest:
+            decoded = arrays.decode_keys(store.keys_chunks(row.id, [ids[key] for key in rest], min_step, max_step))
+            window = (min_step, max_step, until_seq)
+            for key in rest:
+                result[key] = _window_downsampled(arrays, decoded.get(ids[key]), project, row, key, window, max_points)
+        return {key: result[key] for key in wanted}
 
     def cursor(self, project: str, run: str) -> int:
         """The seq of the run's last stored ``log()`` call (-1 before the first): pass it to `new_points`."""
@@ -443,14 +532,72 @@ def _downsampled(
     max_points: int,
 ) -> Series:
     """`Reader.series` with ``max_points``, decoded and downsampled with numpy: same result, ~10x faster."""
+    chunked = arrays.ChunkedSeries(store.series_chunks(row.id, key_id, window[0], window[1]), {})
+    return _window_downsampled(arrays, chunked, project, row, key, window, max_points)
+
+
+def _by_blocks(
+    arrays: Any, store: Store, project: str, row: RunRow, ids: dict[str, int], max_points: int, until_seq: int | None
+) -> dict[str, Series]:
+    """`Reader.series_of_keys` ``by_blocks`` of the keys whose blocks are fine enough (the others are left out).
+
+    Keys logged together (the same calls: the same chunk positions and counts) are downsampled in one
+    pass (`arrays.block_minmax_keys`) and their points looked up once.
+    """
+    by_key: dict[int, list[tuple[Any, bytes | None]]] = {}
+    for chunk, blocks in store.keys_blocks(row.id, list(ids.values())):
+        if until_seq is None or chunk.first_seq <= until_seq:  # later batches: after the snapshot
+            by_key.setdefault(chunk.key_id, []).append((chunk, blocks))
+    together: dict[tuple, list[str]] = {}
+    for key, key_id in ids.items():
+        rows = by_key.get(key_id, [])
+        together.setdefault(tuple((c.first_seq, c.count, c.positions) for c, _ in rows), []).append(key)
+    batches: dict[int, Any] = {}
+    result = {}
+    for keys in together.values():
+        rows = by_key.get(ids[keys[0]], [])
+        chunked = arrays.ChunkedSeries([chunk for chunk, _ in rows], batches)
+        last_seq = chunked.last_seq
+        if until_seq is not None and last_seq is not None and last_seq > until_seq:
+            continue  # a batch across the snapshot's end: read its values
+        # A chunk written before schema v11 has no stored extremes: computed from its values.
+        blocks = b"".join(
+            b if b is not None else arrays.encode_extremes(chunk.vals)
+            for key in keys
+            for chunk, b in by_key.get(ids[key], [])
+        )
+        picked = arrays.block_minmax_keys(chunked.counts, blocks, len(keys), max_points)
+        if picked is None:
+            continue  # too few blocks per bucket: read the values
+        for key, kept in zip(keys, chunked.take_each(picked)):  # arrays: lists only when read as lists
+            result[key] = Series(project, row.name, key, kept.steps, kept.micros, kept.values, kept.seqs, len(chunked))
+    return result
+
+
+def _window_downsampled(
+    arrays: Any,
+    chunked: Any,
+    project: str,
+    row: RunRow,
+    key: str,
+    window: tuple[int | None, int | None, int | None],
+    max_points: int,
+) -> Series:
+    """The decoded chunks (`arrays.ChunkedSeries`; None: none) cut to the window, then downsampled."""
     min_step, max_step, until_seq = window
-    data = arrays.decode_chunks(store.series_chunks(row.id, key_id, min_step, max_step))
-    if min_step is not None or max_step is not None:
-        low = min_step if min_step is not None else -(2**63)
-        high = max_step if max_step is not None else 2**63 - 1
-        data = data.take(((data.steps >= low) & (data.steps <= high)).nonzero()[0])
-    if until_seq is not None and len(data.seqs) and data.seqs[-1] > until_seq:
-        data = data.take((data.seqs <= until_seq).nonzero()[0])
+    if chunked is None:
+        chunked = arrays.ChunkedSeries([], {})
+    last_seq = chunked.last_seq
+    if min_step is None and max_step is None and (until_seq is None or last_seq is None or last_seq <= until_seq):
+        data = chunked  # every point: only the kept ones' steps and times are looked up
+    else:
+        data = chunked.joined()
+        if min_step is not None or max_step is not None:
+            low = min_step if min_step is not None else -(2**63)
+            high = max_step if max_step is not None else 2**63 - 1
+            data = data.take(((data.steps >= low) & (data.steps <= high)).nonzero()[0])
+        if until_seq is not None and len(data.seqs) and data.seqs[-1] > until_seq:
+            data = data.take((data.seqs <= until_seq).nonzero()[0])
     kept = data.take(arrays.minmax_indices_array(data.values, max_points))
     return Series(
         project,
@@ -462,6 +609,23 @@ def _downsampled(
         kept.seqs.tolist(),
         total=len(data.values),
     )
+
+
+def _float64(column: Any) -> bytes:
+    if isinstance(column, list):
+        packed = array("d", column)
+        if sys.byteorder != "little":
+            packed.byteswap()
+        return packed.tobytes()
+    return column.astype("<f8").tobytes()  # a numpy array
+
+
+def _check_window(min_step: int | None, max_step: int | None, until_seq: int | None) -> None:
+    for label, value in (("min_step", min_step), ("max_step", max_step), ("until_seq", until_seq)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"{label} must be an integer or None, got {value!r}")
+        if value is not None and not -(2**63) <= value < 2**63:
+            raise ValueError(f"{label} must be a 64-bit integer (steps are at most 2**62), got {value}")
 
 
 def _take(series: Series, indices: list[int], total: int | None = None) -> Series:
@@ -504,6 +668,8 @@ def _run_info(row: RunRow, now: float, host: str) -> dict[str, Any]:
         "config": row.config,
         "summary": row.summary,
         "checkpoints": row.checkpoints,  # the checkpoints it saved, oldest first (`core.checkpoint_records`)
+        "tags": list(row.tags),  # a person's labels, in the order given (`store.tags`)
+        "notes": row.notes,  # a person's free text ("" when none)
         "settings": row.settings,
         "hostname": row.hostname,
         "pid": row.pid,

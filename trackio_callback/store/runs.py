@@ -30,10 +30,11 @@ from .connection import Connection
 from .end_reasons import heartbeat_lost
 from .run_names import generate_run_name
 from .schema import new_run_uid
+from .tags import clean_notes, clean_tags, merge_tags, parse_tags, tags_json
 
 RUN_COLUMNS = (
     "id, name, group_name, status, config, settings, created_at, heartbeat_at, finished_at, "
-    "hostname, pid, next_seq, last_step, summary, uid, end_reason, checkpoints, seq_floors"
+    "hostname, pid, next_seq, last_step, summary, uid, end_reason, checkpoints, seq_floors, tags, notes"
 )
 RESUME_MODES = ("never", "allow", "must")
 UNRECONCILED = "unreconciled"  # run setting: started offline under a name a Hub dataset may hold (`hub.resume`)
@@ -60,6 +61,8 @@ class RunRow(NamedTuple):
     end_reason: dict | None = None  # why the run last ended (`core.end_reason`); None while it runs
     checkpoints: list = []  # the checkpoints it saved, oldest first (`integrations.checkpoints`)
     seq_floors: dict = {}  # {kind: first seq of new rows}: resumed from the Hub without the rows before
+    tags: tuple[str, ...] = ()  # a person's labels (`tags`: validated), in the order given
+    notes: str = ""  # a person's free text about the run
 
     @classmethod
     def from_row(cls, row: tuple) -> RunRow:
@@ -68,6 +71,9 @@ class RunRow(NamedTuple):
         for json_column in (4, 5, 13, 15, 16, 17):  # config, settings, summary, end_reason, ...: in RUN_COLUMNS
             if values[json_column] is not None:
                 values[json_column] = json.loads(values[json_column])
+        if len(values) > 18:  # tags, notes
+            values[18] = parse_tags(values[18])
+            values[19] = values[19] or ""
         return cls(*values)
 
 
@@ -89,6 +95,8 @@ class RunUpdate(NamedTuple):
     finished_at: float | None = None
     heartbeat_at: float | None = None  # None: now
     end_reason_json: str | None = None  # why the run ended (`end_reasons`): set with the final status
+    tags_json: str | None = None  # the run's whole tag list (`tags.tags_json` of clean tags)
+    notes: str | None = None  # the run's notes (`tags.clean_notes`)
 
 
 class Runs(Connection):
@@ -106,6 +114,8 @@ class Runs(Connection):
         pid: int | None = None,
         observer: bool = False,
         uid: str | None = None,
+        tags: tuple[str, ...] = (),
+        notes: str | None = None,
     ) -> OpenedRun:
         """Create a run, or reopen one (``resume``: never | allow | must).
 
@@ -113,6 +123,7 @@ class Runs(Connection):
         An ``observer`` (another node's system sampler) opens the run as it is, changing nothing.
         ``uid`` fixes a new run's uid (nodes of one job agree on it without talking; a checkpoint names its run);
         default: random. With ``resume``, the run of that uid is continued whatever its name here.
+        ``tags`` (clean: `tags.clean_tags`) are added to a resumed run's; ``notes`` (None: keep) replace its notes.
         """
         if resume not in RESUME_MODES:
             raise ValueError(f"resume={resume!r} is not one of {', '.join(map(repr, RESUME_MODES))}")
@@ -134,9 +145,19 @@ class Runs(Connection):
                 merged = {**row.config, **config}
                 conn.execute(
                     """UPDATE runs SET status = 'running', finished_at = NULL, end_reason = NULL, heartbeat_at = ?,
-                       hostname = ?, pid = ?, config = ?, settings = ?, group_name = coalesce(?, group_name)
-                       WHERE id = ?""",
-                    (now, hostname, pid, dumps(merged), dumps({**row.settings, **settings}), group, row.id),
+                       hostname = ?, pid = ?, config = ?, settings = ?, group_name = coalesce(?, group_name),
+                       tags = ?, notes = coalesce(?, notes) WHERE id = ?""",
+                    (
+                        now,
+                        hostname,
+                        pid,
+                        dumps(merged),
+                        dumps({**row.settings, **settings}),
+                        group,
+                        tags_json(clean_tags((*row.tags, *tags))),
+                        notes,
+                        row.id,
+                    ),
                 )
                 return OpenedRun(_run_row(conn, row.id), resumed=True, requested_name=None)
             if existing is None and resume == "must":
@@ -144,9 +165,22 @@ class Runs(Connection):
                 raise RunNotFoundError("run", str(name), names, " (resume='must')")
             chosen = _free_name(conn, name)
             cursor = conn.execute(
-                """INSERT INTO runs (name, group_name, config, settings, created_at, heartbeat_at, hostname, pid, uid)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (chosen, group, dumps(config), dumps(settings), now, now, hostname, pid, uid or new_run_uid()),
+                """INSERT INTO runs (name, group_name, config, settings, created_at, heartbeat_at, hostname, pid, uid,
+                                     tags, notes)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    chosen,
+                    group,
+                    dumps(config),
+                    dumps(settings),
+                    now,
+                    now,
+                    hostname,
+                    pid,
+                    uid or new_run_uid(),
+                    tags_json(clean_tags(tags)),
+                    notes or "",
+                ),
             )
             renamed = name if name is not None and chosen != name else None
             return OpenedRun(_run_row(conn, cursor.lastrowid), resumed=False, requested_name=renamed)
@@ -190,6 +224,36 @@ class Runs(Connection):
     def runs(self) -> list[RunRow]:
         return [RunRow.from_row(r) for r in self._read(f"SELECT {RUN_COLUMNS} FROM runs ORDER BY id")]
 
+    def annotate_run(
+        self,
+        run_id: int,
+        *,
+        tags: list[str] | tuple[str, ...] | None = None,
+        add: tuple[str, ...] | list[str] = (),
+        remove: tuple[str, ...] | list[str] = (),
+        notes: str | None = None,
+    ) -> RunRow:
+        """Set the run's tags (``tags``: the whole list; then ``add`` and ``remove``) and its ``notes`` (None: keep),
+        validated (`tags`), in one transaction; returns the row. A live run may be annotated: its writer is not
+        disturbed (it holds no copy of them unless its own process sets them too)."""
+        notes = None if notes is None else clean_notes(notes)
+        base = None if tags is None else clean_tags(tags)
+        add, remove = clean_tags(add), clean_tags(remove)
+
+        def body(conn: sqlite3.Connection) -> RunRow:
+            row = conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError("run", f"id {run_id}", [], "")
+            current = RunRow.from_row(row)
+            new_tags = merge_tags(current.tags if base is None else base, add, remove)
+            conn.execute(
+                "UPDATE runs SET tags = ?, notes = coalesce(?, notes) WHERE id = ?",
+                (tags_json(new_tags), notes, run_id),
+            )
+            return _run_row(conn, run_id)
+
+        return self._transact(body)
+
     # -- runs copied from a Hub dataset (`hub.pull`) ------------------------------------------------
 
     def create_imported_run(
@@ -209,6 +273,8 @@ class Runs(Connection):
         checkpoints: list = (),
         seq_floors: dict[str, int] | None = None,
         last_step: int | None = None,
+        tags: tuple[str, ...] = (),
+        notes: str = "",
     ) -> tuple[RunRow, bool]:
         """Create the run ``uid`` that another store logged; a name taken by another run gets ``-2``, ``-3``, ...
 
@@ -224,8 +290,9 @@ class Runs(Connection):
                 return RunRow.from_row(existing), False
             cursor = conn.execute(
                 """INSERT INTO runs (name, group_name, status, config, settings, summary, created_at, heartbeat_at,
-                                     finished_at, uid, end_reason, checkpoints, seq_floors, next_seq, last_step)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                     finished_at, uid, end_reason, checkpoints, seq_floors, next_seq, last_step,
+                                     tags, notes)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     _free_name(conn, name),
                     group,
@@ -242,6 +309,8 @@ class Runs(Connection):
                     dumps(floors),
                     floors.get("metrics", 0),
                     last_step,
+                    tags_json(tags),
+                    notes,
                 ),
             )
             return _run_row(conn, cursor.lastrowid), True
@@ -259,12 +328,16 @@ class Runs(Connection):
         heartbeat_at: float,
         end_reason: dict | None = None,
         checkpoints: list = (),
+        tags: tuple[str, ...] | None = None,
+        notes: str | None = None,
     ) -> None:
-        """Set a pulled run's metadata as the dataset has it (``finished_at`` may go back to NULL)."""
+        """Set a pulled run's metadata as the dataset has it (``finished_at`` may go back to NULL; ``tags`` and
+        ``notes`` None: a runs file without them, the run's are kept)."""
         self._transact(
             lambda conn: conn.execute(
                 """UPDATE runs SET status = ?, finished_at = ?, config = ?, summary = ?, end_reason = ?,
-                   checkpoints = ?, heartbeat_at = max(heartbeat_at, ?) WHERE id = ?""",
+                   checkpoints = ?, heartbeat_at = max(heartbeat_at, ?), tags = coalesce(?, tags),
+                   notes = coalesce(?, notes) WHERE id = ?""",
                 (
                     status,
                     finished_at,
@@ -273,6 +346,8 @@ class Runs(Connection):
                     None if end_reason is None else dumps(end_reason),
                     dumps(list(checkpoints)),
                     heartbeat_at,
+                    None if tags is None else tags_json(tags),
+                    notes,
                     run_id,
                 ),
             )
@@ -339,6 +414,8 @@ _UPDATED_COLUMNS = (  # (runs column, RunUpdate field): set when the field is no
     ("summary", "summary_json"),
     ("checkpoints", "checkpoints_json"),
     ("end_reason", "end_reason_json"),
+    ("tags", "tags_json"),
+    ("notes", "notes"),
 )
 
 

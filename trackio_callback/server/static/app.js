@@ -21,6 +21,10 @@ const S = {
   stepChoice: {}, drawn: {}, // the step chosen per panel; what each tab drew last (stepper.js)
   tab: "metrics", polls: 0, pollBytes: [], pollDelays: [], draws: 0, timings: {}, pollTimer: null, hiddenPolls: 0, error: null,
   maxPoints: 1000, pollMs: 2000, generation: 0,
+  // charts.js: combined charts (patterns), grouping by a config key and its band, the x range a link
+  // names, section headers shown, legends folded, the run highlighted across charts
+  merges: [], groupBy: "", band: "minmax", groupColors: new Map(), xColumns: new Map(), xRange: null, accordion: true,
+  legendOpen: new Set(), legendHidden: false, highlighted: null, sidebar: "open", focusChart: null,
 };
 
 // -- helpers -----------------------------------------------------------------------------------
@@ -53,7 +57,8 @@ function fmt(v) {
     if (!isFinite(v)) return v > 0 ? "∞" : "-∞";
     if (Number.isInteger(v)) return String(v);
     const a = Math.abs(v);
-    return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(4) : String(+v.toPrecision(6));
+    if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(4).replace(/\.?0+e/, "e"); // 1e-4, not 1.0000e-4
+    return String(+v.toPrecision(6));
   }
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
@@ -89,8 +94,7 @@ function dataKey(run, key) {
 // -- runs ----------------------------------------------------------------------------------------
 
 function shownRuns() {
-  const filter = regex(S.runFilter);
-  const matching = S.runs.filter((r) => !filter || filter.test(r.name) || filter.test(r.group || ""));
+  const matching = S.runs.filter(runMatcher(S.runFilter)); // runedit.js: name, group or tags; tag:NAME exactly
   return matching.sort((a, b) => b.created_at - a.created_at).slice(0, S.runLimit);
 }
 
@@ -140,6 +144,8 @@ function renderSidebar() {
       details.append(el("label", { class: "run", "data-run": r.name, title: why ? `${r.name}: ${r.status}, ${why}` : r.name },
         check, el("span", { class: "swatch", style: `background:${color(r.name)}` }),
         el("span", { class: "run-name", text: r.name }), el("span", { class: `status ${r.status}`, text: r.status })));
+      const chips = tagChips(r); // runedit.js: clicking a chip filters the runs by that tag
+      if (chips) details.append(el("div", { class: "run-tags", "data-run": r.name }, chips));
     }
     box.append(details);
   }
@@ -147,247 +153,38 @@ function renderSidebar() {
 
 // -- data ----------------------------------------------------------------------------------------
 
+// The keys and series of the shown runs not loaded yet, asked for at once (series with keys=all: the server knows
+// each run's keys). Runs go in groups, several per request: at most 6 requests at once (a browser's connections to
+// one server), and at most 500 names per parameter (the API's limit).
+// Points per line in the overview: `maxPoints` for a few runs, fewer when many are shown (a chart of 100
+// lines of 1,000 points draws 100,000 points into 400 pixels, and joining their steps costs seconds);
+// never under MIN_OVERVIEW_POINTS. Zooming in fetches the range again at `maxPoints`.
+const POINTS_PER_CHART = 20000;
+const MIN_OVERVIEW_POINTS = 200;
+function overviewPoints() {
+  return Math.max(MIN_OVERVIEW_POINTS, Math.min(S.maxPoints, Math.floor(POINTS_PER_CHART / Math.max(1, visibleRuns().length))));
+}
+
 async function loadMissing(generation) {
   const runs = visibleRuns().map((r) => r.name).filter((name) => !(name in S.keys));
   if (!runs.length) return;
-  const keys = await S.source.keys(S.project, runs);
+  const groups = (items, size) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+  const size = Math.min(25, Math.ceil(runs.length / 5));
+  const keys = {}, data = new Map(), cursors = {};
+  await Promise.all([
+    mapLimit(groups(runs, Math.max(size, 100)), 1, async (group) => Object.assign(keys, await S.source.keys(S.project, group))),
+    mapLimit(groups(runs, size), 5, async (group) => {
+      const answer = await S.source.seriesOfRuns(S.project, group, null, overviewPoints());
+      for (const [run, a] of Object.entries(answer)) {
+        for (const [key, c] of Object.entries(a.series)) data.set(dataKey(run, key), c);
+        cursors[run] = a.cursor;
+      }
+    }),
+  ]);
   if (generation !== S.generation) return;
   Object.assign(S.keys, keys);
-  await mapLimit(runs, 6, async (run) => {
-    const wanted = Object.keys(keys[run]?.metrics || {});
-    const answer = await S.source.series(S.project, run, wanted, S.maxPoints);
-    if (generation !== S.generation) return;
-    for (const [key, c] of Object.entries(answer.series)) S.data.set(dataKey(run, key), c);
-    S.cursors[run] = answer.cursor;
-  });
-}
-
-function metricKeys() {
-  const keys = new Set();
-  for (const r of visibleRuns()) for (const k of Object.keys(S.keys[r.name]?.metrics || {})) keys.add(k);
-  const filter = regex(S.metricFilter);
-  return [...keys].filter((k) => !filter || filter.test(k)).sort();
-}
-
-function section(key) {
-  const i = key.indexOf("/");
-  return i > 0 ? key.slice(0, i) : "other";
-}
-
-const SECTION_ORDER = ["train", "eval", "throughput", "system", "other"];
-
-// Debiased exponential moving average (as TensorBoard): no pull towards 0 at the start.
-function smooth(values, weight) {
-  if (!weight) return values;
-  const out = new Array(values.length);
-  let last = 0, n = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || !isFinite(v)) { out[i] = v; continue; }
-    last = last * weight + (1 - weight) * v;
-    n++;
-    out[i] = last / (1 - Math.pow(weight, n));
-  }
-  return out;
-}
-
-// One run's line on a chart: x (by the chosen axis) sorted, the last value kept per x (a resumed
-// run logs some steps twice), raw and smoothed y.
-function line(run, c) {
-  const info = S.byName.get(run);
-  const start = info?.created_at ?? (c.timestamps[0] || 0);
-  const xs = S.xAxis === "step" ? c.steps : S.xAxis === "wall" ? c.timestamps : c.timestamps.map((t) => t - start);
-  const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b] || a - b);
-  const x = [], y = [];
-  for (const i of order) {
-    let v = c.values[i];
-    if (S.logY && !(v > 0)) v = null;
-    else if (v !== null && !isFinite(v)) v = null; // NaN and inf break the scale: drawn as a gap
-    if (x.length && x[x.length - 1] === xs[i]) y[y.length - 1] = v;
-    else { x.push(xs[i]); y.push(v); }
-  }
-  return { run, x, raw: y, smoothed: smooth(y, S.smoothing) };
-}
-
-function chartLines(key) {
-  const lines = [];
-  for (const r of visibleRuns()) {
-    const c = S.data.get(dataKey(r.name, key));
-    if (c && c.values.length) lines.push(line(r.name, c));
-  }
-  return lines;
-}
-
-function chartData(lines) {
-  const tables = lines.map((l) => (S.smoothing ? [l.x, l.raw, l.smoothed] : [l.x, l.raw]));
-  if (!tables.length) return [[]];
-  return uPlot.join(tables);
-}
-
-function fade(hex, alpha) {
-  const n = parseInt(hex.slice(1), 16);
-  return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
-}
-
-function seriesOptions(lines) {
-  const series = [{}];
-  for (const l of lines) {
-    const c = color(l.run);
-    if (S.smoothing) {
-      series.push({ label: `${l.run} (raw)`, stroke: fade(c, 0.25), width: 1, spanGaps: true, points: { show: false } });
-      series.push({ label: l.run, stroke: c, width: 1.5, spanGaps: true, points: { show: false } });
-    } else {
-      series.push({ label: l.run, stroke: c, width: 1.5, spanGaps: true, points: { show: false } });
-    }
-  }
-  return series;
-}
-
-function xAxisOptions() {
-  if (S.xAxis === "relative") return { values: (u, splits) => splits.map((v) => duration(v)) };
-  return {};
-}
-
-function lookup(l, xValue, values) {
-  let lo = 0, hi = l.x.length - 1, best = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (l.x[mid] <= xValue) { best = mid; lo = mid + 1; } else hi = mid - 1;
-  }
-  return best < 0 ? null : values[best];
-}
-
-function tooltip(u, chart) {
-  const tip = $("tooltip");
-  const idx = u.cursor.idx;
-  if (idx === null || idx === undefined || u.cursor.left < 0) { tip.hidden = true; return; }
-  const x = u.data[0][idx];
-  const xText = S.xAxis === "step" ? `step ${fmt(x)}` : S.xAxis === "wall" ? new Date(x * 1000).toLocaleString() : duration(x);
-  const rows = chart.lines.map((l) => {
-    const v = lookup(l, x, S.smoothing ? l.smoothed : l.raw);
-    return el("div", { class: "tip-row", "data-run": l.run },
-      el("span", { class: "swatch", style: `background:${color(l.run)}` }), el("span", { text: `${l.label || l.run}: ` }), el("b", { text: fmt(v) }));
-  });
-  tip.replaceChildren(el("div", { class: "tip-title", text: `${chart.key} · ${xText}` }), ...rows);
-  const rect = u.over.getBoundingClientRect();
-  tip.style.left = `${Math.min(rect.left + u.cursor.left + 16, window.innerWidth - 260)}px`;
-  tip.style.top = `${rect.top + window.scrollY + u.cursor.top + 16}px`;
-  tip.hidden = false;
-}
-
-function chartWidth(container) {
-  const width = container.clientWidth || 900;
-  const columns = width > 1100 ? 3 : width > 700 ? 2 : 1;
-  return Math.floor(width / columns) - 24;
-}
-
-function makeChart(key, container, lines, width, kind = "metric") {
-  const card = el("div", { class: "chart", "data-key": key });
-  const head = el("div", { class: "chart-head" }, el("span", { class: "chart-title", text: key }));
-  if (kind === "metric") {
-    const links = el("span", { class: "downloads" });
-    head.append(links);
-    card.addEventListener("mouseenter", () => {
-      links.replaceChildren();
-      for (const r of lines.map((l) => l.run)) {
-        for (const link of S.source.downloadLinks(S.project, r, key)) {
-          const a = el("a", { text: `${link.label} ${r}`, download: `${r}-${key.replace(/\//g, "_")}.${link.label.toLowerCase()}` });
-          if (link.href) a.href = link.href;
-          else a.addEventListener("click", () => { a.href = URL.createObjectURL(new Blob([link.csv()], { type: "text/csv" })); });
-          links.append(a);
-        }
-      }
-    });
-  }
-  card.append(head);
-  container.append(card);
-  const chart = { key, lines, card, zoomed: false, u: null };
-  const opts = {
-    width, height: 220,
-    scales: { x: { time: S.xAxis === "wall" }, y: { distr: S.logY ? 3 : 1 } },
-    series: seriesOptions(lines),
-    axes: [xAxisOptions(), { size: 60 }],
-    legend: { show: false },
-    cursor: { sync: { key: `trackio-${kind}` }, drag: { x: true, y: false } },
-    hooks: {
-      setCursor: [(u) => tooltip(u, chart)],
-      setSelect: [(u) => { if (u.select.width > 0) chart.zoomed = true; }],
-      setScale: [(u, scale) => { if (scale === "x" && chart.zoomed && kind === "metric") zoomDetail(chart); }],
-    },
-  };
-  chart.u = new uPlot(opts, chartData(lines), card);
-  chart.u.over.addEventListener("mouseleave", () => ($("tooltip").hidden = true));
-  chart.u.over.addEventListener("dblclick", () => {
-    chart.zoomed = false;
-    if (chart.detail) { chart.detail = null; chart.lines = chartLines(key); chart.u.setData(chartData(chart.lines)); }
-  });
-  return chart;
-}
-
-// Zoomed into a downsampled series (step axis): fetch that step range again, so the points hidden by
-// the overview's downsampling show up (a million-step run zooms down to single steps).
-const zoomDetail = debounceBy((chart) => chart.key, async (chart) => {
-  if (S.xAxis !== "step") return;
-  const { min, max } = chart.u.scales.x;
-  const lo = Math.floor(min), hi = Math.ceil(max);
-  if (chart.detail && chart.detail.min === lo && chart.detail.max === hi) return;
-  const generation = S.generation;
-  const answers = await Promise.all(chart.lines.map((l) => S.source.series(S.project, l.run, [chart.key], S.maxPoints, lo, hi)));
-  if (generation !== S.generation || !chart.zoomed || !S.charts.has(chart.key)) return;
-  const lines = [];
-  chart.lines.forEach((l, i) => {
-    const c = answers[i].series[chart.key];
-    if (c && c.values.length) lines.push(line(l.run, c));
-  });
-  chart.detail = { min: lo, max: hi };
-  chart.lines = lines;
-  chart.u.setData(chartData(lines), false);
-  chart.u.setScale("x", { min, max });
-}, 150);
-
-function debounceBy(keyOf, fn, ms) {
-  const timers = new Map();
-  return (arg) => {
-    const k = keyOf(arg);
-    clearTimeout(timers.get(k));
-    timers.set(k, setTimeout(() => { timers.delete(k); fn(arg).catch((e) => console.warn("zoom", e)); }, ms));
-  };
-}
-
-function drawCharts() {
-  for (const c of S.charts.values()) c.u.destroy();
-  S.charts.clear();
-  const root = $("tab-metrics");
-  root.replaceChildren();
-  const bySection = new Map();
-  for (const key of metricKeys()) {
-    const s = section(key);
-    if (!bySection.has(s)) bySection.set(s, []);
-    bySection.get(s).push(key);
-  }
-  const order = [...bySection.keys()].sort((a, b) => (SECTION_ORDER.indexOf(a) + 1 || 99) - (SECTION_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
-  const width = chartWidth(root);
-  for (const s of order) {
-    const grid = el("div", { class: "grid" });
-    root.append(el("details", { class: "section", "data-section": s, open: true }, el("summary", { text: `${s} (${bySection.get(s).length})` }), grid));
-    for (const key of bySection.get(s)) S.charts.set(key, makeChart(key, grid, chartLines(key), width));
-  }
-  if (!S.charts.size) root.append(el("p", { class: "muted", text: S.runs.length ? "No metrics match." : "No runs in this project yet." }));
-  S.draws++;
-  document.body.dataset.draws = String(S.draws);
-}
-
-function updateCharts(keys) {
-  let added = false;
-  for (const key of keys) {
-    const chart = S.charts.get(key);
-    if (!chart) { added = true; continue; }
-    const lines = chartLines(key);
-    if (lines.length !== chart.lines.length) { added = true; continue; }
-    chart.lines = lines;
-    chart.u.setData(chartData(lines), !chart.zoomed);
-  }
-  if (added) drawCharts();
+  for (const [k, c] of data) S.data.set(k, c);
+  Object.assign(S.cursors, cursors);
 }
 
 // -- live updates ----------------------------------------------------------------------------------
@@ -405,9 +202,10 @@ async function poll() {
     if (S.source.refresh) await S.source.refresh();
     const runs = await S.source.runs(S.project);
     if (generation !== S.generation) return;
-    const before = S.runs.map((r) => r.name + r.status).join();
+    const signature = (list) => list.map((r) => `${r.name}\u0000${r.status}\u0000${JSON.stringify(r.tags || [])}\u0000${r.notes || ""}`).join("\n");
+    const before = signature(S.runs); // names, statuses, and tags or notes set from elsewhere (CLI, MCP)
     setRuns(runs);
-    if (runs.map((r) => r.name + r.status).join() !== before) {
+    if (signature(runs) !== before) {
       renderSidebar();
       await loadMissing(generation);
       drawCharts();
@@ -501,7 +299,7 @@ function drawSystem() {
   root.append(grid);
   const width = chartWidth(root);
   const axis = S.xAxis;
-  S.xAxis = axis === "step" ? "wall" : axis; // system samples are timed, not stepped
+  S.xAxis = axis === "relative" ? axis : "wall"; // system samples are timed, not stepped
   for (const key of [...keys].sort()) {
     const lines = [];
     for (const r of visibleRuns()) {
@@ -530,31 +328,49 @@ function configDiff(runs) {
   return { keys: [...keys].sort(), differing };
 }
 
-function renderRunsTable() {
+// One row per shown run, the columns a comparison needs first: run, status, tags, notes, the config keys whose
+// values differ (all keys as columns only when there are few: a Trainer run has over a hundred), the last value of
+// each metric (the metric filter applies), the end-of-training summary, then times. Config keys that are the same
+// in every shown run are listed once, folded, under the table. With the page's write token (runedit.js), a menu
+// per run renames, tags, annotates or deletes it.
+function renderRunsTable() { // ALL_CONFIG_COLUMNS_UP_TO, MAX_CONFIG_COLUMNS, configList: runedit.js
   const runs = visibleRuns();
   const { keys, differing } = configDiff(runs);
-  const configKeys = S.diffOnly ? keys.filter((k) => differing.has(k)) : keys;
+  const allAsColumns = !S.diffOnly && keys.length <= ALL_CONFIG_COLUMNS_UP_TO;
+  const wanted = allAsColumns ? keys : keys.filter((k) => differing.has(k));
+  const configKeys = wanted.slice(0, MAX_CONFIG_COLUMNS), moreKeys = wanted.slice(MAX_CONFIG_COLUMNS);
+  const sameKeys = allAsColumns || S.diffOnly ? [] : keys.filter((k) => !differing.has(k));
   const summaryKeys = new Set();
   for (const r of runs) for (const k of Object.keys(r.summary || {})) summaryKeys.add(k);
   const filter = regex(S.metricFilter);
   const lastKeys = new Set();
   for (const r of runs) for (const k of Object.keys(S.keys[r.name]?.metrics || {})) if (!filter || filter.test(k)) lastKeys.add(k);
-  const head = ["", "run", "group", "status", "ended", "duration", "last step", ...[...summaryKeys].sort(), ...[...lastKeys].sort(), ...configKeys.map((k) => `config.${k}`)];
-  const table = el("table", { class: "runs-table" }, el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { text: h, class: differing.has(h.slice(7)) && h.startsWith("config.") ? "differs" : null })))));
-  const body = el("tbody");
-  for (const r of runs) {
-    const end = r.finished_at ?? (r.status === "running" ? Date.now() / 1000 : r.heartbeat_at);
-    const cells = [
-      el("span", { class: "swatch", style: `background:${color(r.name)}` }), r.name, r.group || "", r.status,
-      ended(r.end_reason) || "–", duration(end - r.created_at), fmt(r.last_step),
-      ...[...summaryKeys].sort().map((k) => fmt(num(r.summary?.[k]))),
-      ...[...lastKeys].sort().map((k) => fmt(num(S.keys[r.name]?.metrics?.[k]?.last))),
-      ...configKeys.map((k) => fmt((r.config || {})[k])),
-    ];
-    body.append(el("tr", { "data-run": r.name }, ...cells.map((c, i) => el("td", { class: head[i].startsWith("config.") && differing.has(head[i].slice(7)) ? "differs" : null }, c))));
-  }
-  table.append(body);
-  $("runs-table").replaceChildren(table, checkpointsTable(runs));
+  const metricOrder = [...lastKeys].sort((a, b) => SPEED_KEY.test(a) - SPEED_KEY.test(b) || a.localeCompare(b)); // rates last
+  const end = (r) => r.finished_at ?? (r.status === "running" ? Date.now() / 1000 : r.heartbeat_at);
+  const columns = [ // [header, class, cell of a run]
+    ["", "swatch-cell", (r) => el("span", { class: "swatch", style: `background:${color(r.name)}` })],
+    ...(canWrite() ? [["", "actions-cell", (r) => runActions(r)]] : []),
+    ["run", "run-cell", (r) => r.name],
+    ["status", "status-cell", (r) => el("span", { class: `status ${r.status}`, text: r.status, title: ended(r.end_reason) || null })],
+    ["tags", "tags-cell", (r) => tagChips(r) || ""],
+    ["notes", "notes-cell", (r) => notesCell(r)],
+    ...configKeys.map((k) => [`config.${k}`, differing.has(k) ? "config-cell differs" : "config-cell", (r) => boundedText(fmt((r.config || {})[k]))]),
+    ...metricOrder.map((k) => [k, "number-cell", (r) => fmt(num(S.keys[r.name]?.metrics?.[k]?.last))]),
+    ...[...summaryKeys].sort().map((k) => [k, "number-cell", (r) => fmt(num(r.summary?.[k]))]),
+    ["group", null, (r) => boundedText(r.group || "")],
+    ["ended", "ended-cell", (r) => boundedText(ended(r.end_reason) || "–")],
+    ["duration", null, (r) => duration(end(r) - r.created_at)],
+    ["last step", "number-cell", (r) => fmt(r.last_step)],
+    ...(moreKeys.length ? [[`+${moreKeys.length} config keys`, "config-more differs", (r) => configList(moreKeys, r.config || {})]] : []),
+  ];
+  const table = el("table", { class: "runs-table" },
+    el("thead", {}, el("tr", {}, ...columns.map(([h, cls]) => { const th = columnHeader(h); if (cls) th.className = cls; return th; }))),
+    el("tbody", {}, ...runs.map((r) => el("tr", { "data-run": r.name }, ...columns.map(([, cls, cell]) => el("td", { class: cls }, cell(r)))))));
+  const same = sameKeys.length
+    ? el("details", { class: "config-same" }, el("summary", { text: `Config the same in every shown run (${sameKeys.length} keys)` }),
+      configList(sameKeys, runs[0]?.config || {}))
+    : null;
+  $("runs-table").replaceChildren(...[el("div", { class: "runs-scroll" }, table), same, checkpointsTable(runs)].filter(Boolean));
 }
 
 // The checkpoints the shown runs saved (`core/checkpoint_records.py`), oldest first per run: step, time, folder,
@@ -638,6 +454,7 @@ async function selectTab(tab) {
     else if (tab === "media") await renderMedia();
     else if (tab === "histograms") await renderHistograms();
     else if (tab === "reports") await renderReports();
+    else if (tab === "parallel") renderParallel($("tab-parallel"), { runs: visibleRuns(), keys: S.keys, color, fmt });
   } catch (e) {
     showError(e);
   }
@@ -667,46 +484,27 @@ async function openProject(project) {
   const started = performance.now();
   setRuns(await S.source.runs(project));
   if (generation !== S.generation) return;
+  applyLinkRuns();
   renderSidebar();
   await loadMissing(generation);
   if (generation !== S.generation) return;
   drawCharts();
   S.timings.projectMs = performance.now() - started;
   S.timings.chartsDrawn = performance.now(); // since navigation start
+  if (S.focusChart && S.charts.has(S.focusChart)) openFullscreen(S.focusChart);
+  S.focusChart = null;
   document.body.dataset.state = "ready";
   if (S.tab !== "metrics") await selectTab(S.tab);
   saveView();
   schedulePoll();
 }
 
-// The view lives in the address bar's hash, so a reload or a shared link shows the same thing.
-function saveView() {
-  const view = new URLSearchParams({ project: S.project || "", x: S.xAxis, smoothing: S.smoothing, tab: S.tab });
-  if (S.logY) view.set("logy", "1");
-  if (S.runFilter) view.set("runs", S.runFilter);
-  if (S.metricFilter) view.set("metrics", S.metricFilter);
-  if (S.runLimit !== 20) view.set("latest", S.runLimit);
-  history.replaceState(null, "", `#${view}`);
-}
-
-function loadView() {
-  const view = new URLSearchParams(location.hash.slice(1));
-  S.xAxis = ["step", "wall", "relative"].includes(view.get("x")) ? view.get("x") : "step";
-  S.smoothing = Math.min(0.99, Math.max(0, Number(view.get("smoothing")) || 0));
-  S.logY = view.get("logy") === "1";
-  S.runFilter = view.get("runs") || "";
-  S.metricFilter = view.get("metrics") || "";
-  S.runLimit = Math.max(1, Number(view.get("latest")) || 20);
-  const tab = view.get("tab") === "texts" ? "reports" : view.get("tab"); // links from before the Reports tab
-  S.tab = ["metrics", "system", "runs", "tables", "alerts", "media", "histograms", "reports"].includes(tab) ? tab : "metrics";
-  $("x-axis").value = S.xAxis;
-  $("smoothing").value = S.smoothing;
-  $("smoothing-value").textContent = S.smoothing;
-  $("log-y").checked = S.logY;
-  $("run-filter").value = S.runFilter;
-  $("metric-filter").value = S.metricFilter;
-  $("run-limit").value = S.runLimit;
-  return view.get("project");
+// The address of the current view with one chart named (`chart=KEY`): opening it shows that chart in
+// fullscreen. The query string carries the view (view.js), so the link opens in a Space too.
+function chartLink(key) {
+  const params = linkParams();
+  params.set("chart", key);
+  return `${location.origin}${location.pathname}?${params}`;
 }
 
 function debounce(fn, ms = 200) {
@@ -725,7 +523,18 @@ function wire() {
     $("smoothing-value").textContent = S.smoothing;
     drawChartsSoon();
   });
-  $("x-axis").addEventListener("change", (e) => { S.xAxis = e.target.value; drawCharts(); if (S.tab === "system") drawSystem(); saveView(); });
+  $("x-axis").addEventListener("change", (e) => { S.xAxis = e.target.value; S.xRange = null; drawCharts(); if (S.tab === "system") drawSystem(); saveView(); });
+  $("group-by").addEventListener("change", (e) => { S.groupBy = e.target.value; drawCharts(); saveView(); });
+  $("band").addEventListener("change", (e) => { S.band = e.target.value; drawCharts(); saveView(); });
+  $("combine").addEventListener("change", (e) => {
+    const pattern = e.target.value.trim(); // a regex: the metrics it matches drawn on one chart
+    e.target.value = "";
+    if (pattern && !S.merges.includes(pattern)) { S.merges.push(pattern); drawCharts(); saveView(); }
+  });
+  $("legends").addEventListener("change", (e) => { S.legendHidden = !e.target.checked; for (const c of S.charts.values()) c.renderLegend(); });
+  $("sidebar-toggle").addEventListener("click", () => setSidebar(S.sidebar === "open" ? "collapsed" : "open"));
+  $("run-groups").addEventListener("mouseover", (e) => { const label = e.target.closest("label.run"); if (label) highlight(label.dataset.run); });
+  $("run-groups").addEventListener("mouseleave", () => highlight(null));
   $("log-y").addEventListener("change", (e) => { S.logY = e.target.checked; drawCharts(); saveView(); });
   $("diff-only").addEventListener("change", (e) => { S.diffOnly = e.target.checked; renderRunsTable(); });
   wireZoom();
@@ -763,31 +572,18 @@ async function boot() {
 
 window.trackioDashboard = {
   state() {
-    const charts = {};
-    for (const [key, chart] of S.charts) {
-      charts[key] = {
-        runs: chart.lines.map((l) => l.run),
-        points: Object.fromEntries(chart.lines.map((l) => [l.run, l.x.length])),
-        last: Object.fromEntries(chart.lines.map((l) => [l.run, l.raw[l.raw.length - 1]])),
-        lastSmoothed: Object.fromEntries(chart.lines.map((l) => [l.run, l.smoothed[l.smoothed.length - 1]])),
-        firstSmoothed: Object.fromEntries(chart.lines.map((l) => [l.run, l.smoothed[0]])),
-        x: Object.fromEntries(chart.lines.map((l) => [l.run, [l.x[0], l.x[l.x.length - 1]]])),
-        max: Object.fromEntries(chart.lines.map((l) => [l.run, Math.max(...l.raw.filter((v) => v !== null))])),
-        series: chart.u.series.length - 1,
-        yDistr: chart.u.scales.y.distr,
-        xTime: !!chart.u.scales.x.time,
-        section: section(key),
-        zoom: chart.detail ? [chart.detail.min, chart.detail.max] : null,
-      };
-    }
+    const charts = chartsState();
     const systemCharts = {};
     for (const [key, chart] of S.systemCharts) systemCharts[key] = { lines: chart.lines.map((l) => l.label), points: chart.lines.map((l) => l.x.length) };
     return {
       mode: S.source?.mode, project: S.project, tab: S.tab, xAxis: S.xAxis, smoothing: S.smoothing, logY: S.logY,
+      groupBy: S.groupBy, band: S.band, merges: [...S.merges], xRange: S.xRange, sidebar: S.sidebar, accordion: S.accordion,
+      highlighted: S.highlighted ?? null, metricFilter: S.metricFilter, url: location.href,
       shownRuns: shownRuns().map((r) => r.name), visibleRuns: visibleRuns().map((r) => r.name),
       groups: Object.fromEntries([...document.querySelectorAll("details.group")].map((d) => [d.dataset.group, [...d.querySelectorAll("label.run")].map((l) => l.dataset.run)])),
       colors: Object.fromEntries(S.runs.map((r) => [r.name, color(r.name)])),
       cursors: { ...S.cursors }, charts, systemCharts, texts: S.textPanels, polls: S.polls, pollBytes: [...S.pollBytes],
+      chartTools: chartToolsState(), parallel: parallelState(), tags: runEditState(),
       media: mediaState(), histograms: histogramState(), reports: reportState(), tableImages: tableImagesState(), zoom: zoomState(),
       pollDelays: [...S.pollDelays],
       sourceBytes: S.source?.bytes, timings: { ...S.timings }, draws: S.draws, error: S.error,

@@ -3,10 +3,12 @@
 // static Space). Both answer the same calls with the same shapes, so app.js does not care which.
 //
 //   runs(project)                      [{name, uid, group, status, end_reason, created_at, finished_at, last_step, config, summary,
-//                                        checkpoints}]
+//                                        checkpoints, tags: [str], notes: str}]
 //   keys(project, runs)                {run: {metrics: {key: {last, min, max, count, ...}}, system: [..], tables: [..], texts: [..]}}
 //   series(project, run, keys, max[, minStep, maxStep])
 //                                      {cursor, series: {key: {steps, timestamps, values}}}  (downsampled, min/max kept)
+//   seriesOfRuns(project, runs, keys, max[, minStep, maxStep])
+//                                      {run: series(...)'s answer}: several runs in one request (keys null: all)
 //   poll(project, cursors, max)        [{run, cursor, status, last_step, series: {key: columns}}]: only what is new
 //   system(project, run, cursor)       {cursor, series: {key: {node: {timestamps, steps, values}}}}: only what is new
 //   tables(project, run), alerts(project, run), download(project, run, key, format)
@@ -84,6 +86,17 @@ function parseJSON(text) {
   }
 }
 
+// A runs file's tags column (JSON text of a list of strings): [] when absent (files before it) or unreadable.
+function runTags(text) {
+  if (typeof text !== "string" || !text) return [];
+  try {
+    const value = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((t) => typeof t === "string") : [];
+  } catch (e) {
+    return [];
+  }
+}
+
 // A table's rows with a url in each image cell (lists of images, and lists of lists, included).
 function withImageUrls(value, urlOf) {
   if (Array.isArray(value)) return value.map((v) => withImageUrls(v, urlOf));
@@ -100,19 +113,42 @@ function uniqueRows(rows) {
   return [...seen.values()].sort((a, b) => a.seq - b.seq || (a.item ?? 0) - (b.item ?? 0));
 }
 
+// The packed /api/series answer (server/packed.py): "TCS1", a uint32 header length, the JSON header, zero bytes to a
+// multiple of 8, then per series its steps (unless the header holds them), timestamps (microseconds) and values as
+// float64. Columns come back as plain arrays (live polls append to them), timestamps in seconds as the JSON answer's.
+function unpackSeries(buffer) {
+  const bytes = new Uint8Array(buffer);
+  if (String.fromCharCode(...bytes.subarray(0, 4)) !== "TCS1") throw new Error("not a packed series answer");
+  const length = new DataView(buffer).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  let offset = Math.ceil((8 + length) / 8) * 8;
+  const column = (n, scale = 1) => {
+    const packed = new Float64Array(buffer, offset, n);
+    offset += 8 * n;
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = packed[i] / scale;
+    return out;
+  };
+  for (const s of header.series) {
+    const n = s.points;
+    s.steps = s.steps ? numbers(s.steps) : column(n);
+    s.timestamps = column(n, 1e6); // as Python's micros / 1_000_000: the same float
+    s.values = column(n);
+    delete s.points;
+  }
+  return header;
+}
+
 class ServerSource {
-  constructor(base = "") {
+  constructor(base = "", writeToken = null) {
     this.base = base;
     this.mode = "server";
+    this.writeToken = writeToken || null; // the local page's write API (runedit.js); a Space's server has none
     this.bytes = 0; // bytes of JSON received, for the live-poll measurements
   }
 
   async get(path, params = {}) {
-    const query = new URLSearchParams();
-    for (const [name, value] of Object.entries(params)) {
-      for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined && v !== null) query.append(name, v);
-    }
-    const response = await fetch(`${this.base}api/${path}?${query}`, { cache: "no-store" });
+    const response = await this.fetch(path, params);
     const text = await response.text();
     this.bytes += text.length;
     const body = text ? JSON.parse(text) : {};
@@ -120,14 +156,42 @@ class ServerSource {
     return body;
   }
 
+  fetch(path, params) {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(params)) {
+      for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined && v !== null) query.append(name, v);
+    }
+    return fetch(`${this.base}api/${path}?${query}`, { cache: "no-store" });
+  }
+
+  // /api/series in its packed form (server/packed.py): float64 columns the page reads without parsing text.
+  async getPacked(params) {
+    const response = await this.fetch("series", { ...params, format: "packed" });
+    if (!response.ok) {
+      const text = await response.text();
+      this.bytes += text.length;
+      throw new Error((text && JSON.parse(text).error) || `${response.status} ${response.statusText}`);
+    }
+    const buffer = await response.arrayBuffer();
+    this.bytes += buffer.byteLength;
+    return unpackSeries(buffer);
+  }
+
   async info() {
+    const projects = this.get("projects");
     const info = await this.get("info");
-    info.projects = (await this.get("projects")).projects;
+    // The page opens info.project unless its link names another: that project's runs are asked for now, beside the
+    // projects, one round trip before the page asks (runs() hands this answer out once).
+    if (info.project) this.early = { project: info.project, runs: this.get("runs", { project: info.project }).catch(() => null) };
+    info.projects = (await projects).projects;
     return info;
   }
 
   async runs(project) {
-    return (await this.get("runs", { project })).runs;
+    const early = this.early;
+    this.early = null;
+    const body = early && early.project === project ? await early.runs : null;
+    return (body || (await this.get("runs", { project }))).runs;
   }
 
   async keys(project, runs) {
@@ -135,10 +199,17 @@ class ServerSource {
   }
 
   async series(project, run, keys, maxPoints, minStep, maxStep) {
-    const body = await this.get("series", { project, run, key: keys, max_points: maxPoints, min_step: minStep, max_step: maxStep });
-    const series = {};
-    for (const s of body.series) series[s.key] = columns(s);
-    return { cursor: body.cursors[run], series };
+    return (await this.seriesOfRuns(project, [run], keys, maxPoints, minStep, maxStep))[run];
+  }
+
+  // series() of several runs in one request: {run: {cursor, series}}; keys null: every metric each run logs.
+  async seriesOfRuns(project, runs, keys, maxPoints, minStep, maxStep) {
+    const which = keys ? { key: keys } : { keys: "all" };
+    const body = await this.getPacked({ project, run: runs, ...which, max_points: maxPoints, min_step: minStep, max_step: maxStep });
+    const out = {};
+    for (const run of runs) out[run] = { cursor: body.cursors[run], series: {} };
+    for (const s of body.series) out[s.run].series[s.key] = { steps: s.steps, timestamps: s.timestamps, values: s.values };
+    return out;
   }
 
   async poll(project, cursors, maxPoints) {
@@ -367,6 +438,7 @@ class HubSource {
         num_logs: num(row.num_logs), config: parseJSON(row.config), summary: parseJSON(row.summary),
         end_reason: row.end_reason ? parseJSON(row.end_reason) : null, // absent from runs files written before it
         checkpoints: row.checkpoints ? parseJSON(row.checkpoints) : [], // [{step, path, time, metrics, best_metric, repo, revision}]
+        tags: runTags(row.tags), notes: typeof row.notes === "string" ? row.notes : "", // absent before schema 10
         cursor: data ? data.cursor : -1,
       };
     });
@@ -420,6 +492,16 @@ class HubSource {
       };
     }
     return result;
+  }
+
+  async seriesOfRuns(project, runs, keys, maxPoints, minStep, maxStep) {
+    const out = {};
+    for (const run of runs) {
+      const uid = this.uid(project, run);
+      await this.load(project, uid, Infinity);
+      out[run] = await this.series(project, run, keys || Object.keys(this.data.get(uid).keys), maxPoints, minStep, maxStep);
+    }
+    return out;
   }
 
   async series(project, run, keys, maxPoints, minStep, maxStep) {
@@ -632,7 +714,7 @@ async function openSource() {
     await OAuth.complete();
     return new HubSource(config, OAuth.token());
   }
-  return new ServerSource("");
+  return new ServerSource("", config && config.mode === "server" ? config.write_token : null);
 }
 
 // The pure functions the Python tests check against their Python originals (tests/test_static_js.py).
