@@ -547,7 +547,7 @@ async function boot() {
   wire();
   const wanted = loadView();
   S.source = await openSource();
-  S.info = await S.source.info();
+  S.info = await S.source.info(wanted);
   S.pollMs = S.info.poll_ms || S.pollMs;
   S.maxPoints = S.info.max_points || S.maxPoints;
   if (S.source.mode === "hub") {

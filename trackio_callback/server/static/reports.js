@@ -7,6 +7,7 @@
 const TEXTS_SHOWN = 100; // per run and key, newest first: a run logging a generation every step has thousands
 
 async function renderReports() {
+  await Promise.all([loadVendor("marked.umd.js"), loadVendor("purify.min.js")]); // Markdown: read on first use
   const generation = S.generation;
   const runs = visibleRuns();
   const stale = (store, r) => !(r.name in store) || r.status === "running";

@@ -177,12 +177,14 @@ class ServerSource {
     return unpackSeries(buffer);
   }
 
-  async info() {
+  // `wanted`: the project the page's link names. Its runs are asked for at once, beside the projects and the
+  // info; else, once the info names the default project, that one's (runs() hands this answer out once).
+  async info(wanted = null) {
+    const ask = (project) => ({ project, runs: this.get("runs", { project }).catch(() => null) });
+    const early = wanted ? ask(wanted) : null;
     const projects = this.get("projects");
     const info = await this.get("info");
-    // The page opens info.project unless its link names another: that project's runs are asked for now, beside the
-    // projects, one round trip before the page asks (runs() hands this answer out once).
-    if (info.project) this.early = { project: info.project, runs: this.get("runs", { project: info.project }).catch(() => null) };
+    this.early = early || (info.project ? ask(info.project) : null);
     info.projects = (await projects).projects;
     return info;
   }
@@ -361,7 +363,8 @@ class HubSource {
     const id = `${path}@${this.files.get(path)}@${skip.join(",")}`;
     if (!this.parsed.has(id)) {
       this.parsed.set(id, (async () => {
-        const buffer = await (await this.fetchOk(this.fileUrl(path))).arrayBuffer();
+        const [response] = await Promise.all([this.fetchOk(this.fileUrl(path)), loadVendor("hyparquet.min.js")]);
+        const buffer = await response.arrayBuffer();
         this.bytes += buffer.byteLength;
         const options = { file: buffer, compressors: hyparquet.compressors };
         if (skip.length) {
@@ -703,13 +706,30 @@ function base64url(bytes) {
   return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+// Asked for as soon as this script runs, while the page's other scripts still load: the page's first wait.
+const EARLY_CONFIG = fetch("config.json", { cache: "no-store" })
+  .then((response) => (response.ok ? response.json() : null))
+  .catch(() => null); // no config: the local server
+
+// A vendored library only some views need (Parquet in a Space, Markdown in Reports), loaded on first use, so the
+// page opens without parsing it.
+const VENDOR_LOADS = new Map();
+function loadVendor(file) {
+  if (!VENDOR_LOADS.has(file)) {
+    VENDOR_LOADS.set(file, new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = `static/vendor/${file}`;
+      script.onload = resolve;
+      script.onerror = () => { VENDOR_LOADS.delete(file); reject(new Error(`could not load static/vendor/${file}`)); };
+      document.head.append(script);
+    }));
+  }
+  return VENDOR_LOADS.get(file);
+}
+
 // The page decides its source: a Space ships config.json naming the dataset; the local server has the API.
 async function openSource() {
-  let config = null;
-  try {
-    const response = await fetch("config.json", { cache: "no-store" });
-    if (response.ok) config = await response.json();
-  } catch (e) { /* no config: the local server */ }
+  const config = await EARLY_CONFIG;
   if (config && config.mode === "hub") {
     await OAuth.complete();
     return new HubSource(config, OAuth.token());
