@@ -71,10 +71,9 @@ SCRUBBED_ENV = (  # inherited variables that would change what a tracker or a da
 # `performance.now()` (ms since navigation start) of the first check that finds `keys` charts with
 # coloured lines. trackio draws a chart only once all of its data has come (one request for every
 # run), trackio-callback draws all charts once all runs' series have come.
-PROBE_JS = """
-(() => {
-  const cfg = %s;
-  const B = (window.__bench = { drawn: null, colored: 0, charts: 0, checks: 0 });
+# Whether a chart's canvas holds drawn run lines (30+ saturated pixels), remembered once true: both dashboard
+# probes (this one and bench_dashboard_scale.py's) judge "drawn" by the same pixels. JS; defines colored(canvas).
+COLORED_CANVAS_JS = """
   const seen = new WeakSet();
   function colored(canvas) {
     if (seen.has(canvas)) return true;
@@ -92,7 +91,12 @@ PROBE_JS = """
     }
     return false;
   }
-  function check() {
+"""
+PROBE_JS = """
+(() => {
+  const cfg = %s;
+  const B = (window.__bench = { drawn: null, colored: 0, charts: 0, checks: 0 });
+%s  function check() {
     B.checks++;
     const keys = new Set(), charts = new Set();
     for (const el of document.querySelectorAll(cfg.chart)) {
@@ -334,7 +338,7 @@ def child_pageload(args: argparse.Namespace) -> None:
         browser = _launch(p, args.chromium)
         result["chromium"] = browser.version
         page = browser.new_context(viewport=VIEWPORT).new_page()
-        page.add_init_script(PROBE_JS % (json.dumps(cfg), PROBE_EVERY_MS))
+        page.add_init_script(PROBE_JS % (json.dumps(cfg), COLORED_CANVAS_JS, PROBE_EVERY_MS))
         finished: list[Any] = []
         page.on("requestfinished", lambda request: finished.append(request))
         data_path = INITIAL_DATA[args.package]
@@ -441,7 +445,7 @@ def child_live(args: argparse.Namespace) -> None:
         with sync_playwright() as p:
             browser = _launch(p, args.chromium)
             page = browser.new_context(viewport=VIEWPORT).new_page()
-            page.add_init_script(PROBE_JS % (json.dumps(cfg), PROBE_EVERY_MS))
+            page.add_init_script(PROBE_JS % (json.dumps(cfg), COLORED_CANVAS_JS, PROBE_EVERY_MS))
             finished: list[Any] = []
             page.on("requestfinished", lambda request: finished.append(request))
             page.goto(url)

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench_dashboard import (
+    COLORED_CANVAS_JS,
     PACKAGES,
     PROJECT,
     SEED,
@@ -80,27 +81,11 @@ PROBE_JS = """
   const cfg = %s;
   const B = (window.__bench = { stable: null, changed: null, drawnAll: null, listed: null, checks: 0,
                                 colored: 0, charts: 0, changes: [], busyMs: 0, longestMs: 0 });
-  const coloredCanvas = new WeakSet();
   const ids = new WeakMap();
   let nextId = 1, last = "";
   const thumb = document.createElement("canvas");
   const tctx = thumb.getContext("2d", { willReadFrequently: true });
-  function isColored(canvas) {
-    if (coloredCanvas.has(canvas)) return true;
-    const ctx = canvas.getContext("2d");
-    if (!ctx) return false;
-    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 0; i < px.length; i += 8) {
-      const r = px[i], g = px[i + 1], b = px[i + 2];
-      if (px[i + 3] > 128 && Math.max(r, g, b) - Math.min(r, g, b) > 30 && ++n >= 30) {
-        coloredCanvas.add(canvas);
-        return true;
-      }
-    }
-    return false;
-  }
-  function fingerprint(canvas) {
+%s  function fingerprint(canvas) {
     if (!ids.has(canvas)) ids.set(canvas, nextId++);
     const w = Math.max(1, canvas.width >> 2), h = Math.max(1, canvas.height >> 2);
     thumb.width = w; thumb.height = h;
@@ -139,7 +124,7 @@ PROBE_JS = """
       const canvas = el.querySelector(cfg.canvas);
       charts++;
       if (!canvas || !canvas.width || !canvas.height) continue;
-      if (isColored(canvas)) keys.add(el.getAttribute(cfg.attr));
+      if (colored(canvas)) keys.add(el.getAttribute(cfg.attr));
       prints.push(el.getAttribute(cfg.attr) + "=" + fingerprint(canvas));
     }
     B.charts = charts;
@@ -233,7 +218,7 @@ def child_page(args: argparse.Namespace) -> None:
         browser = _launch(p, args.chromium)
         result["chromium"] = browser.version
         page = browser.new_context(viewport={"width": VIEWPORT_WIDTH, "height": args.height}).new_page()
-        page.add_init_script(PROBE_JS % (json.dumps(cfg), CHECK_EVERY_MS))
+        page.add_init_script(PROBE_JS % (json.dumps(cfg), COLORED_CANVAS_JS, CHECK_EVERY_MS))
         finished: list[Any] = []
         page.on("requestfinished", lambda request: finished.append(request))
         failed: list[str] = []

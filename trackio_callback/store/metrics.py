@@ -117,14 +117,10 @@ class Metrics(Connection):
         """
         sql = f"""SELECT {CHUNK_COLUMNS} FROM chunks c JOIN batches b ON b.id = c.batch_id
                   WHERE c.run_id = ? AND c.key_id = ?"""
-        params: list[Any] = [run_id, key_id]
-        if min_step is not None:
-            sql += " AND b.max_step >= ?"
-            params.append(min_step)
-        if max_step is not None:
-            sql += " AND b.min_step <= ?"
-            params.append(max_step)
-        return [ChunkRow._make(row) for row in self._read(sql + " ORDER BY b.first_seq", params)]
+        where, params = _reaching("b.", min_step, max_step)
+        return [
+            ChunkRow._make(row) for row in self._read(sql + where + " ORDER BY b.first_seq", [run_id, key_id, *params])
+        ]
 
     def keys_chunks(
         self, run_id: int, key_ids: list[int], min_step: int | None = None, max_step: int | None = None
@@ -137,14 +133,9 @@ class Metrics(Connection):
         """
         if not key_ids:
             return []
-        batch_sql = "SELECT id, first_seq, size, steps, times FROM batches WHERE run_id = ?"
-        batch_params: list[Any] = [run_id]
-        if min_step is not None:
-            batch_sql += " AND max_step >= ?"
-            batch_params.append(min_step)
-        if max_step is not None:
-            batch_sql += " AND min_step <= ?"
-            batch_params.append(max_step)
+        where, params = _reaching("", min_step, max_step)
+        batch_sql = "SELECT id, first_seq, size, steps, times FROM batches WHERE run_id = ?" + where
+        batch_params = [run_id, *params]
         marks = ",".join("?" * len(key_ids))
         chunk_sql = (
             f"SELECT key_id, batch_id, positions, count, vals FROM chunks WHERE run_id = ? AND key_id IN ({marks})"
@@ -274,3 +265,14 @@ def _keep(data: SeriesData, wanted: Callable[[int], bool]) -> SeriesData:
     if len(keep) == len(data.seqs):
         return data
     return SeriesData(*([column[i] for i in keep] for column in (data.seqs, data.steps, data.micros, data.values)))
+
+
+def _reaching(table: str, min_step: int | None, max_step: int | None) -> tuple[str, list[int]]:
+    """The SQL condition (`` AND ...``, on ``table``'s batch columns) and parameters of the batches that reach
+    into the step range [min_step, max_step] (a bound of None: open)."""
+    where, params = "", []
+    if min_step is not None:
+        where, params = where + f" AND {table}max_step >= ?", [*params, min_step]
+    if max_step is not None:
+        where, params = where + f" AND {table}min_step <= ?", [*params, max_step]
+    return where, params
